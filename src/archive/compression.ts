@@ -1,0 +1,69 @@
+import type {Readable} from 'node:stream';
+import {Readable as ReadableStream} from 'node:stream';
+import {createGunzip} from 'node:zlib';
+import {KhpkgError} from '../errors.js';
+
+/** Container formats told apart by their first bytes, never by a file name. */
+export type InputFormat = 'xz' | 'gzip' | 'zstd' | 'tar' | 'elf';
+
+export function sniff(bytes: Buffer): InputFormat {
+  if (bytes.length === 0) throw new KhpkgError('bad-input', 'the input is empty');
+  const at = (sig: number[], off = 0): boolean => sig.every((b, i) => bytes[off + i] === b);
+  if (at([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return 'xz';
+  if (at([0x1f, 0x8b])) return 'gzip';
+  if (at([0x28, 0xb5, 0x2f, 0xfd])) return 'zstd';
+  if (at([0x7f, 0x45, 0x4c, 0x46])) return 'elf';
+  if (bytes.length >= 263 && bytes.toString('latin1', 257, 262) === 'ustar') return 'tar';
+  if (at([0x42, 0x5a, 0x68])) throw new KhpkgError('bad-input', 'the input is bzip2-compressed; kheaders archives are xz (also accepted: gzip, zstd, plain tar)');
+  throw new KhpkgError('bad-input', 'the input is not a kheaders archive (not xz, gzip, zstd, tar or an ELF module)');
+}
+
+/** A stream of the tar bytes inside a compressed input; integrity errors surface as stream errors. */
+export async function decompressed(bytes: Buffer, format: Exclude<InputFormat, 'elf'>): Promise<Readable> {
+  const source = ReadableStream.from([bytes], {objectMode: false});
+  switch (format) {
+    case 'tar':
+      return source;
+    case 'gzip':
+      return source.pipe(createGunzip());
+    case 'xz': {
+      const lzma = (await import('lzma-native')).default;
+      return pipeWithErrors(source, lzma.createDecompressor());
+    }
+    case 'zstd': {
+      const {DecompressStream} = await import('zstd-napi');
+      return pipeWithErrors(source, new DecompressStream());
+    }
+  }
+}
+
+/** `a.pipe(b)` but an error of `a` reaches whoever reads `b`. */
+function pipeWithErrors<T extends NodeJS.ReadWriteStream & Readable>(from: Readable, to: T): T {
+  from.on('error', (e) => to.destroy(e));
+  return from.pipe(to) as T;
+}
+
+/** Decompresses a whole (small) buffer: `.ko.xz` / `.ko.zst` modules and `config.gz`. */
+export async function decompressAll(bytes: Buffer, limit: number): Promise<Buffer> {
+  const format = sniff(bytes);
+  if (format === 'elf' || format === 'tar') return bytes;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of await decompressed(bytes, format)) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new KhpkgError('bad-input', `decompressed input is over ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The first decompressed bytes only (to tell a compressed module from a compressed tar cheaply). */
+export async function peekDecompressed(bytes: Buffer, format: 'xz' | 'zstd' | 'gzip'): Promise<Buffer> {
+  const stream = await decompressed(bytes, format);
+  try {
+    for await (const chunk of stream) return chunk as Buffer;
+    return Buffer.alloc(0);
+  } finally {
+    stream.destroy();
+  }
+}

@@ -1,0 +1,67 @@
+import {Command, Flags, Interfaces} from '@oclif/core';
+import {KhpkgError, printable} from '../errors.js';
+import {DEFAULT_LIMITS, parseSize, type Limits} from '../archive/limits.js';
+
+/**
+ * What every khpkg command shares: --json/--quiet/--verbose/--debug, and the error contract:
+ * `khpkg: <what>: <why>` on one line, exit 1 (2 for usage), a stack trace only with --debug.
+ */
+export abstract class KhpkgCommand extends Command {
+  static override baseFlags = {
+    json: Flags.boolean({description: 'print machine-readable JSON on stdout, nothing else'}),
+    quiet: Flags.boolean({char: 'q', description: 'print nothing but errors'}),
+    verbose: Flags.boolean({char: 'v', description: 'say more about what is done'}),
+    debug: Flags.boolean({description: 'show stack traces of errors'}),
+  };
+
+  protected printJson(value: unknown): void {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  override async catch(err: Error & {oclif?: {exit?: number}; parse?: unknown}): Promise<void> {
+    const debug = this.argv.includes('--debug') || process.env.KHPKG_DEBUG === '1';
+    if (err.name === 'ExitError' || (err.oclif?.exit === 0)) throw err;
+    let code = 1;
+    let message: string;
+    if (err instanceof KhpkgError) {
+      code = err.exitCode;
+      message = err.message;
+    } else if (err.oclif || err.parse) {
+      code = 2;
+      message = `usage: ${err.message.split('\n')[0]} (see 'khpkg ${this.id ?? ''} --help')`;
+    } else if ((err as NodeJS.ErrnoException).code && (err as NodeJS.ErrnoException).syscall) {
+      const e = err as NodeJS.ErrnoException;
+      message = `${e.path ?? e.syscall}: ${e.code === 'ENOSPC' ? 'no space left on device' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.message}`;
+    } else {
+      message = `internal error: ${err.message}`;
+    }
+    process.stderr.write(`khpkg: ${printable(message)}\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    this.exit(code);
+  }
+}
+
+/** Flags of every command that reads an archive. */
+export const limitFlags = {
+  'max-file-size': Flags.string({description: `largest file allowed in the archive (default ${DEFAULT_LIMITS.maxFileBytes / 2 ** 20}M)`}),
+  'max-total-size': Flags.string({description: `largest total of file contents (default ${DEFAULT_LIMITS.maxTotalBytes / 2 ** 30}G)`}),
+};
+
+export function limitsFrom(flags: Interfaces.InferredFlags<typeof limitFlags>): Limits {
+  const size = (name: string, text: string | undefined, dflt: number): number => {
+    if (text === undefined) return dflt;
+    const n = parseSize(text);
+    if (n === undefined || n <= 0) throw new KhpkgError('usage', `--${name} '${text}' is not a size (like 64M or 2G)`);
+    return n;
+  };
+  return {
+    ...DEFAULT_LIMITS,
+    maxFileBytes: size('max-file-size', flags['max-file-size'], DEFAULT_LIMITS.maxFileBytes),
+    maxTotalBytes: size('max-total-size', flags['max-total-size'], DEFAULT_LIMITS.maxTotalBytes),
+  };
+}
+
+export const sourceArg = {
+  description: 'a kheaders .tar.xz, a kheaders.ko (.ko.xz, .ko.zst), or - for stdin; default: the running kernel',
+  required: false,
+};

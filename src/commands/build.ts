@@ -1,0 +1,62 @@
+import {Args, Flags} from '@oclif/core';
+import {readFile} from 'node:fs/promises';
+import {KhpkgCommand, limitFlags, limitsFrom, sourceArg} from '../cli/base.js';
+import {progressBar} from '../cli/progress.js';
+import {KhpkgError} from '../errors.js';
+import {COMPRESSIONS, type Compression} from '../formats/compression.js';
+import {FORMATS, type Format} from '../formats/writer.js';
+import {buildPackages, defaultMaintainer} from '../pipeline/build.js';
+import {openSource} from '../source/index.js';
+
+export default class Build extends KhpkgCommand {
+  static override summary = 'Build linux-headers .deb (and kernel-devel .rpm) packages from a kheaders archive.';
+  static override examples = [
+    '<%= config.bin %> build',
+    '<%= config.bin %> build kheaders.tar.xz --config config-6.12 --out dist/',
+    '<%= config.bin %> build kheaders.tar.xz --format deb --compression zstd --json',
+  ];
+  static override args = {source: Args.string(sourceArg)};
+  static override flags = {
+    ...limitFlags,
+    format: Flags.string({char: 'f', options: [...FORMATS], multiple: true, default: ['deb'], description: 'package format(s) to build'}),
+    out: Flags.string({char: 'o', default: '.', description: 'directory to write packages into'}),
+    revision: Flags.string({default: '1', description: 'package revision (deb revision, rpm Release)'}),
+    version: Flags.string({description: "upstream version (default: the kernel's version from version.h)"}),
+    maintainer: Flags.string({description: 'Maintainer (default: $DEBFULLNAME <$DEBEMAIL>)'}),
+    compression: Flags.string({char: 'z', options: [...COMPRESSIONS], default: 'xz', description: 'compression of the package payload'}),
+    config: Flags.string({char: 'c', description: '.config or config.gz to add (default for the running kernel: /proc/config.gz)'}),
+  };
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Build);
+    const limits = limitsFrom(flags);
+    const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
+    const source = await openSource(args.source, limits);
+    const progress = progressBar(!flags.json && !flags.quiet);
+    const artifacts = await buildPackages(source, {
+      formats: [...new Set(flags.format as Format[])],
+      outDir: flags.out,
+      revision: flags.revision,
+      version: flags.version,
+      maintainer: flags.maintainer ?? defaultMaintainer(),
+      compression: flags.compression as Compression,
+      config,
+      limits,
+      onProgress: progress.onProgress,
+    }).finally(progress.done);
+    if (flags.json) return this.printJson(artifacts);
+    if (flags.quiet) return;
+    for (const a of artifacts) {
+      this.log(`${a.path}`);
+      if (flags.verbose) this.log(`  ${a.name} ${a.version} ${a.arch}, ${a.size} bytes, sha256 ${a.sha256}`);
+    }
+  }
+}
+
+async function readConfigFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new KhpkgError('not-found', `--config ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}

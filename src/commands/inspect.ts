@@ -1,0 +1,39 @@
+import {Args} from '@oclif/core';
+import {KhpkgCommand, limitFlags, limitsFrom, sourceArg} from '../cli/base.js';
+import {progressBar} from '../cli/progress.js';
+import {inspectArchive} from '../pipeline/inspect.js';
+import {openSource} from '../source/index.js';
+
+export default class Inspect extends KhpkgCommand {
+  static override summary = 'Validate a kheaders archive and show which kernel it belongs to.';
+  static override examples = [
+    '<%= config.bin %> inspect',
+    '<%= config.bin %> inspect kheaders.tar.xz --json',
+    'cat /sys/kernel/kheaders.tar.xz | <%= config.bin %> inspect -',
+    '<%= config.bin %> inspect /lib/modules/6.12.0/kernel/kernel/kheaders.ko.xz',
+  ];
+  static override args = {source: Args.string(sourceArg)};
+  static override flags = {...limitFlags};
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Inspect);
+    const limits = limitsFrom(flags);
+    const source = await openSource(args.source, limits);
+    const progress = progressBar(!flags.json && !flags.quiet);
+    const info = await inspectArchive(source, limits, progress.onProgress).finally(progress.done);
+    if (flags.json) return this.printJson(info);
+    if (flags.quiet) return;
+    const rows: [string, string][] = [
+      ['release', info.release],
+      ['version', info.version],
+      ['srcarch', info.srcarch],
+      ['debArch', info.debArch],
+      ['rpmArch', info.rpmArch],
+      ['compiler', info.compiler ?? '(not recorded)'],
+      ['files', String(info.files)],
+      ['bytes', String(info.bytes)],
+      ['sha256', info.sha256],
+    ];
+    for (const [k, v] of rows) this.log(`${k.padEnd(9)} ${v}`);
+  }
+}

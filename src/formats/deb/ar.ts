@@ -1,0 +1,26 @@
+/** The `ar` container of a .deb: a magic line, then members with 60-byte headers, 2-byte aligned. */
+export const AR_MAGIC = Buffer.from('!<arch>\n', 'latin1');
+export const AR_HEADER_SIZE = 60;
+
+/** A member header; `size` may be patched later with `arSizeField` once a streamed member ends. */
+export function arHeader(name: string, size: number, mtime: number): Buffer {
+  if (name.length > 16) throw new RangeError(`ar member name too long: ${name}`);
+  const h =
+    name.padEnd(16) + String(mtime).padEnd(12) + '0'.padEnd(6) + '0'.padEnd(6) + '100644'.padEnd(8) + String(size).padEnd(10) + '`\n';
+  return Buffer.from(h, 'latin1');
+}
+
+/** The size field alone (offset 48 in the header, 10 bytes). */
+export const AR_SIZE_OFFSET = 48;
+export function arSizeField(size: number): Buffer {
+  const s = String(size);
+  if (s.length > 10) throw new RangeError(`ar member too large: ${size}`);
+  return Buffer.from(s.padEnd(10), 'latin1');
+}
+
+/** A whole small member: header, body, and the newline that pads odd sizes. */
+export function arMember(name: string, body: Buffer, mtime: number): Buffer {
+  const parts = [arHeader(name, body.length, mtime), body];
+  if (body.length % 2 === 1) parts.push(Buffer.from('\n'));
+  return Buffer.concat(parts);
+}

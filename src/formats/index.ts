@@ -1,0 +1,12 @@
+import {KhpkgError} from '../errors.js';
+import {debPackager} from './deb/deb.js';
+import type {Format, Packager} from './writer.js';
+
+/** The format registry (nfpm's `nfpm.Get(format)`): the build pipeline knows formats only by name. */
+const PACKAGERS: Partial<Record<Format, Packager>> = {deb: debPackager};
+
+export function packagerFor(format: Format): Packager {
+  const p = PACKAGERS[format];
+  if (!p) throw new KhpkgError('usage', `format '${format}' is not supported yet`);
+  return p;
+}

@@ -1,0 +1,75 @@
+import {mkdir} from 'node:fs/promises';
+import {KhpkgError} from '../errors.js';
+import type {Limits} from '../archive/limits.js';
+import {scanArchive, type Progress} from '../archive/scan.js';
+import {checkConfigMatches, parseConfig, type KernelConfig} from '../content/config.js';
+import {buildTimestamp} from '../content/plan.js';
+import type {Compression} from '../formats/compression.js';
+import {packagerFor} from '../formats/index.js';
+import type {Artifact, Format, PackageSink} from '../formats/writer.js';
+import type {ArchiveSource} from '../source/index.js';
+import {INFO_FILES} from '../archive/info.js';
+import {feedPlans} from './feed.js';
+
+export interface BuildOptions {
+  formats: Format[];
+  outDir: string;
+  revision: string;
+  version?: string;
+  maintainer: string;
+  compression: Compression;
+  /** A `.config`/`config.gz` given by the user, with its name for messages. */
+  config?: {bytes: Buffer; origin: string};
+  limits: Limits;
+  onProgress?: Progress;
+}
+
+/** The whole build: scan, plan each format, one streaming pass into every writer. */
+export async function buildPackages(source: ArchiveSource, opts: BuildOptions): Promise<Artifact[]> {
+  const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress);
+  const config = loadConfig(opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: '/proc/config.gz'}), scan.captured);
+  const time = buildTimestamp(scan);
+  await mkdir(opts.outDir, {recursive: true}).catch((e: Error) => {
+    throw new KhpkgError('io', `--out ${opts.outDir}: ${e.message}`);
+  });
+  const prepared: {plan: Awaited<ReturnType<ReturnType<typeof packagerFor>['prepare']>>['plan']; sink: PackageSink}[] = [];
+  try {
+    for (const format of opts.formats) {
+      prepared.push(
+        await packagerFor(format).prepare({
+          scan,
+          config,
+          revision: opts.revision,
+          version: opts.version,
+          maintainer: opts.maintainer,
+          compression: opts.compression,
+          outDir: opts.outDir,
+          time,
+        }),
+      );
+    }
+    await feedPlans(prepared, source.bytes, opts.limits, opts.onProgress);
+    const artifacts: Artifact[] = [];
+    for (const p of prepared) artifacts.push(await p.sink.finish());
+    return artifacts;
+  } catch (e) {
+    await Promise.all(prepared.map((p) => p.sink.abort()));
+    throw e;
+  }
+}
+
+function loadConfig(given: {bytes: Buffer; origin: string} | undefined, captured: Map<string, Buffer>): KernelConfig | undefined {
+  if (!given) return undefined;
+  const config = parseConfig(given.bytes, given.origin);
+  checkConfigMatches(config, captured.get(INFO_FILES.autoconf), given.origin);
+  return config;
+}
+
+/** dpkg's convention: DEBFULLNAME/DEBEMAIL, else a placeholder that says what to set. */
+export function defaultMaintainer(env = process.env): string {
+  const name = env.DEBFULLNAME ?? env.NAME;
+  const email = env.DEBEMAIL ?? env.EMAIL;
+  if (name && email) return `${name} <${email}>`;
+  if (email && /<.*>/.test(email)) return email;
+  return 'khpkg automatic build (set DEBFULLNAME and DEBEMAIL) <khpkg@example.org>';
+}

@@ -1,0 +1,102 @@
+import {crc32} from 'node:zlib';
+
+/** A symbol's bytes: where they are in the file. */
+export interface FileRange {
+  start: number;
+  end: number;
+}
+
+interface Section {
+  type: number;
+  addr: bigint;
+  offset: number;
+  size: number;
+  link: number;
+}
+
+const SHT_SYMTAB = 2;
+const SHT_NOBITS = 8;
+const ET_REL = 1;
+
+/**
+ * Finds the bytes between two symbols of an ELF file (32/64-bit, either endianness): the way the
+ * kernel embeds kheaders (`kernel_headers_data` .. `kernel_headers_data_end`, kernel/kheaders.c).
+ * Returns undefined when the file has no symbol table or not both symbols; throws on nothing:
+ * every offset is checked against the file so a hostile file cannot point outside it.
+ */
+export function rangeBetweenSymbols(elf: Buffer, startName: string, endName: string): FileRange | undefined {
+  if (elf.length < 52 || elf.readUInt32BE(0) !== 0x7f454c46) return undefined;
+  const is64 = elf[4] === 2;
+  const le = elf[5] === 1;
+  const u16 = (o: number): number => (le ? elf.readUInt16LE(o) : elf.readUInt16BE(o));
+  const u32 = (o: number): number => (le ? elf.readUInt32LE(o) : elf.readUInt32BE(o));
+  const addr = (o: number): bigint => (is64 ? (le ? elf.readBigUInt64LE(o) : elf.readBigUInt64BE(o)) : BigInt(u32(o)));
+  const inFile = (o: number, n: number): boolean => o >= 0 && n >= 0 && o + n <= elf.length;
+  try {
+    const type = u16(16);
+    const shoff = Number(addr(is64 ? 0x28 : 0x20));
+    const shentsize = u16(is64 ? 0x3a : 0x2e);
+    const shnum = u16(is64 ? 0x3c : 0x30);
+    if (shentsize < (is64 ? 64 : 40) || !inFile(shoff, shnum * shentsize)) return undefined;
+    const sections: Section[] = [];
+    for (let i = 0; i < shnum; i++) {
+      const o = shoff + i * shentsize;
+      sections.push(
+        is64
+          ? {type: u32(o + 4), addr: addr(o + 16), offset: Number(addr(o + 24)), size: Number(addr(o + 32)), link: u32(o + 40)}
+          : {type: u32(o + 4), addr: BigInt(u32(o + 12)), offset: u32(o + 16), size: u32(o + 20), link: u32(o + 24)},
+      );
+    }
+    const symtab = sections.find((s) => s.type === SHT_SYMTAB);
+    const strtab = symtab ? sections[symtab.link] : undefined;
+    if (!symtab || !strtab || !inFile(symtab.offset, symtab.size) || !inFile(strtab.offset, strtab.size)) return undefined;
+    const symsize = is64 ? 24 : 16;
+    const found = new Map<string, {value: bigint; shndx: number}>();
+    for (let o = symtab.offset; o + symsize <= symtab.offset + symtab.size; o += symsize) {
+      const nameOff = u32(o);
+      if (nameOff >= strtab.size) continue;
+      const nameEnd = elf.indexOf(0, strtab.offset + nameOff);
+      const name = elf.toString('latin1', strtab.offset + nameOff, nameEnd < 0 ? strtab.offset + strtab.size : nameEnd);
+      if (name !== startName && name !== endName) continue;
+      found.set(name, is64 ? {value: addr(o + 8), shndx: u16(o + 6)} : {value: BigInt(u32(o + 4)), shndx: u16(o + 14)});
+    }
+    const a = found.get(startName);
+    const b = found.get(endName);
+    if (!a || !b || a.shndx !== b.shndx) return undefined;
+    const sec = sections[a.shndx];
+    if (!sec || sec.type === SHT_NOBITS || !inFile(sec.offset, sec.size)) return undefined;
+    // In a relocatable .ko a symbol's value is its offset in the section; in a linked image, an address.
+    const base = type === ET_REL ? 0n : sec.addr;
+    const start = Number(a.value - base);
+    const end = Number(b.value - base);
+    if (start < 0 || end < start || end > sec.size) return undefined;
+    return {start: sec.offset + start, end: sec.offset + end};
+  } catch {
+    return undefined;
+  }
+}
+
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
+/**
+ * Finds xz streams by their framing alone, for modules stripped of symbols: a stream header (magic,
+ * flags, CRC32) and, 4-byte aligned after it, the first footer whose CRC32 and flags match.
+ */
+export function findXzStreams(buf: Buffer): FileRange[] {
+  const out: FileRange[] = [];
+  for (let at = buf.indexOf(XZ_MAGIC); at >= 0; at = buf.indexOf(XZ_MAGIC, at + 1)) {
+    if (at + 12 > buf.length || crc32(buf.subarray(at + 6, at + 8)) !== buf.readUInt32LE(at + 8)) continue;
+    const flags = buf.subarray(at + 6, at + 8);
+    for (let yz = buf.indexOf('YZ', at + 24, 'latin1'); yz >= 0; yz = buf.indexOf('YZ', yz + 1, 'latin1')) {
+      const end = yz + 2;
+      if ((end - at) % 4 !== 0) continue;
+      const footer = end - 12;
+      if (!buf.subarray(footer + 8, footer + 10).equals(flags)) continue;
+      if (crc32(buf.subarray(footer + 4, footer + 10)) !== buf.readUInt32LE(footer)) continue;
+      out.push({start: at, end});
+      at = end - 1;
+      break;
+    }
+  }
+  return out;
+}

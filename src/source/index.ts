@@ -1,0 +1,84 @@
+import {createHash} from 'node:crypto';
+import {open, stat} from 'node:fs/promises';
+import {KhpkgError} from '../errors.js';
+import {peekDecompressed, sniff} from '../archive/compression.js';
+import type {Limits} from '../archive/limits.js';
+import {readRunningKernelArchive, readRunningKernelConfig} from './kernel.js';
+import {archiveFromModule} from './module.js';
+
+export type SourceKind = 'file' | 'stdin' | 'running-kernel' | 'module';
+
+/**
+ * Where a kheaders archive came from, and its compressed bytes. They are held in memory (a few MB)
+ * so the two passes read the very same bytes, whatever the source: stdin and sysfs cannot be re-read,
+ * and a file could change between passes.
+ */
+export interface ArchiveSource {
+  kind: SourceKind;
+  /** Path, `-` or the sysfs path: shown to users and kept by the registry. */
+  origin: string;
+  bytes: Buffer;
+  sha256: string;
+  /** The running kernel's own config, when the source is the running kernel. */
+  defaultConfig?: Buffer;
+}
+
+/** `undefined` = the running kernel; `-` = stdin; else a path to an archive or a kheaders module. */
+export async function openSource(spec: string | undefined, limits: Limits): Promise<ArchiveSource> {
+  if (spec === undefined) {
+    const bytes = await readRunningKernelArchive();
+    return withDigest({kind: 'running-kernel', origin: 'running kernel', bytes, defaultConfig: readRunningKernelConfig()});
+  }
+  const raw = spec === '-' ? await readStdin(limits.maxInputBytes) : await readBounded(spec, limits.maxInputBytes);
+  const format = sniff(raw);
+  const kind: SourceKind = spec === '-' ? 'stdin' : 'file';
+  if (format === 'elf' || ((format === 'xz' || format === 'zstd') && (await holdsElf(raw, format)))) {
+    return withDigest({kind: 'module', origin: spec, bytes: await archiveFromModule(raw, limits.maxInputBytes)});
+  }
+  return withDigest({kind, origin: spec, bytes: raw});
+}
+
+function withDigest(s: Omit<ArchiveSource, 'sha256'>): ArchiveSource {
+  return {...s, sha256: createHash('sha256').update(s.bytes).digest('hex')};
+}
+
+/** A `.ko.xz`/`.ko.zst` is an xz/zstd stream too: look at what it decompresses to. */
+async function holdsElf(raw: Buffer, format: 'xz' | 'zstd'): Promise<boolean> {
+  // A tar starts with a file name, never with \x7fELF.
+  try {
+    const head = await peekDecompressed(raw, format);
+    return head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46;
+  } catch {
+    return false;
+  }
+}
+
+async function readBounded(path: string, max: number): Promise<Buffer> {
+  let size: number;
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) throw new KhpkgError('bad-input', `${path}: is a directory, not an archive`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof KhpkgError) throw e;
+    throw new KhpkgError('not-found', `${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  if (size > max) throw new KhpkgError('bad-input', `${path}: ${size} bytes is over the input bound of ${max}`);
+  const fh = await open(path, 'r');
+  try {
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readStdin(max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size > max) throw new KhpkgError('bad-input', `stdin: over the input bound of ${max} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,82 @@
+import {spawn} from 'node:child_process';
+import {existsSync, readFileSync} from 'node:fs';
+import {readFile} from 'node:fs/promises';
+import {release as osRelease} from 'node:os';
+import {gunzipSync} from 'node:zlib';
+import {KhpkgError} from '../errors.js';
+
+/** Where the running kernel serves its archive and config (env overrides for chroots and tests). */
+export function kernelPaths(): {kheaders: string; config: string; modules: string} {
+  return {
+    kheaders: process.env.KHPKG_KHEADERS ?? '/sys/kernel/kheaders.tar.xz',
+    config: process.env.KHPKG_PROC_CONFIG ?? '/proc/config.gz',
+    modules: process.env.KHPKG_MODULES_DIR ?? `/lib/modules/${runningRelease()}`,
+  };
+}
+
+export function runningRelease(): string {
+  return process.env.KHPKG_RUNNING_RELEASE ?? osRelease();
+}
+
+/**
+ * The running kernel's archive. With CONFIG_IKHEADERS=m the file appears only while the module is
+ * loaded: load it, read, and unload it again if we were the ones who loaded it (as BCC does).
+ */
+export async function readRunningKernelArchive(): Promise<Buffer> {
+  const paths = kernelPaths();
+  if (existsSync(paths.kheaders)) return readFile(paths.kheaders);
+  const rel = runningRelease();
+  const setting = ikheadersSetting(paths.config);
+  if (setting === 'n') {
+    throw new KhpkgError('no-kheaders', `the running kernel ${rel} was built without CONFIG_IKHEADERS: pass an archive or a kheaders.ko, or install the distro's headers package`);
+  }
+  if (!hasKheadersModule(paths.modules)) {
+    throw new KhpkgError('no-kheaders', `the running kernel ${rel} has no ${paths.kheaders} and no kheaders module: rebuild it with CONFIG_IKHEADERS=m or =y, or pass an archive or a kheaders.ko`);
+  }
+  if (process.getuid?.() !== 0) {
+    throw new KhpkgError('no-kheaders', `${paths.kheaders} appears only after 'modprobe kheaders', which needs root: run khpkg as root, or load the module first`);
+  }
+  await run('modprobe', ['kheaders']);
+  try {
+    if (!existsSync(paths.kheaders)) throw new KhpkgError('no-kheaders', `'modprobe kheaders' succeeded but ${paths.kheaders} did not appear`);
+    return await readFile(paths.kheaders);
+  } finally {
+    await run('rmmod', ['kheaders']).catch(() => undefined);
+  }
+}
+
+/** The running kernel's `.config` (from /proc/config.gz), if it exposes one. */
+export function readRunningKernelConfig(): Buffer | undefined {
+  const {config} = kernelPaths();
+  return existsSync(config) ? gunzipSync(readFileSync(config)) : undefined;
+}
+
+function ikheadersSetting(configPath: string): 'y' | 'm' | 'n' | undefined {
+  try {
+    const text = gunzipSync(readFileSync(configPath)).toString('utf8');
+    const m = /^CONFIG_IKHEADERS=([ym])$/m.exec(text);
+    return m ? (m[1] as 'y' | 'm') : 'n';
+  } catch {
+    return undefined;
+  }
+}
+
+function hasKheadersModule(modulesDir: string): boolean {
+  try {
+    return /(^|\/)kheaders\.ko(\.[a-z]+)?:/m.test(readFileSync(`${modulesDir}/modules.dep`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {stdio: ['ignore', 'ignore', 'pipe']});
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', (e) => reject(new KhpkgError('no-kheaders', `cannot run ${cmd}: ${e.message}`)));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new KhpkgError('no-kheaders', `${cmd} ${args.join(' ')} failed: ${err.trim().split('\n')[0] ?? `exit ${code}`}`)),
+    );
+  });
+}
