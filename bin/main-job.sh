@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The main job: build the running kernel's linux-headers package from its own kheaders archive, or,
+# where the kernel has none (most CI machines and VMs), from the bundled real 6.12 archive.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d node_modules ] || npm ci
+[ -f dist/commands/build.js ] || npm run build
+out=${KHPKG_OUT:-out}
+fixture=test/fixtures/6.12.117+deb12-amd64-x86_64
+if [ -e /sys/kernel/kheaders.tar.xz ] || modinfo kheaders >/dev/null 2>&1; then
+  echo "Building the running kernel's headers ($(uname -r)) into $out/"
+  src=()
+else
+  echo "The running kernel ($(uname -r)) has no kheaders archive: using the bundled real archive $fixture.tar.xz"
+  src=("$fixture.tar.xz" --config "$fixture.config")
+fi
+node bin/run.js inspect "${src[@]:0:1}"
+node bin/run.js build "${src[@]}" --out "$out" --format deb --verbose
+if command -v dpkg-deb >/dev/null; then
+  for deb in "$out"/*.deb; do
+    dpkg-deb --info "$deb" | sed -n '/Package:/,/Description:/p'
+    echo "  $(dpkg-deb --contents "$deb" | wc -l) entries, e.g.:"
+    dpkg-deb --contents "$deb" | grep -E ' ./lib/modules/.*/build| ./usr/src/[^/]+/include/linux/kconfig.h$| \./usr/src/[^/]+/\.config$' | sed 's/^/    /'
+  done
+fi

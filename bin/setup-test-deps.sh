@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what khpkg's tests use, from Debian's packages: the real tools that must accept the packages
+# khpkg writes (dpkg-deb, dpkg, lintian, rpm, rpm2cpio, cpio, createrepo_c, dnf), compressors, and the
+# compiler and binutils the module tests use. Then `npm ci` (native modules build from source) and the build.
+set -euo pipefail
+
+packages=(dpkg dpkg-dev lintian rpm rpm2cpio cpio createrepo-c dnf xz-utils zstd gzip tar binutils gcc g++ make python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: these Debian packages are missing and installing them needs root: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,43 @@
+import {spawnSync} from 'node:child_process';
+import {mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const BIN = join(ROOT, 'bin', 'run.js');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI (`npm run build` first, as `npm test` does), never through a shell. */
+export function khpkg(args: string[], opts: {input?: Buffer; env?: Record<string, string | undefined>; cwd?: string} = {}): RunResult {
+  const env = {...process.env, ...opts.env};
+  delete env.NODE_ENV; // oclif maps dist/ back to src/ under NODE_ENV=development|test
+  const r = spawnSync(process.execPath, [BIN, ...args], {input: opts.input, env, cwd: opts.cwd ?? ROOT, maxBuffer: 64 * 1024 * 1024});
+  return {code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString()};
+}
+
+/** Runs a real tool; a missing tool fails the test with a clear message instead of skipping it. */
+export function tool(cmd: string, args: string[], opts: {input?: Buffer; env?: Record<string, string>; cwd?: string} = {}): RunResult {
+  const r = spawnSync(cmd, args, {input: opts.input, env: {...process.env, ...opts.env}, cwd: opts.cwd, maxBuffer: 256 * 1024 * 1024});
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
+    throw new Error(`${cmd} is not installed: run 'npm run setup' (bin/setup-test-deps.sh installs it)`);
+  }
+  return {code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString()};
+}
+
+/** Like `tool`, but a non-zero exit fails the test with the tool's own words. */
+export function mustRun(cmd: string, args: string[], opts: Parameters<typeof tool>[2] = {}): string {
+  const r = tool(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`.slice(0, 4000));
+  return r.stdout;
+}
+
+/** A scratch dir removed after the test (`after`/`afterEach` call the cleanup). */
+export function scratch(prefix = 'khpkg-test-'): {dir: string; cleanup: () => void} {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return {dir, cleanup: () => rmSync(dir, {recursive: true, force: true})};
+}
