@@ -15,11 +15,18 @@ else
   src=("$fixture.tar.xz" --config "$fixture.config")
 fi
 node bin/run.js inspect "${src[@]:0:1}"
-node bin/run.js build "${src[@]}" --out "$out" --format deb --verbose
+node bin/run.js build "${src[@]}" --out "$out" --format deb --format rpm --verbose
 if command -v dpkg-deb >/dev/null; then
   for deb in "$out"/*.deb; do
     dpkg-deb --info "$deb" | sed -n '/Package:/,/Description:/p'
     echo "  $(dpkg-deb --contents "$deb" | wc -l) entries, e.g.:"
     dpkg-deb --contents "$deb" | grep -E ' ./lib/modules/.*/build| ./usr/src/[^/]+/include/linux/kconfig.h$| \./usr/src/[^/]+/\.config$' | sed 's/^/    /'
+  done
+fi
+if command -v rpm >/dev/null; then
+  for r in "$out"/*.rpm; do
+    rpm -qp --qf '%{NAME} %{VERSION}-%{RELEASE} %{ARCH}\n' "$r"
+    rpm -K "$r"
+    rpm -qp --provides "$r" | sed 's/^/  provides /'
   done
 fi

@@ -1,9 +1,9 @@
-import {mkdir} from 'node:fs/promises';
+import {mkdir, rm} from 'node:fs/promises';
 import {KhpkgError} from '../errors.js';
 import type {Limits} from '../archive/limits.js';
 import {scanArchive, type Progress} from '../archive/scan.js';
 import {checkConfigMatches, parseConfig, type KernelConfig} from '../content/config.js';
-import {buildTimestamp} from '../content/plan.js';
+import {buildTimestamp, type ContentPlan} from '../content/plan.js';
 import type {Compression} from '../formats/compression.js';
 import {packagerFor} from '../formats/index.js';
 import type {Artifact, Format, PackageSink} from '../formats/writer.js';
@@ -32,7 +32,8 @@ export async function buildPackages(source: ArchiveSource, opts: BuildOptions): 
   await mkdir(opts.outDir, {recursive: true}).catch((e: Error) => {
     throw new KhpkgError('io', `--out ${opts.outDir}: ${e.message}`);
   });
-  const prepared: {plan: Awaited<ReturnType<ReturnType<typeof packagerFor>['prepare']>>['plan']; sink: PackageSink}[] = [];
+  const artifacts: Artifact[] = [];
+  const prepared: {plan: ContentPlan; sink: PackageSink}[] = [];
   try {
     for (const format of opts.formats) {
       prepared.push(
@@ -49,11 +50,12 @@ export async function buildPackages(source: ArchiveSource, opts: BuildOptions): 
       );
     }
     await feedPlans(prepared, source.bytes, opts.limits, opts.onProgress);
-    const artifacts: Artifact[] = [];
     for (const p of prepared) artifacts.push(await p.sink.finish());
     return artifacts;
   } catch (e) {
+    // All or nothing: a failed build leaves no package, not even one of the formats that completed.
     await Promise.all(prepared.map((p) => p.sink.abort()));
+    await Promise.all(artifacts.map((a) => rm(a.path, {force: true})));
     throw e;
   }
 }

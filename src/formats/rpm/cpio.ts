@@ -1,0 +1,37 @@
+/** The SVR4 `newc` cpio format rpm payloads use: 110-byte ASCII headers, names and data 4-aligned. */
+export interface CpioMember {
+  /** `./usr/...`: rpm payloads name files with a `./` prefix (rpmlib(PayloadFilesHavePrefix)). */
+  name: string;
+  ino: number;
+  /** Full st_mode: type bits | permissions. */
+  mode: number;
+  mtime: number;
+  size: number;
+  nlink: number;
+}
+
+const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
+
+export function cpioHeader(m: CpioMember): Buffer {
+  const name = Buffer.from(`${m.name}\0`);
+  const fields = [m.ino, m.mode, 0, 0, m.nlink, m.mtime, m.size, 0, 0, 0, 0, name.length, 0];
+  const head = Buffer.from(`070701${fields.map(hex).join('')}`, 'latin1');
+  return Buffer.concat([head, name, Buffer.alloc(pad4(head.length + name.length))]);
+}
+
+/** Bytes that bring `n` up to a multiple of 4. */
+export function pad4(n: number): number {
+  return (4 - (n % 4)) % 4;
+}
+
+export function cpioPadding(size: number): Buffer {
+  return Buffer.alloc(pad4(size));
+}
+
+export const CPIO_TRAILER = cpioHeader({name: 'TRAILER!!!', ino: 0, mode: 0, mtime: 0, size: 0, nlink: 1});
+
+/** The size a member takes in the archive, to know the payload size before writing it. */
+export function cpioMemberSize(name: string, size: number): number {
+  const headerAndName = 110 + Buffer.byteLength(name) + 1;
+  return headerAndName + pad4(headerAndName) + size + pad4(size);
+}

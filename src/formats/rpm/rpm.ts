@@ -1,0 +1,237 @@
+import {createHash, type Hash} from 'node:crypto';
+import {open, readFile, rename, rm, type FileHandle} from 'node:fs/promises';
+import {posix} from 'node:path';
+import {join} from 'node:path';
+import {KhpkgError} from '../../errors.js';
+import {headersPlan} from '../../content/headers.js';
+import type {PackageEntry} from '../../content/plan.js';
+import {createCompressor, type Compression} from '../compression.js';
+import {CompressedSection} from '../output.js';
+import {renderTemplate} from '../templates.js';
+import type {Artifact, BuildInput, Packager, PackageSink} from '../writer.js';
+import {CPIO_TRAILER, cpioHeader, cpioMemberSize, cpioPadding} from './cpio.js';
+import {bin, headerBytes, i18n, int16, int32, str, strArray, type TagValue} from './header.js';
+import {rpmIdentity, rpmlibRequires, type Dependency, type RpmIdentity} from './identity.js';
+import {lead} from './lead.js';
+import {HASH_SHA256, HEADER_IMMUTABLE, HEADER_SIGNATURES, SIG, TAG} from './tags.js';
+
+/** rpm's names for payload compressors, and the level recorded in PAYLOADFLAGS. */
+const COMPRESSOR: Record<Compression, {name: string; flags: string} | undefined> = {
+  xz: {name: 'xz', flags: '6'},
+  zstd: {name: 'zstd', flags: '3'},
+  gzip: {name: 'gzip', flags: '9'},
+  none: undefined,
+};
+
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+const TYPE_BITS = {dir: S_IFDIR, file: S_IFREG, symlink: S_IFLNK} as const;
+
+/** kernel-devel-<version>-<release>.<arch>.rpm, written without rpmbuild. */
+export const rpmPackager: Packager = {
+  format: 'rpm',
+  async prepare(input: BuildInput) {
+    const compressor = COMPRESSOR[input.compression];
+    if (!compressor) throw new KhpkgError('usage', `--compression ${input.compression} is not available for rpm (xz, zstd or gzip)`);
+    const id = rpmIdentity(input);
+    const plan = headersPlan(input.scan, 'kernels', input.config, input.time).build();
+    const path = join(input.outDir, `${id.name}-${id.version}-${id.release}.${id.arch}.rpm`);
+    const sink = await RpmWriter.open(path, id, input, plan.entries.filter((e) => !e.shared), compressor);
+    return {plan, sink};
+  },
+};
+
+/**
+ * The payload is compressed straight into the file, after room left for the lead, signature and
+ * header: their sizes do not depend on the payload (its digests are fixed-length hex), so they are
+ * written last, into that room. Nothing of the payload is held in memory.
+ */
+class RpmWriter implements PackageSink {
+  private readonly cpioHash: Hash = createHash('sha256');
+  private cpioBytes = 0;
+
+  private constructor(
+    private readonly path: string,
+    private readonly tmp: string,
+    private readonly id: RpmIdentity,
+    private readonly fh: FileHandle,
+    private readonly payloadAt: number,
+    private readonly payload: CompressedSection,
+    private readonly inodes: Map<string, number>,
+    private readonly makeHeader: (digests: {payload: string; payloadAlt: string}) => Buffer,
+  ) {}
+
+  static async open(path: string, id: RpmIdentity, input: BuildInput, owned: PackageEntry[], compressor: {name: string; flags: string}): Promise<RpmWriter> {
+    // rpm looks files up by binary search: the header lists them sorted by path.
+    const files = [...owned].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const inodes = new Map(files.map((f, i) => [f.path, i + 1]));
+    const archiveSize = files.reduce((n, f) => n + cpioMemberSize(`./${f.path}`, payloadSize(f)), 0) + CPIO_TRAILER.length;
+    const makeHeader = (digests: {payload: string; payloadAlt: string}): Buffer =>
+      headerBytes(HEADER_IMMUTABLE, mainTags(id, input, files, compressor, digests));
+    const placeholder = makeHeader({payload: '0'.repeat(64), payloadAlt: '0'.repeat(64)});
+    const sigSize = signatureBytes({headerAndPayload: 0, md5: Buffer.alloc(16), sha1: '0'.repeat(40), sha256: '0'.repeat(64), archiveSize}).length;
+    const payloadAt = 96 + sigSize + placeholder.length;
+    const tmp = `${path}.partial-${process.pid}`;
+    const fh = await open(tmp, 'w+', 0o644);
+    try {
+      const section = new CompressedSection(await createCompressor(input.compression), fh, payloadAt, {digest: true});
+      return new RpmWriter(path, tmp, id, fh, payloadAt, section, inodes, makeHeader);
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      await rm(tmp, {force: true});
+      throw e;
+    }
+  }
+
+  async add(e: PackageEntry, data: Buffer | undefined): Promise<void> {
+    const ino = this.inodes.get(e.path);
+    if (ino === undefined) return; // a shared system directory: not ours to own
+    const body = e.type === 'symlink' ? Buffer.from(e.linkTarget ?? '') : e.type === 'file' ? (data ?? Buffer.alloc(0)) : undefined;
+    const size = body?.length ?? 0;
+    await this.write(cpioHeader({name: `./${e.path}`, ino, mode: TYPE_BITS[e.type] | e.mode, mtime: e.mtime, size, nlink: e.type === 'dir' ? 2 : 1}));
+    if (body && size > 0) {
+      await this.write(body);
+      const pad = cpioPadding(size);
+      if (pad.length > 0) await this.write(pad);
+    }
+  }
+
+  private async write(b: Buffer): Promise<void> {
+    this.cpioHash.update(b);
+    this.cpioBytes += b.length;
+    await this.payload.write(b);
+  }
+
+  async finish(): Promise<Artifact> {
+    await this.write(CPIO_TRAILER);
+    const {size, sha256} = await this.payload.end();
+    const header = this.makeHeader({payload: sha256!, payloadAlt: this.cpioHash.digest('hex')});
+    if (96 + header.length > this.payloadAt) throw new KhpkgError('internal', 'rpm header grew after the payload was written');
+    const compressed = Buffer.alloc(size);
+    await this.fh.read(compressed, 0, size, this.payloadAt);
+    const sig = signatureBytes({
+      headerAndPayload: header.length + size,
+      md5: createHash('md5').update(header).update(compressed).digest(),
+      sha1: createHash('sha1').update(header).digest('hex'),
+      sha256: createHash('sha256').update(header).digest('hex'),
+      archiveSize: this.cpioBytes,
+    });
+    const front = Buffer.concat([lead(`${this.id.name}-${this.id.version}-${this.id.release}`), sig, header]);
+    if (front.length !== this.payloadAt) throw new KhpkgError('internal', 'rpm signature and header do not fill their room');
+    await this.fh.write(front, 0, front.length, 0);
+    await this.fh.sync();
+    await this.fh.close();
+    await rename(this.tmp, this.path);
+    const bytes = await readFile(this.path);
+    return {
+      format: 'rpm',
+      path: this.path,
+      name: this.id.name,
+      version: `${this.id.version}-${this.id.release}`,
+      arch: this.id.arch,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      size: bytes.length,
+    };
+  }
+
+  async abort(): Promise<void> {
+    this.payload.destroy();
+    await this.fh.close().catch(() => undefined);
+    await rm(this.tmp, {force: true});
+  }
+}
+
+function payloadSize(e: PackageEntry): number {
+  return e.type === 'symlink' ? Buffer.byteLength(e.linkTarget ?? '') : e.type === 'file' ? e.size : 0;
+}
+
+/** The signature header: sizes and digests of what follows, padded to 8 bytes as rpm expects. */
+function signatureBytes(s: {headerAndPayload: number; md5: Buffer; sha1: string; sha256: string; archiveSize: number}): Buffer {
+  const tags = new Map<number, TagValue>([
+    [SIG.SIZE, int32([s.headerAndPayload])],
+    [SIG.MD5, bin(s.md5)],
+    [SIG.PAYLOADSIZE, int32([s.archiveSize])],
+    [SIG.SHA1, str(s.sha1)],
+    [SIG.SHA256, str(s.sha256)],
+  ]);
+  const h = headerBytes(HEADER_SIGNATURES, tags);
+  return Buffer.concat([h, Buffer.alloc((8 - (h.length % 8)) % 8)]);
+}
+
+function mainTags(
+  id: RpmIdentity,
+  input: BuildInput,
+  files: PackageEntry[],
+  compressor: {name: string; flags: string},
+  digests: {payload: string; payloadAlt: string},
+): Map<number, TagValue> {
+  const {info} = input.scan;
+  const [summary, ...body] = renderTemplate('rpm/description', {RELEASE: info.release}).trimEnd().split('\n');
+  const dirs: string[] = [];
+  const dirIndex = new Map<string, number>();
+  const dirIndexes: number[] = [];
+  const basenames: string[] = [];
+  for (const f of files) {
+    const dir = `/${posix.dirname(f.path)}/`.replace(/^\/\.\/$/, '/');
+    if (!dirIndex.has(dir)) {
+      dirIndex.set(dir, dirs.length);
+      dirs.push(dir);
+    }
+    dirIndexes.push(dirIndex.get(dir)!);
+    basenames.push(posix.basename(f.path));
+  }
+  const requires = rpmlibRequires(compressor.name);
+  const n = files.length;
+  const each = <T>(v: T): T[] => new Array<T>(n).fill(v);
+  return new Map<number, TagValue>([
+    [TAG.HEADERI18NTABLE, strArray(['C'])],
+    [TAG.NAME, str(id.name)],
+    [TAG.VERSION, str(id.version)],
+    [TAG.RELEASE, str(id.release)],
+    [TAG.SUMMARY, i18n(summary!)],
+    [TAG.DESCRIPTION, i18n(body.join('\n').trim())],
+    [TAG.BUILDTIME, int32([input.time.timestamp])],
+    // The real host would make builds differ from machine to machine.
+    [TAG.BUILDHOST, str('khpkg')],
+    [TAG.SIZE, int32([files.reduce((s, f) => s + payloadSize(f), 0)])],
+    [TAG.LICENSE, str('GPL-2.0-only WITH Linux-syscall-note')],
+    [TAG.PACKAGER, str(input.maintainer)],
+    [TAG.GROUP, i18n('System Environment/Kernel')],
+    [TAG.URL, str('https://www.kernel.org/')],
+    [TAG.OS, str('linux')],
+    [TAG.ARCH, str(id.arch)],
+    [TAG.FILESIZES, int32(files.map((f) => (f.type === 'dir' ? 4096 : payloadSize(f))))],
+    [TAG.FILEMODES, int16(files.map((f) => TYPE_BITS[f.type] | f.mode))],
+    [TAG.FILERDEVS, int16(each(0))],
+    [TAG.FILEMTIMES, int32(files.map((f) => f.mtime))],
+    [TAG.FILEDIGESTS, strArray(files.map((f) => (f.type === 'file' ? f.sha256! : '')))],
+    [TAG.FILELINKTOS, strArray(files.map((f) => (f.type === 'symlink' ? f.linkTarget! : '')))],
+    [TAG.FILEFLAGS, int32(each(0))],
+    [TAG.FILEUSERNAME, strArray(each('root'))],
+    [TAG.FILEGROUPNAME, strArray(each('root'))],
+    [TAG.SOURCERPM, str(`${id.name}-${id.version}-${id.release}.src.rpm`)],
+    [TAG.FILEVERIFYFLAGS, int32(each(0xffffffff))],
+    [TAG.PROVIDENAME, strArray(id.provides.map((p) => p.name))],
+    [TAG.REQUIREFLAGS, int32(requires.map((r) => r.flags))],
+    [TAG.REQUIRENAME, strArray(requires.map((r) => r.name))],
+    [TAG.REQUIREVERSION, strArray(requires.map((r) => r.version))],
+    [TAG.RPMVERSION, str('4.18.0 (khpkg)')],
+    [TAG.FILEDEVICES, int32(each(1))],
+    [TAG.FILEINODES, int32(files.map((_, i) => i + 1))],
+    [TAG.FILELANGS, strArray(each(''))],
+    [TAG.PROVIDEFLAGS, int32(id.provides.map((p: Dependency) => p.flags))],
+    [TAG.PROVIDEVERSION, strArray(id.provides.map((p) => p.version))],
+    [TAG.DIRINDEXES, int32(dirIndexes)],
+    [TAG.BASENAMES, strArray(basenames)],
+    [TAG.DIRNAMES, strArray(dirs)],
+    [TAG.PAYLOADFORMAT, str('cpio')],
+    [TAG.PAYLOADCOMPRESSOR, str(compressor.name)],
+    [TAG.PAYLOADFLAGS, str(compressor.flags)],
+    [TAG.FILEDIGESTALGO, int32([HASH_SHA256])],
+    [TAG.ENCODING, str('utf-8')],
+    [TAG.PAYLOADDIGEST, strArray([digests.payload])],
+    [TAG.PAYLOADDIGESTALGO, int32([HASH_SHA256])],
+    [TAG.PAYLOADDIGESTALT, strArray([digests.payloadAlt])],
+  ]);
+}

@@ -1,0 +1,71 @@
+/** RPM header tags and types used by khpkg (rpm's lib/rpmtag.h; one part of the format per file). */
+export const TYPE = {INT16: 3, INT32: 4, INT64: 5, STRING: 6, BIN: 7, STRING_ARRAY: 8, I18NSTRING: 9} as const;
+export type TagType = (typeof TYPE)[keyof typeof TYPE];
+
+/** Region tags: the first index entry of the signature and main headers. */
+export const HEADER_SIGNATURES = 62;
+export const HEADER_IMMUTABLE = 63;
+
+export const SIG = {
+  SIZE: 1000,
+  MD5: 1004,
+  PAYLOADSIZE: 1007,
+  SHA1: 269,
+  SHA256: 273,
+} as const;
+
+export const TAG = {
+  HEADERI18NTABLE: 100,
+  NAME: 1000,
+  VERSION: 1001,
+  RELEASE: 1002,
+  SUMMARY: 1004,
+  DESCRIPTION: 1005,
+  BUILDTIME: 1006,
+  BUILDHOST: 1007,
+  SIZE: 1009,
+  LICENSE: 1014,
+  PACKAGER: 1015,
+  GROUP: 1016,
+  URL: 1020,
+  OS: 1021,
+  ARCH: 1022,
+  FILESIZES: 1028,
+  FILEMODES: 1030,
+  FILERDEVS: 1033,
+  FILEMTIMES: 1034,
+  FILEDIGESTS: 1035,
+  FILELINKTOS: 1036,
+  FILEFLAGS: 1037,
+  FILEUSERNAME: 1039,
+  FILEGROUPNAME: 1040,
+  SOURCERPM: 1044,
+  FILEVERIFYFLAGS: 1045,
+  PROVIDENAME: 1047,
+  REQUIREFLAGS: 1048,
+  REQUIRENAME: 1049,
+  REQUIREVERSION: 1050,
+  RPMVERSION: 1064,
+  FILEDEVICES: 1095,
+  FILEINODES: 1096,
+  FILELANGS: 1097,
+  PROVIDEFLAGS: 1112,
+  PROVIDEVERSION: 1113,
+  DIRINDEXES: 1116,
+  BASENAMES: 1117,
+  DIRNAMES: 1118,
+  PAYLOADFORMAT: 1124,
+  PAYLOADCOMPRESSOR: 1125,
+  PAYLOADFLAGS: 1126,
+  FILEDIGESTALGO: 5011,
+  ENCODING: 5062,
+  PAYLOADDIGEST: 5092,
+  PAYLOADDIGESTALGO: 5093,
+  PAYLOADDIGESTALT: 5097,
+} as const;
+
+/** Dependency sense flags. */
+export const SENSE = {ANY: 0, LESS: 0x02, GREATER: 0x04, EQUAL: 0x08, RPMLIB: 0x1000000} as const;
+
+/** PGP hash algorithm number of SHA-256 (file and payload digests). */
+export const HASH_SHA256 = 8;
