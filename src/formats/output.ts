@@ -50,3 +50,17 @@ export class CompressedSection {
     this.compressor.destroy();
   }
 }
+
+/** Hashes part of an open file in 1 MiB reads, so finishing a package never loads it whole. */
+export async function hashFileRange(fh: FileHandle, algorithm: string, start: number, length: number, prefix?: Buffer): Promise<Buffer> {
+  const hash = createHash(algorithm);
+  if (prefix) hash.update(prefix);
+  const buf = Buffer.alloc(1 << 20);
+  for (let at = start; at < start + length; ) {
+    const {bytesRead} = await fh.read(buf, 0, Math.min(buf.length, start + length - at), at);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    at += bytesRead;
+  }
+  return hash.digest();
+}

@@ -44,8 +44,11 @@ describe('.rpm from the bundled real archive (rpm -K, -qp, rpm2cpio, rpm --root,
   });
   after(() => s.cleanup());
 
-  it('is named kernel-devel-<version>-<revision>.<arch>.rpm', () => {
+  it('is named kernel-devel-<version>-<revision>.<arch>.rpm; --json gives its real size and sha256', () => {
     assert.equal(rpm, join(s.dir, 'out', RPM));
+    const [a] = build([REAL.archive, '--config', REAL.config, '--format', 'rpm', '--out', join(s.dir, 'again')]);
+    assert.equal(a!.size, readFileSync(a!.path).length);
+    assert.equal(a!.sha256, mustRun('sha256sum', [a!.path]).split(' ')[0]);
   });
 
   it('rpm -K checks the header SHA-256 and SHA-1, the payload SHA-256 and the MD5', () => {

@@ -1,11 +1,10 @@
-import {createHash} from 'node:crypto';
-import {open, readFile, rename, rm, type FileHandle} from 'node:fs/promises';
+import {open, rename, rm, type FileHandle} from 'node:fs/promises';
 import {join} from 'node:path';
 import {gzipSync, constants} from 'node:zlib';
 import {headersPlan} from '../../content/headers.js';
 import type {ContentPlan, PackageEntry} from '../../content/plan.js';
 import {compressBuffer, createCompressor, SUFFIX, type Compression} from '../compression.js';
-import {CompressedSection} from '../output.js';
+import {CompressedSection, hashFileRange} from '../output.js';
 import {renderTemplate} from '../templates.js';
 import type {Artifact, BuildInput, Packager, PackageSink} from '../writer.js';
 import {AR_MAGIC, AR_SIZE_OFFSET, arHeader, arMember, arSizeField} from './ar.js';
@@ -82,7 +81,7 @@ class DebWriter implements PackageSink {
 
   static async open(path: string, id: DebIdentity, control: {name: string; bytes: Buffer}, compression: Compression, mtime: number): Promise<DebWriter> {
     const tmp = `${path}.partial-${process.pid}`;
-    const fh = await open(tmp, 'w', 0o644);
+    const fh = await open(tmp, 'w+', 0o644);
     try {
       const head = Buffer.concat([AR_MAGIC, arMember('debian-binary', Buffer.from('2.0\n'), mtime), arMember(control.name, control.bytes, mtime)]);
       const dataHeader = arHeader(`data.tar${SUFFIX[compression]}`, 0, mtime);
@@ -114,17 +113,18 @@ class DebWriter implements PackageSink {
     const end = this.dataHeaderAt + 60 + size;
     if (size % 2 === 1) await this.fh.write(Buffer.from('\n'), 0, 1, end);
     await this.fh.sync();
+    const total = end + (size % 2);
+    const fileSha256 = (await hashFileRange(this.fh, 'sha256', 0, total)).toString('hex');
     await this.fh.close();
     await rename(this.tmp, this.path);
-    const bytes = await readFile(this.path);
     return {
       format: 'deb',
       path: this.path,
       name: this.id.name,
       version: this.id.version,
       arch: this.id.arch,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-      size: bytes.length,
+      sha256: fileSha256,
+      size: total,
     };
   }
 

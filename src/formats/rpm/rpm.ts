@@ -1,12 +1,12 @@
 import {createHash, type Hash} from 'node:crypto';
-import {open, readFile, rename, rm, type FileHandle} from 'node:fs/promises';
+import {open, rename, rm, type FileHandle} from 'node:fs/promises';
 import {posix} from 'node:path';
 import {join} from 'node:path';
 import {KhpkgError} from '../../errors.js';
 import {headersPlan} from '../../content/headers.js';
 import type {PackageEntry} from '../../content/plan.js';
 import {createCompressor, type Compression} from '../compression.js';
-import {CompressedSection} from '../output.js';
+import {CompressedSection, hashFileRange} from '../output.js';
 import {renderTemplate} from '../templates.js';
 import type {Artifact, BuildInput, Packager, PackageSink} from '../writer.js';
 import {CPIO_TRAILER, cpioHeader, cpioMemberSize, cpioPadding} from './cpio.js';
@@ -108,11 +108,9 @@ class RpmWriter implements PackageSink {
     const {size, sha256} = await this.payload.end();
     const header = this.makeHeader({payload: sha256!, payloadAlt: this.cpioHash.digest('hex')});
     if (96 + header.length > this.payloadAt) throw new KhpkgError('internal', 'rpm header grew after the payload was written');
-    const compressed = Buffer.alloc(size);
-    await this.fh.read(compressed, 0, size, this.payloadAt);
     const sig = signatureBytes({
       headerAndPayload: header.length + size,
-      md5: createHash('md5').update(header).update(compressed).digest(),
+      md5: await hashFileRange(this.fh, 'md5', this.payloadAt, size, header),
       sha1: createHash('sha1').update(header).digest('hex'),
       sha256: createHash('sha256').update(header).digest('hex'),
       archiveSize: this.cpioBytes,
@@ -121,17 +119,17 @@ class RpmWriter implements PackageSink {
     if (front.length !== this.payloadAt) throw new KhpkgError('internal', 'rpm signature and header do not fill their room');
     await this.fh.write(front, 0, front.length, 0);
     await this.fh.sync();
+    const fileSha256 = (await hashFileRange(this.fh, 'sha256', 0, this.payloadAt + size)).toString('hex');
     await this.fh.close();
     await rename(this.tmp, this.path);
-    const bytes = await readFile(this.path);
     return {
       format: 'rpm',
       path: this.path,
       name: this.id.name,
       version: `${this.id.version}-${this.id.release}`,
       arch: this.id.arch,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-      size: bytes.length,
+      sha256: fileSha256,
+      size: this.payloadAt + size,
     };
   }
 
