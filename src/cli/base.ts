@@ -1,4 +1,4 @@
-import {Command, Flags, Interfaces} from '@oclif/core';
+import {Command, Errors, Flags, Interfaces} from '@oclif/core';
 import {KhpkgError, printable} from '../errors.js';
 import {DEFAULT_LIMITS, parseSize, type Limits} from '../archive/limits.js';
 
@@ -20,7 +20,8 @@ export abstract class KhpkgCommand extends Command {
 
   override async catch(err: Error & {oclif?: {exit?: number}; parse?: unknown}): Promise<void> {
     const debug = this.argv.includes('--debug') || process.env.KHPKG_DEBUG === '1';
-    if (err.name === 'ExitError' || (err.oclif?.exit === 0)) throw err;
+    // this.exit(n) throws ExitError: a deliberate exit code, not an error to report.
+    if (err instanceof Errors.ExitError) throw err;
     let code = 1;
     let message: string;
     if (err instanceof KhpkgError) {
@@ -64,4 +65,14 @@ export function limitsFrom(flags: Interfaces.InferredFlags<typeof limitFlags>): 
 export const sourceArg = {
   description: 'a kheaders .tar.xz, a kheaders.ko (.ko.xz, .ko.zst), or - for stdin; default: the running kernel',
   required: false,
+};
+
+/** Every command that reads or changes installed headers. */
+export const rootFlags = {
+  root: Flags.string({description: 'the file system root to work under', default: '/', env: 'KHPKG_ROOT'}),
+};
+
+/** Commands that change a root wait this long for another khpkg to finish. */
+export const waitFlag = {
+  wait: Flags.integer({description: 'seconds to wait for another khpkg working on the same root', default: 60, min: 0}),
 };

@@ -1,11 +1,10 @@
 import {Args, Flags} from '@oclif/core';
-import {readFile} from 'node:fs/promises';
-import {KhpkgCommand, limitFlags, limitsFrom, sourceArg} from '../cli/base.js';
+import {KhpkgCommand, limitFlags, limitsFrom, rootFlags, sourceArg} from '../cli/base.js';
 import {progressBar} from '../cli/progress.js';
-import {KhpkgError} from '../errors.js';
+import {readConfigFile} from '../cli/files.js';
 import {COMPRESSIONS, type Compression} from '../formats/compression.js';
 import {FORMATS, type Format} from '../formats/writer.js';
-import {buildPackages, defaultMaintainer} from '../pipeline/build.js';
+import {buildPackages, defaultMaintainer, recordArtifacts} from '../pipeline/build.js';
 import {openSource} from '../source/index.js';
 
 export default class Build extends KhpkgCommand {
@@ -18,6 +17,7 @@ export default class Build extends KhpkgCommand {
   static override args = {source: Args.string(sourceArg)};
   static override flags = {
     ...limitFlags,
+    ...rootFlags,
     format: Flags.string({char: 'f', options: [...FORMATS], multiple: true, default: ['deb'], description: 'package format(s) to build'}),
     out: Flags.string({char: 'o', default: '.', description: 'directory to write packages into'}),
     revision: Flags.string({default: '1', description: 'package revision (deb revision, rpm Release)'}),
@@ -33,7 +33,7 @@ export default class Build extends KhpkgCommand {
     const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
     const source = await openSource(args.source, limits);
     const progress = progressBar(!flags.json && !flags.quiet);
-    const artifacts = await buildPackages(source, {
+    const {release, artifacts} = await buildPackages(source, {
       formats: [...new Set(flags.format as Format[])],
       outDir: flags.out,
       revision: flags.revision,
@@ -44,19 +44,13 @@ export default class Build extends KhpkgCommand {
       limits,
       onProgress: progress.onProgress,
     }).finally(progress.done);
+    const recorded = recordArtifacts(flags.root, artifacts, release, source.sha256);
     if (flags.json) return this.printJson(artifacts);
+    if (!recorded && flags.verbose) this.log(`(not recorded: the registry under ${flags.root} is not writable)`);
     if (flags.quiet) return;
     for (const a of artifacts) {
       this.log(`${a.path}`);
       if (flags.verbose) this.log(`  ${a.name} ${a.version} ${a.arch}, ${a.size} bytes, sha256 ${a.sha256}`);
     }
-  }
-}
-
-async function readConfigFile(path: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw new KhpkgError('not-found', `--config ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
 }

@@ -1,4 +1,6 @@
 import {mkdir, rm} from 'node:fs/promises';
+import {resolve} from 'node:path';
+import {Registry} from '../registry/registry.js';
 import {KhpkgError} from '../errors.js';
 import type {Limits} from '../archive/limits.js';
 import {scanArchive, type Progress} from '../archive/scan.js';
@@ -25,7 +27,7 @@ export interface BuildOptions {
 }
 
 /** The whole build: scan, plan each format, one streaming pass into every writer. */
-export async function buildPackages(source: ArchiveSource, opts: BuildOptions): Promise<Artifact[]> {
+export async function buildPackages(source: ArchiveSource, opts: BuildOptions): Promise<{release: string; artifacts: Artifact[]}> {
   const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress);
   const config = loadConfig(opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: '/proc/config.gz'}), scan.captured);
   const time = buildTimestamp(scan);
@@ -51,7 +53,7 @@ export async function buildPackages(source: ArchiveSource, opts: BuildOptions): 
     }
     await feedPlans(prepared, source.bytes, opts.limits, opts.onProgress);
     for (const p of prepared) artifacts.push(await p.sink.finish());
-    return artifacts;
+    return {release: scan.info.release, artifacts};
   } catch (e) {
     // All or nothing: a failed build leaves no package, not even one of the formats that completed.
     await Promise.all(prepared.map((p) => p.sink.abort()));
@@ -74,4 +76,23 @@ export function defaultMaintainer(env = process.env): string {
   if (name && email) return `${name} <${email}>`;
   if (email && /<.*>/.test(email)) return email;
   return 'khpkg automatic build (set DEBFULLNAME and DEBEMAIL) <khpkg@example.org>';
+}
+
+/**
+ * Records built packages in the registry of `root`, so a maintainer can ask what was generated
+ * (`khpkg list --built`). An unprivileged build with no writable registry is not an error: the
+ * packages are what was asked for. Returns whether they were recorded.
+ */
+export function recordArtifacts(root: string, artifacts: Artifact[], release: string, sourceSha256: string): boolean {
+  let registry: Registry | undefined;
+  try {
+    registry = Registry.open(root, {create: true});
+    const builtAt = new Date().toISOString();
+    for (const a of artifacts) registry!.recordArtifact({...a, path: resolve(a.path), release, sourceSha256, builtAt});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    registry?.close();
+  }
 }

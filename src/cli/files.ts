@@ -1,0 +1,11 @@
+import {readFile} from 'node:fs/promises';
+import {KhpkgError} from '../errors.js';
+
+/** A `--config` file, with the one-line error a missing one deserves. */
+export async function readConfigFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new KhpkgError('not-found', `--config ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}

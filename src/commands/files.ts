@@ -1,0 +1,20 @@
+import {Args} from '@oclif/core';
+import {KhpkgCommand, rootFlags} from '../cli/base.js';
+import {KhpkgError} from '../errors.js';
+import {resolveRoot} from '../install/paths.js';
+import {readRegistry} from '../install/query.js';
+
+export default class Files extends KhpkgCommand {
+  static override summary = 'List the files of an installed header set (like dpkg -L).';
+  static override examples = ['<%= config.bin %> files 6.12.117+deb12-amd64 | grep kconfig'];
+  static override args = {release: Args.string({description: 'kernel release', required: true})};
+  static override flags = {...rootFlags};
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Files);
+    const files = readRegistry(resolveRoot(flags.root), (r) => (r.get(args.release) ? r.files(args.release) : undefined), undefined);
+    if (!files) throw new KhpkgError('not-installed', `headers for ${args.release} are not installed (see 'khpkg list')`);
+    if (flags.json) return this.printJson(files.map((f) => ({...f, path: `/${f.path}`})));
+    this.log(files.map((f) => `/${f.path}`).join('\n'));
+  }
+}

@@ -1,0 +1,20 @@
+import {Args} from '@oclif/core';
+import {KhpkgCommand, rootFlags} from '../cli/base.js';
+import {KhpkgError} from '../errors.js';
+import {resolveRoot} from '../install/paths.js';
+import {readRegistry} from '../install/query.js';
+
+export default class Info extends KhpkgCommand {
+  static override summary = 'Show everything the registry knows about an installed header set.';
+  static override examples = ['<%= config.bin %> info 6.12.117+deb12-amd64 --json'];
+  static override args = {release: Args.string({description: 'kernel release', required: true})};
+  static override flags = {...rootFlags};
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Info);
+    const set = readRegistry(resolveRoot(flags.root), (r) => r.get(args.release), undefined);
+    if (!set) throw new KhpkgError('not-installed', `headers for ${args.release} are not installed (see 'khpkg list')`);
+    if (flags.json) return this.printJson(set);
+    for (const [k, v] of Object.entries(set)) this.log(`${k.padEnd(13)} ${v}`);
+  }
+}

@@ -1,0 +1,51 @@
+import {Args, Flags} from '@oclif/core';
+import {KhpkgCommand, limitFlags, limitsFrom, rootFlags, sourceArg, waitFlag} from '../cli/base.js';
+import {progressBar} from '../cli/progress.js';
+import {readConfigFile} from '../cli/files.js';
+import {KhpkgError} from '../errors.js';
+import {installHeaders} from '../install/install.js';
+import {resolveRoot} from '../install/paths.js';
+import {openSource} from '../source/index.js';
+
+export default class Install extends KhpkgCommand {
+  static override summary = "Install a kernel's headers from its kheaders archive, tracked in khpkg's registry.";
+  static override examples = ['sudo <%= config.bin %> install', '<%= config.bin %> install kheaders.tar.xz --root /tmp/sysroot --config config.gz'];
+  static override args = {source: Args.string(sourceArg)};
+  static override flags = {
+    ...rootFlags,
+    ...waitFlag,
+    ...limitFlags,
+    config: Flags.string({char: 'c', description: '.config or config.gz to add (default for the running kernel: /proc/config.gz)'}),
+    layout: Flags.string({options: ['debian', 'kernels'], default: 'debian', description: 'debian: /usr/src/linux-headers-<rel>; kernels: /usr/src/kernels/<rel>'}),
+    force: Flags.boolean({description: 'replace headers installed from another archive, or files khpkg did not install'}),
+    hooks: Flags.boolean({allowNo: true, description: 'run <root>/etc/kernel/header_postinst.d hooks (default: only when --root is /)'}),
+  };
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Install);
+    const limits = limitsFrom(flags);
+    const root = resolveRoot(flags.root);
+    const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
+    const source = await openSource(args.source, limits);
+    const progress = progressBar(!flags.json && !flags.quiet);
+    const result = await installHeaders(source, {
+      root,
+      layout: flags.layout as 'debian' | 'kernels',
+      config,
+      force: flags.force,
+      hooks: flags.hooks ?? root === '/',
+      waitSeconds: flags.wait,
+      limits,
+      onProgress: progress.onProgress,
+    }).finally(progress.done);
+    const failed = result.hooks.find((h) => h.code !== 0);
+    if (flags.json) this.printJson(result);
+    else if (!flags.quiet) {
+      for (const r of result.recovered) this.log(`recovered: ${r}`);
+      const what = {installed: 'installed', replaced: 'replaced', unchanged: 'already installed, nothing to do:'}[result.status];
+      this.log(`${what} ${result.release} at ${result.path} (${result.files} files, ${result.bytes} bytes)`);
+      for (const h of result.hooks) if (flags.verbose || h.code !== 0) this.log(`hook ${h.hook}: exit ${h.code}${h.output ? `\n${h.output.trimEnd()}` : ''}`);
+    }
+    if (failed) throw new KhpkgError('hook-failed', `headers installed, but the hook ${failed.hook} failed with exit ${failed.code}`);
+  }
+}

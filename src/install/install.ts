@@ -1,0 +1,164 @@
+import {existsSync, lstatSync, readlinkSync, renameSync, rmSync, symlinkSync, chmodSync} from 'node:fs';
+import {createHash} from 'node:crypto';
+import {dirname, basename} from 'node:path';
+import {KhpkgError} from '../errors.js';
+import type {Limits} from '../archive/limits.js';
+import {scanArchive, type Progress} from '../archive/scan.js';
+import {INFO_FILES} from '../archive/info.js';
+import {checkConfigMatches, parseConfig} from '../content/config.js';
+import {headersPlan, treeDirFor, type Layout} from '../content/headers.js';
+import {buildTimestamp, type PackageEntry} from '../content/plan.js';
+import {feedPlans} from '../pipeline/feed.js';
+import {Registry} from '../registry/registry.js';
+import type {HeaderSet} from '../registry/types.js';
+import type {ArchiveSource} from '../source/index.js';
+import {runHeaderHooks, type HookResult} from './hooks.js';
+import {lockRoot} from './lock.js';
+import {checkWritable, ensureDirInRoot, inRoot} from './paths.js';
+import {recover} from './recover.js';
+import {StageSink} from './stage.js';
+
+export interface InstallOptions {
+  /** Absolute, resolved root (see resolveRoot). */
+  root: string;
+  layout: Layout;
+  config?: {bytes: Buffer; origin: string};
+  force: boolean;
+  hooks: boolean;
+  waitSeconds: number;
+  limits: Limits;
+  onProgress?: Progress;
+}
+
+export interface InstallResult {
+  release: string;
+  path: string;
+  status: 'installed' | 'replaced' | 'unchanged';
+  files: number;
+  bytes: number;
+  recovered: string[];
+  hooks: HookResult[];
+}
+
+/**
+ * stage → check → rename → swap link → commit, under the root lock. A crash at any point leaves the
+ * old state or the new one: the operation row committed before staging tells the next command what
+ * to undo, and the registry commit is the moment the new state becomes true.
+ */
+export async function installHeaders(source: ArchiveSource, opts: InstallOptions): Promise<InstallResult> {
+  const {root} = opts;
+  await checkWritable(root, ['usr/src', 'lib/modules', 'var/lib/khpkg']);
+  const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress);
+  const {release} = scan.info;
+  const configInput = opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: '/proc/config.gz'});
+  const config = configInput && parseConfig(configInput.bytes, configInput.origin);
+  if (config && configInput) checkConfigMatches(config, scan.captured.get(INFO_FILES.autoconf), configInput.origin);
+  const configSha256 = config && createHash('sha256').update(config.text).digest('hex');
+  const treeRel = treeDirFor(opts.layout, release);
+  const treeAbs = inRoot(root, treeRel);
+  const linkRel = `lib/modules/${release}/build`;
+
+  const previousUmask = process.umask(0o022);
+  const lock = lockRoot(root, opts.waitSeconds);
+  let registry: Registry | undefined;
+  let result: InstallResult;
+  try {
+    registry = Registry.open(root, {create: true})!;
+    const recovered = recover(root, registry);
+    const existing = registry.get(release);
+    if (existing && existing.sourceSha256 === source.sha256 && existing.layout === opts.layout && existing.configSha256 === configSha256 && !opts.force) {
+      return {release, path: `/${existing.path}`, status: 'unchanged', files: existing.files, bytes: existing.bytes, recovered, hooks: []};
+    }
+    if (existing && !opts.force) {
+      throw new KhpkgError(
+        'conflict',
+        `headers for ${release} are already installed from another archive or config (sha256 ${existing.sourceSha256.slice(0, 12)}…, installed ${existing.installedAt}): pass --force to replace them`,
+      );
+    }
+    if (existing && existing.path !== treeRel) {
+      throw new KhpkgError('conflict', `headers for ${release} are installed at /${existing.path}: remove them first to change the layout`);
+    }
+    if (!existing && existsSync(treeAbs) && !opts.force) {
+      throw new KhpkgError('conflict', `/${treeRel} exists and khpkg did not install it (a distro package?): remove it, or pass --force to replace it`);
+    }
+    const link = lstatSync(inRoot(root, linkRel), {throwIfNoEntry: false});
+    if (link && !opts.force && !(link.isSymbolicLink() && readlinkSync(inRoot(root, linkRel)) === `/${treeRel}`)) {
+      throw new KhpkgError('conflict', `/${linkRel} exists and points elsewhere: pass --force to point it at the new headers`);
+    }
+
+    const time = buildTimestamp(scan);
+    const plan = headersPlan(scan, opts.layout, config, time).build();
+    const parent = dirname(treeRel);
+    ensureDirInRoot(root, parent);
+    const stageRel = `${parent}/.khpkg-stage-${release}-${process.pid}`;
+    const oldRel = `${parent}/.khpkg-old-${release}-${process.pid}`;
+    const op = registry.beginOperation({kind: 'install', release, phase: 'staging', treePath: treeRel, stagePath: stageRel, oldPath: oldRel});
+    const stage = new StageSink(treeRel, inRoot(root, stageRel));
+    try {
+      let fed = 0;
+      const sink = {add: (e: PackageEntry, d: Buffer | undefined) => (++fed === 500 && crashPoint('mid-stage'), stage.add(e, d))};
+      await feedPlans([{plan, sink}], source.bytes, opts.limits, opts.onProgress);
+      crashPoint('staged');
+      chmodSync(inRoot(root, stageRel), 0o755);
+      for (const d of stage.outsideDirs) ensureDirInRoot(root, d);
+      registry.setPhase(op, 'swapping');
+      crashPoint('swapping');
+      if (existsSync(treeAbs)) renameSync(treeAbs, inRoot(root, oldRel));
+      crashPoint('old-moved');
+      renameSync(inRoot(root, stageRel), treeAbs);
+      crashPoint('new-in-place');
+      swapLink(root, stage.buildLink!.path, stage.buildLink!.target);
+      crashPoint('linked');
+    } catch (e) {
+      recover(root, registry);
+      throw e;
+    }
+    const set: HeaderSet = {
+      release,
+      version: scan.info.version,
+      srcarch: scan.info.srcarch,
+      debArch: scan.info.debArch,
+      rpmArch: scan.info.rpmArch,
+      layout: opts.layout,
+      path: treeRel,
+      sourceKind: source.kind,
+      sourcePath: source.origin,
+      sourceSha256: source.sha256,
+      configSha256,
+      installedAt: new Date().toISOString(),
+      files: stage.records.filter((r) => r.type !== 'dir').length,
+      bytes: stage.bytes,
+      state: 'installed',
+    };
+    registry.recordInstall(set, stage.records, op);
+    crashPoint('committed');
+    rmSync(inRoot(root, oldRel), {recursive: true, force: true});
+    result = {release, path: `/${treeRel}`, status: existing ? 'replaced' : 'installed', files: set.files, bytes: set.bytes, recovered, hooks: []};
+  } finally {
+    registry?.close();
+    lock.release();
+    process.umask(previousUmask);
+  }
+  // After the lock: a hook may well call khpkg itself.
+  if (opts.hooks) result.hooks = await runHeaderHooks(root, release);
+  return result;
+}
+
+/** A new link under a temporary name, renamed over the old one: never a moment without a link. */
+function swapLink(root: string, linkRel: string, target: string): void {
+  const abs = inRoot(root, linkRel);
+  // Only reached with --force when a real directory is there (a hand-unpacked kheaders, say).
+  if (lstatSync(abs, {throwIfNoEntry: false})?.isDirectory()) rmSync(abs, {recursive: true, force: true});
+  const tmp = `${dirname(abs)}/${basename(abs)}.khpkg-tmp-${process.pid}`;
+  rmSync(tmp, {force: true});
+  symlinkSync(target, tmp);
+  renameSync(tmp, abs);
+}
+
+/**
+ * For the crash tests: `KHPKG_CRASH_AT=<point>` kills the process with SIGKILL right there, so each
+ * window between two steps can be shown to recover. Costs one env lookup per step otherwise.
+ */
+function crashPoint(name: string): void {
+  if (process.env.KHPKG_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
+}

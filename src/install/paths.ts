@@ -1,0 +1,61 @@
+import {constants, existsSync, lstatSync, mkdirSync, realpathSync, statSync} from 'node:fs';
+import {access} from 'node:fs/promises';
+import {dirname, isAbsolute, join, resolve, sep} from 'node:path';
+import {KhpkgError} from '../errors.js';
+
+/** `--root`, absolute and with its own symlinks resolved: everything khpkg writes stays below it. */
+export function resolveRoot(root: string): string {
+  const abs = resolve(root);
+  if (!existsSync(abs)) throw new KhpkgError('not-found', `--root ${root}: no such directory`);
+  if (!statSync(abs).isDirectory()) throw new KhpkgError('usage', `--root ${root}: not a directory`);
+  return realpathSync(abs);
+}
+
+/** A path inside the root; `rel` is khpkg's own (validated) POSIX path, never `..`. */
+export function inRoot(root: string, rel: string): string {
+  if (isAbsolute(rel) || rel.split('/').includes('..')) throw new KhpkgError('internal', `unsafe path '${rel}'`);
+  return rel === '' ? root : join(root, rel);
+}
+
+/**
+ * mkdir -p inside the root, refusing to follow a symlink that leads out of it (a root's own
+ * `lib -> usr/lib` is fine; `usr/src -> /etc` is not).
+ */
+export function ensureDirInRoot(root: string, rel: string, mode = 0o755): string {
+  let current = root;
+  for (const part of rel.split('/').filter(Boolean)) {
+    current = join(current, part);
+    let st = lstatSync(current, {throwIfNoEntry: false});
+    if (!st) {
+      mkdirSync(current, {mode});
+      st = lstatSync(current);
+    }
+    if (st.isSymbolicLink()) {
+      const real = realpathSync(current);
+      if (real !== root && !real.startsWith(root + sep)) {
+        throw new KhpkgError('unsafe-root', `${current} is a symlink out of the root (to ${real})`);
+      }
+      if (!statSync(real).isDirectory()) throw new KhpkgError('unsafe-root', `${current} is not a directory`);
+    } else if (!st.isDirectory()) {
+      throw new KhpkgError('conflict', `${current} is in the way: it is not a directory`);
+    }
+  }
+  return current;
+}
+
+/**
+ * Refuses before any work when the root cannot be written: the nearest existing ancestor of the
+ * directories khpkg writes must be writable by this user.
+ */
+export async function checkWritable(root: string, rels: string[]): Promise<void> {
+  for (const rel of rels) {
+    let p = inRoot(root, rel);
+    while (!existsSync(p) && p !== dirname(p)) p = dirname(p);
+    try {
+      await access(p, constants.W_OK);
+    } catch {
+      const who = process.getuid?.() === 0 ? '' : ' (not root: run with sudo, or pass --root DIR that you own)';
+      throw new KhpkgError('permission', `${p} is not writable${who}`);
+    }
+  }
+}

@@ -1,0 +1,25 @@
+import {existsSync} from 'node:fs';
+import {Registry} from '../registry/registry.js';
+import {inRoot} from './paths.js';
+import {removeHeaders, type RemoveResult} from './remove.js';
+
+/**
+ * Header sets whose kernel is gone: no `/lib/modules/<release>/kernel` and no `modules.dep` (what a
+ * kernel package leaves behind when it is removed, apart from our build link).
+ */
+export function pruneCandidates(root: string): string[] {
+  const registry = Registry.open(root);
+  if (!registry) return [];
+  try {
+    return registry
+      .installed()
+      .map((s) => s.release)
+      .filter((rel) => !existsSync(inRoot(root, `lib/modules/${rel}/kernel`)) && !existsSync(inRoot(root, `lib/modules/${rel}/modules.dep`)));
+  } finally {
+    registry.close();
+  }
+}
+
+export function prune(root: string, waitSeconds: number, dryRun: boolean): {release: string; removed?: RemoveResult}[] {
+  return pruneCandidates(root).map((release) => (dryRun ? {release} : {release, removed: removeHeaders(root, release, waitSeconds)}));
+}

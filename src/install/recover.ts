@@ -1,0 +1,85 @@
+import {existsSync, lstatSync, readdirSync, readlinkSync, renameSync, rmSync, unlinkSync} from 'node:fs';
+import {join} from 'node:path';
+import type {Registry} from '../registry/registry.js';
+import {inRoot} from './paths.js';
+import {removeRecordedFiles} from './remove-files.js';
+
+/** Where staging and old trees live: beside the trees, on the same file system. */
+export const TREE_PARENTS = ['usr/src', 'usr/src/kernels'];
+const LEFTOVER = /^\.khpkg-(stage|old)-/;
+
+/**
+ * Brings a root back to a consistent state after a crash, under the root lock. An install that did
+ * not commit is undone (the old tree, if any, goes back); a remove that did not finish is finished.
+ * Then staging and old trees no operation owns any more are deleted. Returns what was done.
+ */
+export function recover(root: string, registry: Registry): string[] {
+  const done: string[] = [];
+  for (const op of registry.operations()) {
+    if (op.kind === 'install') {
+      undoInstall(root, registry, op.release, op.phase, op.treePath, op.stagePath, op.oldPath);
+      done.push(`undid an unfinished install of ${op.release}`);
+    } else {
+      const set = registry.get(op.release);
+      if (set) removeRecordedFiles(root, set, registry.files(op.release));
+      done.push(`finished an interrupted remove of ${op.release}`);
+    }
+    if (op.kind === 'install') registry.endOperation(op.id);
+    else registry.forget(op.release, op.id);
+  }
+  for (const parent of TREE_PARENTS) {
+    const dir = inRoot(root, parent);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      if (!LEFTOVER.test(name)) continue;
+      rmSync(join(dir, name), {recursive: true, force: true});
+      done.push(`removed leftover ${parent}/${name}`);
+    }
+  }
+  for (const set of registry.installed()) {
+    if (set.state === 'removing') {
+      removeRecordedFiles(root, set, registry.files(set.release));
+      registry.forget(set.release);
+      done.push(`finished an interrupted remove of ${set.release}`);
+    }
+  }
+  return done;
+}
+
+function undoInstall(root: string, registry: Registry, release: string, phase: string, treeRel: string, stage?: string, old?: string): void {
+  const set = registry.get(release);
+  if (stage) rmSync(inRoot(root, stage), {recursive: true, force: true});
+  const treeAbs = inRoot(root, treeRel);
+  const oldAbs = old === undefined ? undefined : inRoot(root, old);
+  if (oldAbs && existsSync(oldAbs)) {
+    // The old tree was moved aside: whatever is at its place now is the uncommitted new one.
+    rmSync(treeAbs, {recursive: true, force: true});
+    renameSync(oldAbs, treeAbs);
+  } else if (phase === 'swapping' && !set && existsSync(treeAbs)) {
+    // A first install renamed into place but never committed.
+    rmSync(treeAbs, {recursive: true, force: true});
+  }
+  cleanBuildLink(root, release, `/${treeRel}`, !set);
+}
+
+function cleanBuildLink(root: string, release: string, treeTarget: string, removeOurs: boolean): void {
+  const dir = inRoot(root, `lib/modules/${release}`);
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith('build.khpkg-tmp-')) unlinkSync(join(dir, name));
+  }
+  const link = join(dir, 'build');
+  const st = lstatSync(link, {throwIfNoEntry: false});
+  if (removeOurs && st?.isSymbolicLink() && readlinkSync(link) === treeTarget) unlinkSync(link);
+}
+
+/** Are there staging or old trees lying around (a crash), without taking the lock? */
+export function hasLeftovers(root: string): boolean {
+  return TREE_PARENTS.some((parent) => {
+    try {
+      return readdirSync(inRoot(root, parent)).some((n) => LEFTOVER.test(n));
+    } catch {
+      return false;
+    }
+  });
+}

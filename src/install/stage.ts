@@ -1,0 +1,55 @@
+import {mkdir, open, symlink} from 'node:fs/promises';
+import {join} from 'node:path';
+import type {PackageEntry} from '../content/plan.js';
+import type {EntrySink} from '../pipeline/feed.js';
+import type {FileRecord} from '../registry/types.js';
+
+/**
+ * Writes a plan's header tree into a staging dir beside its final place (same file system, so the
+ * final step is one rename). Entries outside the tree (parent dirs, the build link) are only
+ * collected here: they are made at swap time. Every entry becomes a registry record.
+ */
+export class StageSink implements EntrySink {
+  readonly records: FileRecord[] = [];
+  readonly outsideDirs: string[] = [];
+  buildLink?: {path: string; target: string};
+  bytes = 0;
+
+  constructor(
+    private readonly treeRel: string,
+    private readonly stageAbs: string,
+  ) {}
+
+  async add(e: PackageEntry, data: Buffer | undefined): Promise<void> {
+    this.records.push({path: e.path, type: e.type, mode: e.mode, size: e.size, sha256: e.sha256, linkTarget: e.linkTarget});
+    if (e.path === this.treeRel) {
+      // 0700 while incomplete; opened to 0755 just before it is renamed into place.
+      await mkdir(this.stageAbs, {mode: 0o700});
+      return;
+    }
+    if (!e.path.startsWith(`${this.treeRel}/`)) {
+      if (e.type === 'dir') this.outsideDirs.push(e.path);
+      else if (e.type === 'symlink') this.buildLink = {path: e.path, target: e.linkTarget!};
+      return;
+    }
+    const target = join(this.stageAbs, e.path.slice(this.treeRel.length + 1));
+    switch (e.type) {
+      case 'dir':
+        await mkdir(target, {mode: e.mode});
+        return;
+      case 'symlink':
+        await symlink(e.linkTarget!, target);
+        return;
+      case 'file': {
+        // 'wx': O_CREAT|O_EXCL, which never follows a symlink planted at the name.
+        const fh = await open(target, 'wx', e.mode);
+        try {
+          if (data && data.length > 0) await fh.writeFile(data);
+        } finally {
+          await fh.close();
+        }
+        this.bytes += e.size;
+      }
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import {createHash} from 'node:crypto';
+import {existsSync, lstatSync, readFileSync, readlinkSync} from 'node:fs';
+import {dirname, join, posix} from 'node:path';
+import {KhpkgError} from '../errors.js';
+import type {Registry} from '../registry/registry.js';
+import type {FileRecord} from '../registry/types.js';
+import {inRoot} from './paths.js';
+
+export type ProblemKind = 'missing' | 'changed-content' | 'changed-mode' | 'changed-type' | 'changed-link' | 'broken-link';
+
+export interface Problem {
+  release: string;
+  path: string;
+  problem: ProblemKind;
+  detail: string;
+}
+
+/** Like `rpm -V`/debsums: every recorded file against the disk. An empty list means clean. */
+export function verifyHeaders(root: string, registry: Registry, release?: string): Problem[] {
+  const sets = release === undefined ? registry.installed() : [registry.get(release)];
+  if (release !== undefined && !sets[0]) throw new KhpkgError('not-installed', `headers for ${release} are not installed (see 'khpkg list')`);
+  const problems: Problem[] = [];
+  for (const set of sets) {
+    for (const f of registry.files(set!.release)) {
+      const p = checkFile(root, f);
+      if (p) problems.push({release: set!.release, path: `/${f.path}`, ...p});
+    }
+  }
+  return problems;
+}
+
+function checkFile(root: string, f: FileRecord): Omit<Problem, 'release' | 'path'> | undefined {
+  const abs = inRoot(root, f.path);
+  const st = lstatSync(abs, {throwIfNoEntry: false});
+  if (!st) return {problem: 'missing', detail: `${f.type} is missing`};
+  const type = st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+  if (type !== f.type) return {problem: 'changed-type', detail: `was a ${f.type}, is a ${type}`};
+  if (f.type === 'symlink') {
+    const target = readlinkSync(abs);
+    if (target !== f.linkTarget) return {problem: 'changed-link', detail: `points at ${target}, not ${f.linkTarget}`};
+    // Absolute targets are inside the root; relative ones beside the link.
+    const resolved = target.startsWith('/') ? join(root, target) : join(dirname(abs), target);
+    if (!existsSync(resolved)) return {problem: 'broken-link', detail: `target ${target} does not exist`};
+    return undefined;
+  }
+  if ((st.mode & 0o7777) !== f.mode) {
+    return {problem: 'changed-mode', detail: `mode ${(st.mode & 0o7777).toString(8)}, expected ${f.mode.toString(8)}`};
+  }
+  if (f.type === 'file') {
+    if (st.size !== f.size) return {problem: 'changed-content', detail: `size ${st.size}, expected ${f.size}`};
+    const sha = createHash('sha256').update(readFileSync(abs)).digest('hex');
+    if (sha !== f.sha256) return {problem: 'changed-content', detail: 'sha256 differs'};
+  }
+  return undefined;
+}
+
+/** `khpkg owns PATH`: a path as the user gives it, relative to the root and normalised. */
+export function rootRelative(root: string, path: string): string {
+  let p = posix.normalize(path.replace(/\/+$/, ''));
+  if (p.startsWith(`${root}/`) && root !== '/') p = p.slice(root.length);
+  return p.replace(/^\/+/, '');
+}

@@ -1,0 +1,211 @@
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import {join} from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import {KhpkgError} from '../errors.js';
+import type {BuiltArtifact, FileRecord, HeaderSet, Operation} from './types.js';
+
+/** Top-level registry/: numbered SQL migrations, applied in order (PRAGMA user_version). */
+const MIGRATIONS = new URL('../../registry/', import.meta.url);
+
+export function registryDir(root: string): string {
+  return join(root, 'var/lib/khpkg');
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * The only place that speaks SQL. One SQLite file per root, WAL so readers never wait for a writer,
+ * foreign keys on, and a busy timeout so concurrent commands wait instead of failing.
+ */
+export class Registry {
+  private constructor(
+    private readonly db: BetterSqlite3.Database,
+    readonly file: string,
+  ) {}
+
+  /** Opens (and with `create`, creates) the registry of `root`. Without one, read commands see none. */
+  static open(root: string, opts: {create?: boolean; busyMs?: number} = {}): Registry | undefined {
+    const dir = registryDir(root);
+    const file = join(dir, 'registry.db');
+    if (!existsSync(file)) {
+      if (!opts.create) return undefined;
+      mkdirSync(dir, {recursive: true, mode: 0o755});
+    }
+    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+    let db: BetterSqlite3.Database | undefined;
+    try {
+      db = new Database(file);
+      db.pragma(`busy_timeout = ${opts.busyMs ?? 30_000}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+      chmodSync(file, 0o644);
+    } catch (e) {
+      db?.close();
+      if (e instanceof KhpkgError) throw e;
+      const msg = (e as Error).message;
+      if (/not a database|malformed|corrupt/i.test(msg)) {
+        throw new KhpkgError('registry-damaged', `registry ${file} is damaged (${msg})`);
+      }
+      throw new KhpkgError('registry', `registry ${file}: ${msg}`);
+    }
+    return new Registry(db, file);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  installed(): HeaderSet[] {
+    return (this.db.prepare('SELECT * FROM header_sets ORDER BY release').all() as Row[]).map(toHeaderSet);
+  }
+
+  get(release: string): HeaderSet | undefined {
+    const row = this.db.prepare('SELECT * FROM header_sets WHERE release = ?').get(release) as Row | undefined;
+    return row && toHeaderSet(row);
+  }
+
+  files(release: string): FileRecord[] {
+    return (this.db.prepare('SELECT * FROM files WHERE release = ? ORDER BY path').all(release) as Row[]).map(toFile);
+  }
+
+  /** Which header sets list `path` (relative to the root). */
+  owners(path: string): {release: string; file: FileRecord}[] {
+    const rows = this.db.prepare('SELECT * FROM files WHERE path = ? ORDER BY release').all(path) as Row[];
+    return rows.map((r) => ({release: String(r.release), file: toFile(r)}));
+  }
+
+  /** Replaces whatever was recorded for the release with the new set, and ends its operation: one transaction. */
+  recordInstall(set: HeaderSet, files: FileRecord[], operationId: number): void {
+    const insertSet = this.db.prepare(
+      `INSERT INTO header_sets (release, version, srcarch, deb_arch, rpm_arch, layout, path, source_kind, source_path, source_sha256,
+         config_sha256, installed_at, files, bytes, state)
+       VALUES (@release, @version, @srcarch, @debArch, @rpmArch, @layout, @path, @sourceKind, @sourcePath, @sourceSha256,
+         @configSha256, @installedAt, @files, @bytes, @state)`,
+    );
+    const insertFile = this.db.prepare('INSERT INTO files (release, path, type, mode, size, sha256, link_target) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM header_sets WHERE release = ?').run(set.release);
+      insertSet.run({...set, configSha256: set.configSha256 ?? null});
+      for (const f of files) insertFile.run(set.release, f.path, f.type, f.mode, f.size, f.sha256 ?? null, f.linkTarget ?? null);
+      this.db.prepare('DELETE FROM operations WHERE id = ?').run(operationId);
+    })();
+  }
+
+  markRemoving(release: string): void {
+    this.db.prepare("UPDATE header_sets SET state = 'removing' WHERE release = ?").run(release);
+  }
+
+  /** Drops a release and its files (and its finished remove operation). */
+  forget(release: string, operationId?: number): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM header_sets WHERE release = ?').run(release);
+      if (operationId !== undefined) this.db.prepare('DELETE FROM operations WHERE id = ?').run(operationId);
+    })();
+  }
+
+  beginOperation(op: Omit<Operation, 'id'>): number {
+    const r = this.db
+      .prepare('INSERT INTO operations (kind, release, phase, tree_path, stage_path, old_path, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(op.kind, op.release, op.phase, op.treePath, op.stagePath ?? null, op.oldPath ?? null, new Date().toISOString());
+    return Number(r.lastInsertRowid);
+  }
+
+  setPhase(id: number, phase: string): void {
+    this.db.prepare('UPDATE operations SET phase = ? WHERE id = ?').run(phase, id);
+  }
+
+  endOperation(id: number): void {
+    this.db.prepare('DELETE FROM operations WHERE id = ?').run(id);
+  }
+
+  operations(): Operation[] {
+    return (this.db.prepare('SELECT * FROM operations ORDER BY id').all() as Row[]).map((r) => ({
+      id: Number(r.id),
+      kind: r.kind as Operation['kind'],
+      release: String(r.release),
+      phase: String(r.phase),
+      treePath: String(r.tree_path),
+      stagePath: (r.stage_path as string | null) ?? undefined,
+      oldPath: (r.old_path as string | null) ?? undefined,
+    }));
+  }
+
+  recordArtifact(a: BuiltArtifact): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO artifacts (format, path, name, version, arch, release, sha256, size, source_sha256, built_at)
+         VALUES (@format, @path, @name, @version, @arch, @release, @sha256, @size, @sourceSha256, @builtAt)`,
+      )
+      .run(a);
+  }
+
+  artifacts(): BuiltArtifact[] {
+    return (this.db.prepare('SELECT * FROM artifacts ORDER BY built_at, id').all() as Row[]).map((r) => ({
+      format: String(r.format),
+      path: String(r.path),
+      name: String(r.name),
+      version: String(r.version),
+      arch: String(r.arch),
+      release: String(r.release),
+      sha256: String(r.sha256),
+      size: Number(r.size),
+      sourceSha256: String(r.source_sha256),
+      builtAt: String(r.built_at),
+    }));
+  }
+
+  integrityCheck(): string {
+    return String(this.db.pragma('integrity_check', {simple: true}));
+  }
+}
+
+function migrate(db: BetterSqlite3.Database): void {
+  const files = readdirSync(MIGRATIONS)
+    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
+    .sort();
+  const version = (): number => Number(db.pragma('user_version', {simple: true}));
+  if (version() > files.length) {
+    throw new KhpkgError('registry', `registry schema ${version()} is newer than this khpkg knows (${files.length}): upgrade khpkg`);
+  }
+  for (const [i, f] of files.entries()) {
+    // Read the version inside the write transaction: two first runs at once must not both migrate.
+    db.transaction(() => {
+      if (version() > i) return;
+      db.exec(readFileSync(new URL(f, MIGRATIONS), 'utf8'));
+      db.pragma(`user_version = ${i + 1}`);
+    }).immediate();
+  }
+}
+
+function toHeaderSet(r: Row): HeaderSet {
+  return {
+    release: String(r.release),
+    version: String(r.version),
+    srcarch: String(r.srcarch),
+    debArch: String(r.deb_arch),
+    rpmArch: String(r.rpm_arch),
+    layout: r.layout as HeaderSet['layout'],
+    path: String(r.path),
+    sourceKind: String(r.source_kind),
+    sourcePath: String(r.source_path),
+    sourceSha256: String(r.source_sha256),
+    configSha256: (r.config_sha256 as string | null) ?? undefined,
+    installedAt: String(r.installed_at),
+    files: Number(r.files),
+    bytes: Number(r.bytes),
+    state: r.state as HeaderSet['state'],
+  };
+}
+
+function toFile(r: Row): FileRecord {
+  return {
+    path: String(r.path),
+    type: r.type as FileRecord['type'],
+    mode: Number(r.mode),
+    size: Number(r.size),
+    sha256: (r.sha256 as string | null) ?? undefined,
+    linkTarget: (r.link_target as string | null) ?? undefined,
+  };
+}

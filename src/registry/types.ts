@@ -1,0 +1,55 @@
+import type {EntryType} from '../archive/entry.js';
+import type {Layout} from '../content/headers.js';
+
+/** One installed header set, as the registry keeps it. */
+export interface HeaderSet {
+  release: string;
+  version: string;
+  srcarch: string;
+  debArch: string;
+  rpmArch: string;
+  layout: Layout;
+  /** The tree, relative to the root (`usr/src/linux-headers-<release>`). */
+  path: string;
+  sourceKind: string;
+  sourcePath: string;
+  sourceSha256: string;
+  configSha256?: string;
+  installedAt: string;
+  files: number;
+  bytes: number;
+  state: 'installed' | 'removing';
+}
+
+/** One installed file, dir or link, relative to the root. */
+export interface FileRecord {
+  path: string;
+  type: EntryType;
+  mode: number;
+  size: number;
+  sha256?: string;
+  linkTarget?: string;
+}
+
+export interface Operation {
+  id: number;
+  kind: 'install' | 'remove';
+  release: string;
+  phase: string;
+  treePath: string;
+  stagePath?: string;
+  oldPath?: string;
+}
+
+export interface BuiltArtifact {
+  format: string;
+  path: string;
+  name: string;
+  version: string;
+  arch: string;
+  release: string;
+  sha256: string;
+  size: number;
+  sourceSha256: string;
+  builtAt: string;
+}

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import {join} from 'node:path';
+import {gzipSync} from 'node:zlib';
+import {kheadersArchive, REAL} from '../helpers/kheaders.js';
+import {khpkg, mustRun, scratch} from '../helpers/run.js';
+import {treeDigest} from '../helpers/tree.js';
+
+const REL = REAL.release;
+const TREE = `usr/src/linux-headers-${REL}`;
+
+function json<T>(args: string[], env: Record<string, string> = {}): T {
+  const r = khpkg([...args, '--json'], {env});
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** Everything under a root except khpkg's own registry dir. */
+function rootListing(root: string): string[] {
+  return [...treeDigest(root, (rel) => rel === 'var/lib/khpkg').keys()].filter((p) => p !== 'var' && p !== 'var/lib');
+}
+
+describe('install, list, info, files, owns, verify, remove under a temp root', () => {
+  const s = scratch();
+  const root = join(s.dir, 'root');
+  let expected: Map<string, string>;
+  before(() => {
+    mkdirSync(root);
+    mkdirSync(join(s.dir, 'x'));
+    mustRun('tar', ['-xJf', REAL.archive, '-C', join(s.dir, 'x')]);
+    expected = treeDigest(join(s.dir, 'x'));
+  });
+  after(() => s.cleanup());
+
+  it('installs the real archive: the tree is byte-identical, the build link points at it', () => {
+    const r = json<{status: string; release: string; path: string}>(['install', REAL.archive, '--root', root, '--config', REAL.config]);
+    assert.equal(r.status, 'installed');
+    assert.equal(r.path, `/${TREE}`);
+    assert.deepEqual(treeDigest(join(root, TREE), (rel) => rel === '.config' || rel === 'include/config'), expected);
+    assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'build')), `/${TREE}`);
+    assert.deepEqual(readFileSync(join(root, TREE, '.config')), readFileSync(REAL.config));
+    const st = readdirSync(join(root, 'usr/src'));
+    assert.deepEqual(st, [`linux-headers-${REL}`], 'no staging dir left');
+  });
+
+  it('list --json, info and files describe it', () => {
+    const list = json<Record<string, unknown>[]>(['list', '--root', root]);
+    assert.equal(list.length, 1);
+    assert.deepEqual(Object.keys(list[0]!).sort(), ['arch', 'bytes', 'files', 'installedAt', 'path', 'release', 'running', 'sourceSha256', 'version']);
+    assert.equal(list[0]!.release, REL);
+    assert.equal(list[0]!.version, '6.12.117');
+    assert.equal(list[0]!.arch, 'amd64');
+    assert.equal(list[0]!.sourceSha256, REAL.sha256);
+    assert.equal(list[0]!.files, 6686 + 3, 'archive files and links + .config, auto.conf, build link');
+    assert.equal(list[0]!.running, false);
+    const info = json<Record<string, unknown>>(['info', REL, '--root', root]);
+    assert.equal(info.layout, 'debian');
+    assert.equal(info.sourceKind, 'file');
+    assert.match(String(info.configSha256), /^[0-9a-f]{64}$/);
+    const files = khpkg(['files', REL, '--root', root]).stdout.trim().split('\n');
+    assert.ok(files.includes(`/${TREE}/include/linux/kconfig.h`));
+    assert.ok(files.includes(`/lib/modules/${REL}/build`));
+  });
+
+  it('owns names the set for its files (like dpkg -S) and exits 1 for others', () => {
+    const o = json<{release: string}[]>(['owns', `/${TREE}/include/linux/kconfig.h`, '--root', root]);
+    assert.deepEqual(o.map((x) => x.release), [REL]);
+    assert.equal(khpkg(['owns', join(root, TREE, 'include/linux/sched.h'), '--root', root]).code, 0, 'a path given under the root works too');
+    const none = khpkg(['owns', '/etc/passwd', '--root', root]);
+    assert.equal(none.code, 1);
+    assert.equal(none.stderr, 'khpkg: /etc/passwd belongs to no installed header set\n');
+  });
+
+  it('verify is clean, then names a changed byte, a changed mode and a missing file, exit 1', () => {
+    assert.equal(khpkg(['verify', '--root', root]).code, 0);
+    const kref = join(root, TREE, 'include/linux/kref.h');
+    const bytes = readFileSync(kref);
+    bytes[10] ^= 1;
+    writeFileSync(kref, bytes);
+    chmodSync(join(root, TREE, 'include/linux/list.h'), 0o600);
+    rmSync(join(root, TREE, 'include/linux/sched.h'));
+    const r = khpkg(['verify', REL, '--root', root]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, new RegExp(`^changed-content +/${TREE.replace(/[.+]/g, '\\$&')}/include/linux/kref\\.h \\(sha256 differs\\)$`, 'm'));
+    assert.match(r.stdout, /^changed-mode +\/.*\/include\/linux\/list\.h \(mode 600, expected 644\)$/m);
+    assert.match(r.stdout, /^missing +\/.*\/include\/linux\/sched\.h \(file is missing\)$/m);
+    const j = khpkg(['verify', '--root', root, '--json']);
+    assert.equal(j.code, 1);
+    assert.deepEqual((JSON.parse(j.stdout) as {problem: string}[]).map((p) => p.problem).sort(), ['changed-content', 'changed-mode', 'missing']);
+  });
+
+  it('install again: same archive and config is "unchanged" (exit 0); another archive needs --force', async () => {
+    const same = json<{status: string}>(['install', REAL.archive, '--root', root, '--config', REAL.config]);
+    assert.equal(same.status, 'unchanged');
+    const gz = join(s.dir, 'same-tree.tar.gz');
+    writeFileSync(gz, gzipSync(mustRunBuffer('xz', ['-dc', REAL.archive])));
+    const refused = khpkg(['install', gz, '--root', root]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^khpkg: headers for 6\.12\.117\+deb12-amd64 are already installed from another archive or config \(sha256 4f9a10730cf5…, installed .*\): pass --force to replace them\n$/);
+    const forced = json<{status: string}>(['install', gz, '--root', root, '--force']);
+    assert.equal(forced.status, 'replaced');
+    assert.equal(khpkg(['verify', '--root', root]).code, 0, 'the replaced tree is whole again');
+    assert.equal(existsSync(join(root, TREE, '.config')), false, 'the new install had no config');
+    assert.deepEqual(readdirSync(join(root, 'usr/src')), [`linux-headers-${REL}`], 'old tree and stage are gone');
+  });
+
+  it('remove keeps a user file, reports it, and otherwise leaves the root as it was', () => {
+    writeFileSync(join(root, TREE, 'include/mine.h'), 'mine\n');
+    const r = json<{removed: number; kept: string[]}>(['remove', REL, '--root', root]);
+    assert.deepEqual(r.kept, [`${TREE}/include/mine.h`]);
+    assert.deepEqual(rootListing(root), ['usr', 'usr/src', `usr/src/linux-headers-${REL}`, `usr/src/linux-headers-${REL}/include`, `usr/src/linux-headers-${REL}/include/mine.h`]);
+    const gone = khpkg(['remove', REL, '--root', root]);
+    assert.equal(gone.code, 1);
+    assert.equal(gone.stderr, `khpkg: headers for ${REL} are not installed (see 'khpkg list')\n`);
+  });
+
+  it('a fresh root is left exactly as it was after install + remove (apart from the registry)', async () => {
+    const fresh = join(s.dir, 'fresh');
+    mkdirSync(fresh);
+    const small = join(s.dir, 'small.tar.xz');
+    writeFileSync(small, await kheadersArchive());
+    assert.equal(khpkg(['install', small, '--root', fresh, '-q']).code, 0);
+    assert.equal(khpkg(['remove', '6.1.0-test', '--root', fresh, '-q']).code, 0);
+    assert.deepEqual(rootListing(fresh), []);
+  });
+
+  it('runs <root>/etc/kernel/header_postinst.d hooks with the release when asked (--hooks)', async () => {
+    const hroot = join(s.dir, 'hooks');
+    mkdirSync(join(hroot, 'etc/kernel/header_postinst.d'), {recursive: true});
+    writeFileSync(join(hroot, 'etc/kernel/header_postinst.d/dkms'), '#!/bin/sh\necho "$1" >> "$DPKG_ROOT/hook.log"\n', {mode: 0o755});
+    writeFileSync(join(hroot, 'etc/kernel/header_postinst.d/not.run'), '#!/bin/sh\necho bad >> "$DPKG_ROOT/hook.log"\n', {mode: 0o755});
+    const small = join(s.dir, 'small.tar.xz');
+    writeFileSync(small, await kheadersArchive());
+    assert.equal(khpkg(['install', small, '--root', hroot, '-q']).code, 0);
+    assert.equal(existsSync(join(hroot, 'hook.log')), false, 'not by default under another root');
+    assert.equal(khpkg(['remove', '6.1.0-test', '--root', hroot, '-q']).code, 0);
+    assert.equal(khpkg(['install', small, '--root', hroot, '--hooks', '-q']).code, 0);
+    assert.equal(readFileSync(join(hroot, 'hook.log'), 'utf8'), '6.1.0-test\n', 'run-parts names only, with the release');
+  });
+
+  it('a failing hook: installed anyway, exit 1 naming the hook', async () => {
+    const froot = join(s.dir, 'failhook');
+    mkdirSync(join(froot, 'etc/kernel/header_postinst.d'), {recursive: true});
+    writeFileSync(join(froot, 'etc/kernel/header_postinst.d/broken'), '#!/bin/sh\nexit 3\n', {mode: 0o755});
+    const small = join(s.dir, 'small.tar.xz');
+    const r = khpkg(['install', small, '--root', froot, '--hooks', '-q']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^khpkg: headers installed, but the hook .*\/broken failed with exit 3\n$/);
+    assert.equal(json<unknown[]>(['list', '--root', froot]).length, 1);
+  });
+
+  it('refuses a tree or build link khpkg did not make, unless --force', async () => {
+    const droot = join(s.dir, 'distro');
+    mkdirSync(join(droot, 'usr/src/linux-headers-6.1.0-test/include'), {recursive: true});
+    const small = join(s.dir, 'small.tar.xz');
+    const r = khpkg(['install', small, '--root', droot]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'khpkg: /usr/src/linux-headers-6.1.0-test exists and khpkg did not install it (a distro package?): remove it, or pass --force to replace it\n');
+    assert.equal(khpkg(['install', small, '--root', droot, '--force', '-q']).code, 0);
+    assert.equal(khpkg(['verify', '--root', droot]).code, 0);
+  });
+
+  it('--layout kernels installs to /usr/src/kernels/<release>', async () => {
+    const kroot = join(s.dir, 'kernels');
+    mkdirSync(kroot);
+    const small = join(s.dir, 'small.tar.xz');
+    assert.equal(khpkg(['install', small, '--root', kroot, '--layout', 'kernels', '-q']).code, 0);
+    assert.equal(readlinkSync(join(kroot, 'lib/modules/6.1.0-test/build')), '/usr/src/kernels/6.1.0-test');
+    assert.ok(existsSync(join(kroot, 'usr/src/kernels/6.1.0-test/include/linux/kconfig.h')));
+  });
+
+  it('a non-root user gets one line before any work when the root is not writable', function () {
+    const ro = join(s.dir, 'readonly');
+    mkdirSync(ro, {mode: 0o755});
+    chmodSync(s.dir, 0o755);
+    const r = mustRunAs('nobody', [process.execPath, new URL('../../bin/run.js', import.meta.url).pathname, 'install', REAL.archive, '--root', ro]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^khpkg: .*readonly is not writable \(not root: run with sudo, or pass --root DIR that you own\)\n$/);
+    assert.deepEqual(readdirSync(ro), []);
+  });
+});
+
+function mustRunBuffer(cmd: string, args: string[]): Buffer {
+  const {spawnSync} = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  const r = spawnSync(cmd, args, {maxBuffer: 256 << 20});
+  assert.equal(r.status, 0);
+  return r.stdout;
+}
+
+function mustRunAs(user: string, argv: string[]): {code: number; stderr: string} {
+  const {spawnSync} = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  const r = spawnSync('runuser', ['-u', user, '--', ...argv], {env: {...process.env, KHPKG_ROOT: '/nonexistent'}});
+  if (r.error) throw r.error;
+  return {code: r.status ?? -1, stderr: r.stderr.toString()};
+}
+
