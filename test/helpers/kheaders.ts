@@ -7,6 +7,8 @@ export interface TreeOptions {
   version?: [number, number, number];
   /** Extra `#define CONFIG_X 1` lines of autoconf.h (64BIT, X86_64, CPU_LITTLE_ENDIAN...). */
   config?: string[];
+  /** This many more headers under include/linux/many/, for tests that need a tree of some size. */
+  extraFiles?: number;
 }
 
 /**
@@ -40,6 +42,8 @@ export function kheadersMembers(opts: TreeOptions = {}): RawMember[] {
     file('include/linux/kconfig.h', '#include <generated/autoconf.h>\n'),
     {name: './include/linux/kref-link.h', type: '2', linkname: 'kref.h'},
     file('include/linux/kref.h', 'struct kref { int refcount; };\n'),
+    ...(opts.extraFiles ? [dir('include/linux/many')] : []),
+    ...Array.from({length: opts.extraFiles ?? 0}, (_, i) => file(`include/linux/many/h${String(i).padStart(5, '0')}.h`, `#define H${i} ${i}\n`.repeat(20))),
   ];
 }
 
