@@ -4,7 +4,7 @@ import {createGunzip} from 'node:zlib';
 import {KhpkgError} from '../errors.js';
 
 /** Container formats told apart by their first bytes, never by a file name. */
-export type InputFormat = 'xz' | 'gzip' | 'zstd' | 'tar' | 'elf';
+export type InputFormat = 'xz' | 'gzip' | 'zstd' | 'tar' | 'elf' | 'deb' | 'rpm';
 
 export function sniff(bytes: Buffer): InputFormat {
   if (bytes.length === 0) throw new KhpkgError('bad-input', 'the input is empty');
@@ -13,13 +13,15 @@ export function sniff(bytes: Buffer): InputFormat {
   if (at([0x1f, 0x8b])) return 'gzip';
   if (at([0x28, 0xb5, 0x2f, 0xfd])) return 'zstd';
   if (at([0x7f, 0x45, 0x4c, 0x46])) return 'elf';
+  if (bytes.toString('latin1', 0, 8) === '!<arch>\n') return 'deb';
+  if (at([0xed, 0xab, 0xee, 0xdb])) return 'rpm';
   if (bytes.length >= 263 && bytes.toString('latin1', 257, 262) === 'ustar') return 'tar';
   if (at([0x42, 0x5a, 0x68])) throw new KhpkgError('bad-input', 'the input is bzip2-compressed; kheaders archives are xz (also accepted: gzip, zstd, plain tar)');
   throw new KhpkgError('bad-input', 'the input is not a kheaders archive (not xz, gzip, zstd, tar or an ELF module)');
 }
 
 /** A stream of the tar bytes inside a compressed input; integrity errors surface as stream errors. */
-export async function decompressed(bytes: Buffer, format: Exclude<InputFormat, 'elf'>): Promise<Readable> {
+export async function decompressed(bytes: Buffer, format: 'xz' | 'gzip' | 'zstd' | 'tar'): Promise<Readable> {
   const source = ReadableStream.from([bytes], {objectMode: false});
   switch (format) {
     case 'tar':
@@ -46,7 +48,7 @@ function pipeWithErrors<T extends NodeJS.ReadWriteStream & Readable>(from: Reada
 /** Decompresses a whole (small) buffer: `.ko.xz` / `.ko.zst` modules and `config.gz`. */
 export async function decompressAll(bytes: Buffer, limit: number): Promise<Buffer> {
   const format = sniff(bytes);
-  if (format === 'elf' || format === 'tar') return bytes;
+  if (format !== 'xz' && format !== 'gzip' && format !== 'zstd') return bytes;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of await decompressed(bytes, format)) {

@@ -12,7 +12,9 @@ import {TreeRules} from './rules.js';
  */
 export async function* readTree(bytes: Buffer, limits: Limits, rules = new TreeRules(limits)): AsyncGenerator<EntryWithData> {
   const format = sniff(bytes);
-  if (format === 'elf') throw new KhpkgError('bad-input', 'an ELF file is not an archive (kernel modules are read by the module source)');
+  if (format === 'elf' || format === 'deb' || format === 'rpm') {
+    throw new KhpkgError('bad-input', `a ${format} file is not a kheaders archive (modules and packages are read by their sources)`);
+  }
   // latin1 keeps every raw byte of a name, so the rules can tell invalid UTF-8 apart.
   const extract = tar.extract({filenameEncoding: 'latin1'} as object);
   try {

@@ -25,8 +25,11 @@ export type Progress = (event: {phase: string; done: number; total?: number}) =>
 
 const CAPTURE = new Set<string>(Object.values(INFO_FILES));
 
-/** Streams the archive once: validates it, digests every file, reads release/arch/compiler. */
-export async function scanArchive(bytes: Buffer, limits: Limits, onProgress?: Progress): Promise<ArchiveScan> {
+/**
+ * Streams the archive once: validates it, digests every file, reads release/arch/compiler.
+ * `sha256` names the archive (by default the bytes'; a package source passes the original's).
+ */
+export async function scanArchive(bytes: Buffer, limits: Limits, onProgress?: Progress, sha256 = createHash('sha256').update(bytes).digest('hex')): Promise<ArchiveScan> {
   const rules = new TreeRules(limits);
   const entries: ScannedEntry[] = [];
   const captured = new Map<string, Buffer>();
@@ -46,7 +49,6 @@ export async function scanArchive(bytes: Buffer, limits: Limits, onProgress?: Pr
     entries.push(scanned);
     if (onProgress && entries.length % 256 === 0) onProgress({phase: 'reading archive', done: entries.length});
   }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
   const info = readInfo(captured, rules.srcarch!, {files, bytes: total, sha256});
   return {info, entries, newestMtime, captured};
 }

@@ -1,6 +1,6 @@
 import {existsSync, lstatSync, readlinkSync, renameSync, rmSync, symlinkSync, chmodSync} from 'node:fs';
 import {createHash} from 'node:crypto';
-import {dirname, basename} from 'node:path';
+import {basename, dirname, resolve} from 'node:path';
 import {KhpkgError} from '../errors.js';
 import type {Limits} from '../archive/limits.js';
 import {scanArchive, type Progress} from '../archive/scan.js';
@@ -48,9 +48,9 @@ export interface InstallResult {
 export async function installHeaders(source: ArchiveSource, opts: InstallOptions): Promise<InstallResult> {
   const {root} = opts;
   await checkWritable(root, ['usr/src', 'lib/modules', 'var/lib/khpkg']);
-  const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress);
+  const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256);
   const {release} = scan.info;
-  const configInput = opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: '/proc/config.gz'});
+  const configInput = opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`});
   const config = configInput && parseConfig(configInput.bytes, configInput.origin);
   if (config && configInput) checkConfigMatches(config, scan.captured.get(INFO_FILES.autoconf), configInput.origin);
   const configSha256 = config && createHash('sha256').update(config.text).digest('hex');
@@ -122,7 +122,7 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
       layout: opts.layout,
       path: treeRel,
       sourceKind: source.kind,
-      sourcePath: source.origin,
+      sourcePath: ['file', 'module', 'deb', 'rpm'].includes(source.kind) ? resolve(source.origin) : source.origin,
       sourceSha256: source.sha256,
       configSha256,
       installedAt: new Date().toISOString(),

@@ -28,8 +28,8 @@ export interface BuildOptions {
 
 /** The whole build: scan, plan each format, one streaming pass into every writer. */
 export async function buildPackages(source: ArchiveSource, opts: BuildOptions): Promise<{release: string; artifacts: Artifact[]}> {
-  const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress);
-  const config = loadConfig(opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: '/proc/config.gz'}), scan.captured);
+  const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256);
+  const config = loadConfig(opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`}), scan.captured);
   const time = buildTimestamp(scan);
   await mkdir(opts.outDir, {recursive: true}).catch((e: Error) => {
     throw new KhpkgError('io', `--out ${opts.outDir}: ${e.message}`);

@@ -5,8 +5,9 @@ import {peekDecompressed, sniff} from '../archive/compression.js';
 import type {Limits} from '../archive/limits.js';
 import {readRunningKernelArchive, readRunningKernelConfig} from './kernel.js';
 import {archiveFromModule} from './module.js';
+import {treeFromPackage} from './package.js';
 
-export type SourceKind = 'file' | 'stdin' | 'running-kernel' | 'module';
+export type SourceKind = 'file' | 'stdin' | 'running-kernel' | 'module' | 'deb' | 'rpm';
 
 /**
  * Where a kheaders archive came from, and its compressed bytes. They are held in memory (a few MB)
@@ -19,11 +20,14 @@ export interface ArchiveSource {
   origin: string;
   bytes: Buffer;
   sha256: string;
-  /** The running kernel's own config, when the source is the running kernel. */
+  /** The config that comes with the source: the running kernel's /proc/config.gz, a package's .config. */
   defaultConfig?: Buffer;
 }
 
-/** `undefined` = the running kernel; `-` = stdin; else a path to an archive or a kheaders module. */
+/**
+ * `undefined` = the running kernel; `-` = stdin; else a path to an archive, a kheaders module, or a
+ * .deb/.rpm khpkg built (whose identity is the archive it was built from, not the package).
+ */
 export async function openSource(spec: string | undefined, limits: Limits): Promise<ArchiveSource> {
   if (spec === undefined) {
     const bytes = await readRunningKernelArchive();
@@ -32,6 +36,10 @@ export async function openSource(spec: string | undefined, limits: Limits): Prom
   const raw = spec === '-' ? await readStdin(limits.maxInputBytes) : await readBounded(spec, limits.maxInputBytes);
   const format = sniff(raw);
   const kind: SourceKind = spec === '-' ? 'stdin' : 'file';
+  if (format === 'deb' || format === 'rpm') {
+    const tree = await treeFromPackage(raw, format, limits.maxInputBytes);
+    return {kind: format, origin: spec, bytes: tree.tar, sha256: tree.archiveSha256, defaultConfig: tree.config};
+  }
   if (format === 'elf' || ((format === 'xz' || format === 'zstd') && (await holdsElf(raw, format)))) {
     return withDigest({kind: 'module', origin: spec, bytes: await archiveFromModule(raw, limits.maxInputBytes)});
   }

@@ -195,3 +195,80 @@ function mustRunAs(user: string, argv: string[]): {code: number; stderr: string}
   return {code: r.status ?? -1, stderr: r.stderr.toString()};
 }
 
+
+describe('install from a .deb or .rpm that khpkg built (no dpkg or rpm needed)', () => {
+  const s = scratch();
+  after(() => s.cleanup());
+
+  it('gives the same tree and registry rows as installing the archive itself', () => {
+    const out = join(s.dir, 'pkgs');
+    const built = json<{format: string; path: string}[]>(['build', REAL.archive, '--config', REAL.config, '-f', 'deb', '-f', 'rpm', '-z', 'zstd', '--out', out]);
+    const rows: Record<string, unknown>[] = [];
+    const trees: Map<string, string>[] = [];
+    for (const [name, source] of [['archive', REAL.archive], ['deb', built[0]!.path], ['rpm', built[1]!.path]] as const) {
+      const root = join(s.dir, name);
+      mkdirSync(root);
+      const args = name === 'archive' ? ['--config', REAL.config] : [];
+      assert.equal(khpkg(['install', source, '--root', root, '-q', ...args]).code, 0, name);
+      trees.push(treeDigest(join(root, TREE)));
+      const info = json<Record<string, unknown>>(['info', REL, '--root', root]);
+      assert.equal(info.sourceKind, name === 'archive' ? 'file' : name);
+      assert.equal(info.sourcePath, source);
+      rows.push({...info, sourceKind: undefined, sourcePath: undefined, installedAt: undefined, files: json(['files', REL, '--root', root])});
+    }
+    assert.deepEqual(trees[1], trees[0], 'deb tree');
+    assert.deepEqual(trees[2], trees[0], 'rpm tree');
+    assert.deepEqual(rows[1], rows[0], 'deb registry rows');
+    assert.deepEqual(rows[2], rows[0], 'rpm registry rows');
+    assert.equal((rows[0] as {sourceSha256: string}).sourceSha256, REAL.sha256, 'the archive the package came from');
+  });
+
+  it('a package khpkg did not build is refused with one line', () => {
+    const foreign = join(s.dir, 'foreign.deb');
+    const pkg = join(s.dir, 'foreign');
+    mkdirSync(join(pkg, 'DEBIAN'), {recursive: true});
+    writeFileSync(join(pkg, 'DEBIAN/control'), 'Package: foreign\nVersion: 1\nArchitecture: all\nMaintainer: x <x@example.org>\nDescription: not ours\n');
+    mustRun('dpkg-deb', ['--root-owner-group', '-b', pkg, foreign]);
+    const r = khpkg(['install', foreign, '--root', join(s.dir, 'archive')]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "khpkg: this .deb was not built by khpkg (its description names no kheaders archive)\n");
+  });
+});
+
+describe('prune and status', () => {
+  const s = scratch();
+  after(() => s.cleanup());
+
+  it('prune removes only sets whose kernel is gone; --dry-run only says so', async () => {
+    const root = join(s.dir, 'prune');
+    mkdirSync(root);
+    for (const rel of ['6.1.0-kept', '6.1.0-gone']) {
+      const f = join(s.dir, `${rel}.tar.xz`);
+      writeFileSync(f, await kheadersArchive({release: rel}));
+      assert.equal(khpkg(['install', f, '--root', root, '-q']).code, 0);
+    }
+    writeFileSync(join(root, 'lib/modules/6.1.0-kept/modules.dep'), '');
+    assert.deepEqual(json<{release: string}[]>(['prune', '--root', root, '--dry-run']).map((p) => p.release), ['6.1.0-gone']);
+    assert.equal(json<unknown[]>(['list', '--root', root]).length, 2, 'dry run changed nothing');
+    assert.equal(khpkg(['prune', '--root', root]).stdout, 'removed 6.1.0-gone\n');
+    assert.deepEqual(json<{release: string}[]>(['list', '--root', root]).map((p) => p.release), ['6.1.0-kept']);
+  });
+
+  it('status says whether the running kernel\'s headers are installed and current, and what to run', () => {
+    const root = join(s.dir, 'status');
+    mkdirSync(root);
+    const env = {KHPKG_KHEADERS: REAL.archive, KHPKG_RUNNING_RELEASE: REL, KHPKG_PROC_CONFIG: join(s.dir, 'none')};
+    const before = json<{installed: boolean; kheaders: string; advice: string}>(['status', '--root', root], env);
+    assert.equal(before.kheaders, 'present');
+    assert.equal(before.installed, false);
+    assert.equal(before.advice, "run 'khpkg install' to install this kernel's headers");
+    assert.equal(khpkg(['install', '--root', root, '-q'], {env}).code, 0, 'no SOURCE: the running kernel');
+    const now = json<{current: boolean; advice: string}>(['status', '--root', root], env);
+    assert.equal(now.current, true);
+    assert.equal(now.advice, 'headers are installed and current');
+    assert.equal(json<{running: boolean}[]>(['list', '--root', root], env)[0]!.running, true);
+    const rebuilt = json<{current: boolean; advice: string}>(['status', '--root', root], {...env, KHPKG_KHEADERS: join(s.dir, 'prune', 'lib/modules/6.1.0-kept/modules.dep')});
+    assert.equal(rebuilt.current, false);
+    assert.match(rebuilt.advice, /rebuilt since: run 'khpkg install --force'/);
+  });
+});

@@ -24,3 +24,18 @@ export function arMember(name: string, body: Buffer, mtime: number): Buffer {
   if (body.length % 2 === 1) parts.push(Buffer.from('\n'));
   return Buffer.concat(parts);
 }
+
+/** The members of an ar archive (a .deb), bounds-checked. */
+export function readAr(buf: Buffer): Map<string, Buffer> {
+  if (buf.toString('latin1', 0, 8) !== '!<arch>\n') throw new RangeError('not an ar archive');
+  const members = new Map<string, Buffer>();
+  let at = 8;
+  while (at + AR_HEADER_SIZE <= buf.length) {
+    const name = buf.toString('latin1', at, at + 16).trim().replace(/\/$/, '');
+    const size = Number(buf.toString('latin1', at + 48, at + 58).trim());
+    if (!Number.isSafeInteger(size) || size < 0 || at + AR_HEADER_SIZE + size > buf.length) throw new RangeError(`ar member ${name} is cut short`);
+    members.set(name, buf.subarray(at + AR_HEADER_SIZE, at + AR_HEADER_SIZE + size));
+    at += AR_HEADER_SIZE + size + (size % 2);
+  }
+  return members;
+}

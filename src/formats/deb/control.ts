@@ -31,7 +31,7 @@ export function installedSizeKiB(entries: PackageEntry[]): number {
 }
 
 export function controlParagraph(id: DebIdentity, input: BuildInput, entries: PackageEntry[]): Paragraph {
-  const [synopsis, ...body] = renderTemplate('deb/description', {RELEASE: input.scan.info.release}).trimEnd().split('\n');
+  const [synopsis, ...body] = renderTemplate('deb/description', {RELEASE: input.scan.info.release, SHA256: input.scan.info.sha256}).trimEnd().split('\n');
   const wrapped = body.flatMap((paragraph) => (paragraph === '' ? [''] : wrap(paragraph, 78)));
   return new Paragraph([
     ['Package', id.name],

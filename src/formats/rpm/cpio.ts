@@ -35,3 +35,30 @@ export function cpioMemberSize(name: string, size: number): number {
   const headerAndName = 110 + Buffer.byteLength(name) + 1;
   return headerAndName + pad4(headerAndName) + size + pad4(size);
 }
+
+/** One member read back from a newc archive. */
+export interface CpioEntry {
+  name: string;
+  mode: number;
+  mtime: number;
+  data: Buffer;
+}
+
+/** Reads a whole newc archive (bounds-checked) up to its trailer. */
+export function readCpio(buf: Buffer): CpioEntry[] {
+  const out: CpioEntry[] = [];
+  let at = 0;
+  for (;;) {
+    if (at + 110 > buf.length || buf.toString('latin1', at, at + 6) !== '070701') throw new RangeError(`bad cpio header at ${at}`);
+    const field = (i: number): number => parseInt(buf.toString('latin1', at + 6 + 8 * i, at + 14 + 8 * i), 16);
+    const [mode, mtime, size, namesize] = [field(1), field(5), field(6), field(11)];
+    const nameEnd = at + 110 + namesize;
+    if (nameEnd > buf.length) throw new RangeError('cpio name is cut short');
+    const name = buf.toString('utf8', at + 110, nameEnd - 1);
+    const dataAt = nameEnd + pad4(110 + namesize);
+    if (name === 'TRAILER!!!') return out;
+    if (dataAt + size > buf.length) throw new RangeError(`cpio member ${name} is cut short`);
+    out.push({name, mode, mtime, data: buf.subarray(dataAt, dataAt + size)});
+    at = dataAt + size + pad4(size);
+  }
+}

@@ -88,3 +88,29 @@ function indexEntry(tag: number, type: number, offset: number, count: number): B
 }
 
 export const IMMUTABLE = HEADER_IMMUTABLE;
+
+/** A parsed header: its byte length and a reader of string-ish tags. */
+export interface ParsedHeader {
+  length: number;
+  string(tag: number): string | undefined;
+}
+
+/** Reads a header structure at `offset` (bounds-checked), e.g. to find the payload after it. */
+export function readHeader(buf: Buffer, offset: number): ParsedHeader {
+  if (offset + 16 > buf.length || buf.readUInt32BE(offset) !== 0x8eade801) throw new RangeError('no rpm header magic');
+  const n = buf.readUInt32BE(offset + 8);
+  const size = buf.readUInt32BE(offset + 12);
+  const storeAt = offset + 16 + 16 * n;
+  const length = 16 + 16 * n + size;
+  if (n > 100_000 || offset + length > buf.length) throw new RangeError('rpm header is cut short');
+  const strings = new Map<number, string>();
+  for (let i = 0; i < n; i++) {
+    const e = offset + 16 + 16 * i;
+    const [tag, type, off] = [buf.readInt32BE(e), buf.readInt32BE(e + 4), buf.readInt32BE(e + 8)];
+    if ((type === 6 || type === 9) && off >= 0 && off < size) {
+      const end = buf.indexOf(0, storeAt + off);
+      if (end > 0 && end <= storeAt + size) strings.set(tag, buf.toString('utf8', storeAt + off, end));
+    }
+  }
+  return {length, string: (tag) => strings.get(tag)};
+}

@@ -165,7 +165,7 @@ function mainTags(
   digests: {payload: string; payloadAlt: string},
 ): Map<number, TagValue> {
   const {info} = input.scan;
-  const [summary, ...body] = renderTemplate('rpm/description', {RELEASE: info.release}).trimEnd().split('\n');
+  const [summary, ...body] = renderTemplate('rpm/description', {RELEASE: info.release, SHA256: info.sha256}).trimEnd().split('\n');
   const dirs: string[] = [];
   const dirIndex = new Map<string, number>();
   const dirIndexes: number[] = [];
