@@ -7,7 +7,7 @@ import type {Limits} from './limits.js';
 export interface RawHeader {
   /** The name as raw bytes decoded latin1, so invalid UTF-8 is still visible. */
   rawName: string;
-  /** tar-stream's type names: file, directory, symlink, link, fifo, character-device... */
+  /** Type names: file, contiguous-file, directory, symlink, link, fifo, character-device, block-device. */
   type: string;
   mode: number;
   mtime: number;
@@ -142,7 +142,10 @@ function normalise(name: string): string | undefined {
   let p = name.startsWith('./') ? name.slice(2) : name;
   if (p.endsWith('/')) p = p.slice(0, -1);
   if (p === '' || p === '.') return undefined;
+  // Real kernel header paths stay under 100 bytes; anything near PATH_MAX/NAME_MAX is hostile.
+  if (Buffer.byteLength(p) > 1024) throw invalidEntry(name.slice(0, 120) + '...', 'name is longer than 1024 bytes');
   for (const part of p.split('/')) {
+    if (Buffer.byteLength(part) > 255) throw invalidEntry(name.slice(0, 120) + '...', 'a name component is longer than 255 bytes');
     if (part === '..') throw invalidEntry(name, "path escapes the tree ('..')");
     if (part === '' || part === '.') throw invalidEntry(name, 'non-canonical path (empty or . component)');
   }

@@ -1,7 +1,6 @@
-import tar from 'tar-stream';
-import {Readable} from 'node:stream';
 import {KhpkgError} from '../errors.js';
 import {decompressAll} from '../archive/compression.js';
+import {readTar} from '../archive/tar.js';
 import {readAr} from '../formats/deb/ar.js';
 import {parseParagraphs} from '../formats/deb/deb822.js';
 import {TAR_END, tarHeader, tarPadding} from '../formats/deb/tar.js';
@@ -101,20 +100,16 @@ function treeOf(entries: TreeEntry[], archiveSha256: string): PackagedTree {
 
 async function tarEntries(bytes: Buffer): Promise<TreeEntry[]> {
   const out: TreeEntry[] = [];
-  const extract = tar.extract();
-  Readable.from([bytes]).pipe(extract);
-  for await (const item of extract) {
+  for await (const item of readTar([bytes])) {
     const h = item.header;
-    const chunks: Buffer[] = [];
-    for await (const c of item) chunks.push(c as Buffer);
     const type: EntryType = h.type === 'directory' ? 'dir' : h.type === 'symlink' ? 'symlink' : 'file';
     out.push({
-      path: h.name.replace(/^\.\//, '').replace(/\/$/, ''),
+      path: Buffer.from(h.rawName, 'latin1').toString('utf8').replace(/^\.\//, '').replace(/\/$/, ''),
       type,
-      mode: (h.mode ?? 0o644) & 0o7777,
-      mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000),
-      data: type === 'file' ? Buffer.concat(chunks) : undefined,
-      linkTarget: h.linkname ?? undefined,
+      mode: h.mode & 0o7777,
+      mtime: h.mtime,
+      data: type === 'file' ? await item.body() : undefined,
+      linkTarget: h.linkname == null ? undefined : Buffer.from(h.linkname, 'latin1').toString('utf8'),
     });
   }
   return out;
