@@ -1,6 +1,6 @@
 import type {Readable} from 'node:stream';
 import {Readable as ReadableStream} from 'node:stream';
-import {createGunzip} from 'node:zlib';
+import {crc32, createGunzip} from 'node:zlib';
 import {KhpkgError} from '../errors.js';
 
 /** Container formats told apart by their first bytes, never by a file name. */
@@ -29,6 +29,7 @@ export async function decompressed(bytes: Buffer, format: 'xz' | 'gzip' | 'zstd'
     case 'gzip':
       return source.pipe(createGunzip());
     case 'xz': {
+      checkXzFraming(bytes);
       const lzma = (await import('lzma-native')).default;
       return pipeWithErrors(source, lzma.createDecompressor());
     }
@@ -68,4 +69,28 @@ export async function peekDecompressed(bytes: Buffer, format: 'xz' | 'zstd' | 'g
   } finally {
     stream.destroy();
   }
+}
+
+/**
+ * liblzma (through lzma-native) hands out all of a block's data and reports success even when the
+ * stream's index or footer is cut off or damaged: check the container's own framing first. Header:
+ * magic, flags, CRC32. Footer (after optional zero padding): CRC32, backward size, same flags, "YZ".
+ * Index: where the backward size says, starting with 0x00 and ending in its CRC32.
+ */
+export function checkXzFraming(b: Buffer): void {
+  const fail = (why: string): never => {
+    throw new KhpkgError('corrupt-input', `xz data is ${why}`);
+  };
+  if (b.length < 32) fail('cut short (smaller than an xz header and footer)');
+  if (crc32(b.subarray(6, 8)) !== b.readUInt32LE(8)) fail('corrupt (stream header checksum)');
+  let end = b.length;
+  while (end >= 4 && b.readUInt32LE(end - 4) === 0) end -= 4; // stream padding
+  const footer = end - 12;
+  if (footer < 12 || b.toString('latin1', footer + 10, footer + 12) !== 'YZ') fail('cut short (no stream footer)');
+  if (crc32(b.subarray(footer + 4, footer + 10)) !== b.readUInt32LE(footer)) fail('corrupt (stream footer checksum)');
+  if (!b.subarray(footer + 8, footer + 10).equals(b.subarray(6, 8))) fail('corrupt (header and footer flags differ)');
+  const indexSize = (b.readUInt32LE(footer + 4) + 1) * 4;
+  const index = footer - indexSize;
+  if (index < 12 || b[index] !== 0) fail('corrupt (no index where the footer says)');
+  if (crc32(b.subarray(index, footer - 4)) !== b.readUInt32LE(footer - 4)) fail('corrupt (index checksum)');
 }

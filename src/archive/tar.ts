@@ -16,6 +16,8 @@ export interface TarItem {
 const BLOCK = 512;
 /** Long names and pax records are metadata: bound them so a header cannot eat memory. */
 const MAX_META = 1 << 20;
+/** After the end-of-archive blocks only record padding follows (GNU tar: up to 10 KiB). */
+const MAX_TRAILER = 1 << 20;
 
 const TYPES: Record<string, string> = {
   '0': 'file',
@@ -68,6 +70,19 @@ class ByteQueue {
     return this.take(n);
   }
 
+  /** Reads to the end of the input, which may hold at most `max` more bytes. */
+  async drain(max: number): Promise<void> {
+    let seen = this.length;
+    this.chunks = [];
+    this.length = 0;
+    while (!this.done) {
+      const r = await this.source.next();
+      if (r.done) this.done = true;
+      else seen += r.value.length;
+      if (seen > max) throw new KhpkgError('invalid-archive', `more than ${max} bytes follow the end of the tar archive`);
+    }
+  }
+
   async skip(n: number): Promise<void> {
     while (n > 0) {
       if (!(await this.fill(Math.min(n, 1 << 16)))) throw new KhpkgError('corrupt-input', 'tar data is cut short');
@@ -89,7 +104,12 @@ export async function* readTar(input: AsyncIterable<Buffer> | Iterable<Buffer>):
   for (;;) {
     if (!(await q.fill(BLOCK))) throw new KhpkgError('corrupt-input', 'tar data is cut short (no end-of-archive blocks)');
     const block = q.take(BLOCK);
-    if (block.every((b) => b === 0)) return; // end of archive
+    if (block.every((b) => b === 0)) {
+      // End of archive. Read on to the end of the input anyway: a decompressor verifies its
+      // checksums only when it reaches the end of its stream.
+      await q.drain(MAX_TRAILER);
+      return;
+    }
     const h = parseHeader(block);
     const padded = h.size + ((BLOCK - (h.size % BLOCK)) % BLOCK);
     if (h.flag === 'L' || h.flag === 'K' || h.flag === 'x' || h.flag === 'g') {

@@ -46,7 +46,7 @@ export class Registry {
       if (e instanceof KhpkgError) throw e;
       const msg = (e as Error).message;
       if (/not a database|malformed|corrupt/i.test(msg)) {
-        throw new KhpkgError('registry-damaged', `registry ${file} is damaged (${msg})`);
+        throw new KhpkgError('registry-damaged', `registry ${file} is damaged (${msg}): run 'khpkg doctor --rebuild' to recreate it from the trees on disk`);
       }
       throw new KhpkgError('registry', `registry ${file}: ${msg}`);
     }

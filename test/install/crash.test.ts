@@ -88,7 +88,7 @@ describe('crashes (SIGKILL) during install leave the old state or the new one', 
     });
   }
 
-  const kills = Number(process.env.KHPKG_KILL_LOOPS ?? 6);
+  const kills = Number(process.env.KHPKG_KILL_LOOPS ?? 20);
   const seed = Number(process.env.KHPKG_SEED ?? Date.now() % 100000);
   it(`killed at random moments (${kills} kills, seed ${seed}; KHPKG_KILL_LOOPS/KHPKG_SEED for more)`, async () => {
     console.log(`      crash loop seed: ${seed}`);

@@ -1,0 +1,155 @@
+import {createHash} from 'node:crypto';
+import {existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync} from 'node:fs';
+import {join} from 'node:path';
+import {archNames} from '../archive/arch.js';
+import {INFO_FILES, parseAutoconf} from '../archive/info.js';
+import {treeDirFor, type Layout} from '../content/headers.js';
+import {KhpkgError} from '../errors.js';
+import {Registry, registryDir} from '../registry/registry.js';
+import type {FileRecord, HeaderSet} from '../registry/types.js';
+import {lockRoot} from './lock.js';
+import {inRoot} from './paths.js';
+
+export interface DoctorResult {
+  /** Where the damaged registry was moved, if it was. */
+  movedAside?: string;
+  rebuilt: {release: string; path: string; files: number}[];
+  integrity: string;
+}
+
+/**
+ * `doctor --rebuild`: a damaged registry is moved aside and a new one is made from what is on disk:
+ * every header tree under /usr/src (both layouts) whose utsrelease.h names the release its
+ * directory does, with every file re-read and hashed, and its build link. Built-package records
+ * cannot be recovered and are said to be lost. The source archive of a rebuilt set is unknown.
+ */
+export function rebuildRegistry(root: string, waitSeconds: number): DoctorResult {
+  const lock = lockRoot(root, waitSeconds);
+  try {
+    const file = join(registryDir(root), 'registry.db');
+    let movedAside: string | undefined;
+    if (existsSync(file)) {
+      movedAside = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      renameSync(file, movedAside);
+      for (const ext of ['-wal', '-shm']) if (existsSync(file + ext)) renameSync(file + ext, movedAside + ext);
+    }
+    const registry = Registry.open(root, {create: true})!;
+    try {
+      const rebuilt: DoctorResult['rebuilt'] = [];
+      for (const {layout, release} of treesOnDisk(root)) {
+        const {set, files} = describeTree(root, layout, release);
+        const op = registry.beginOperation({kind: 'install', release, phase: 'rebuilding', treePath: set.path});
+        registry.recordInstall(set, files, op);
+        rebuilt.push({release, path: `/${set.path}`, files: set.files});
+      }
+      return {movedAside, rebuilt, integrity: registry.integrityCheck()};
+    } finally {
+      registry.close();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/** Checks a registry can be opened and is sound; the error says to run doctor --rebuild if not. */
+export function checkRegistry(root: string): string {
+  let registry: Registry | undefined;
+  try {
+    registry = Registry.open(root);
+    if (!registry) return 'no registry yet';
+    const result = registry.integrityCheck();
+    if (result !== 'ok') throw new KhpkgError('registry-damaged', `registry is damaged (${result}): run 'khpkg doctor --rebuild'`);
+    return 'ok';
+  } finally {
+    registry?.close();
+  }
+}
+
+function treesOnDisk(root: string): {layout: Layout; release: string}[] {
+  const found: {layout: Layout; release: string}[] = [];
+  const list = (rel: string): string[] => {
+    try {
+      return readdirSync(inRoot(root, rel)).sort();
+    } catch {
+      return [];
+    }
+  };
+  for (const name of list('usr/src')) {
+    const m = /^linux-headers-(.+)$/.exec(name);
+    if (m && releaseOf(root, `usr/src/${name}`) === m[1]) found.push({layout: 'debian', release: m[1]!});
+  }
+  for (const name of list('usr/src/kernels')) {
+    if (releaseOf(root, `usr/src/kernels/${name}`) === name) found.push({layout: 'kernels', release: name});
+  }
+  return found;
+}
+
+function releaseOf(root: string, treeRel: string): string | undefined {
+  try {
+    return /#define\s+UTS_RELEASE\s+"([^"\n]*)"/.exec(readFileSync(inRoot(root, `${treeRel}/${INFO_FILES.utsrelease}`), 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+function describeTree(root: string, layout: Layout, release: string): {set: HeaderSet; files: FileRecord[]} {
+  const treeRel = treeDirFor(layout, release);
+  const files: FileRecord[] = [];
+  let bytes = 0;
+  const add = (rel: string): void => {
+    const st = lstatSync(inRoot(root, rel));
+    if (st.isSymbolicLink()) files.push({path: rel, type: 'symlink', mode: 0o777, size: 0, linkTarget: readlinkSync(inRoot(root, rel))});
+    else if (st.isDirectory()) files.push({path: rel, type: 'dir', mode: st.mode & 0o7777, size: 0});
+    else if (st.isFile()) {
+      const data = readFileSync(inRoot(root, rel));
+      bytes += data.length;
+      files.push({path: rel, type: 'file', mode: st.mode & 0o7777, size: data.length, sha256: createHash('sha256').update(data).digest('hex')});
+    }
+  };
+  const walk = (rel: string): void => {
+    add(rel);
+    if (lstatSync(inRoot(root, rel)).isDirectory()) for (const n of readdirSync(inRoot(root, rel)).sort()) walk(`${rel}/${n}`);
+  };
+  const parts = treeRel.split('/');
+  for (let i = 1; i < parts.length; i++) add(parts.slice(0, i).join('/'));
+  walk(treeRel);
+  const link = `lib/modules/${release}/build`;
+  const linkStat = lstatSync(inRoot(root, link), {throwIfNoEntry: false});
+  if (linkStat?.isSymbolicLink() && readlinkSync(inRoot(root, link)) === `/${treeRel}`) {
+    for (const d of ['lib', 'lib/modules', `lib/modules/${release}`]) add(d);
+    add(link);
+  }
+  const read = (p: string): string => {
+    try {
+      return readFileSync(inRoot(root, `${treeRel}/${p}`), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const autoconf = parseAutoconf(read(INFO_FILES.autoconf));
+  const srcarch = readdirSync(inRoot(root, `${treeRel}/arch`))[0] ?? 'unknown';
+  const arch = archNames(srcarch, (s) => autoconf.has(`CONFIG_${s}`));
+  const v = (n: string): string | undefined => new RegExp(`#define\\s+${n}\\s+(\\d+)`).exec(read(INFO_FILES.version))?.[1];
+  const config = existsSync(inRoot(root, `${treeRel}/.config`)) ? createHash('sha256').update(readFileSync(inRoot(root, `${treeRel}/.config`))).digest('hex') : undefined;
+  return {
+    set: {
+      release,
+      version: [v('LINUX_VERSION_MAJOR'), v('LINUX_VERSION_PATCHLEVEL'), v('LINUX_VERSION_SUBLEVEL')].every(Boolean)
+        ? `${v('LINUX_VERSION_MAJOR')}.${v('LINUX_VERSION_PATCHLEVEL')}.${v('LINUX_VERSION_SUBLEVEL')}`
+        : release.split('-')[0]!,
+      ...{srcarch: arch.srcarch, debArch: arch.debArch, rpmArch: arch.rpmArch},
+      layout,
+      path: treeRel,
+      sourceKind: 'rebuilt',
+      sourcePath: '',
+      sourceSha256: 'unknown',
+      configSha256: config,
+      installedAt: new Date().toISOString(),
+      files: files.filter((f) => f.type !== 'dir').length,
+      bytes,
+      state: 'installed',
+    },
+    files,
+  };
+}
+
