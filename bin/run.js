@@ -1,4 +1,7 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core';
+import {fastPath} from '../dist/cli/fast-path.js';
 
-await execute({dir: import.meta.url});
+if (!(await fastPath(process.argv.slice(2)))) {
+  const {execute} = await import('@oclif/core');
+  await execute({dir: import.meta.url});
+}

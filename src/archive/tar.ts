@@ -51,18 +51,26 @@ class ByteQueue {
   }
 
   take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
     const first = this.chunks[0]!;
+    this.length -= n;
     if (first.length >= n) {
-      const out = first.subarray(0, n);
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);
-      this.length -= n;
-      return out;
+      return first.subarray(0, n);
     }
-    const all = Buffer.concat(this.chunks);
-    this.chunks = all.length > n ? [all.subarray(n)] : [];
-    this.length -= n;
-    return all.subarray(0, n);
+    // Copy only the chunks this read spans, not everything buffered.
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0]!;
+      const step = Math.min(c.length, n - at);
+      c.copy(out, at, 0, step);
+      at += step;
+      if (step === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(step);
+    }
+    return out;
   }
 
   async read(n: number, what: string): Promise<Buffer> {
