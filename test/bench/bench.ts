@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- ARCHIVE...] [--rounds N] [--json] [--no-4x]`: khpkg side by side with the native
+ * `npm run bench [-- ARCHIVE...] [--rounds N] [--json] [--no-4x | --only-4x]`: khpkg side by side with the native
  * tools doing the same work, alternately, after a warm-up; medians of wall time, CPU (user+sys),
  * peak RSS and output size, and the ratio khpkg/native against the targets of issue 7.
  * Not a test: timings depend on the machine. Needs GNU time, tar, xz, dpkg-deb, rpmbuild.
@@ -141,7 +141,7 @@ const results: Result[] = [];
 const log = (s: string): void => void (flag('--json') || process.stderr.write(`${s}\n`));
 log(`khpkg bench: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${rounds} rounds + warm-up`);
 
-for (const archive of archives) {
+for (const archive of flag('--only-4x') ? [] : archives) {
   const release = await releaseOf(archive);
   const out = join(WORK, 'out');
   const clean = (): void => {
@@ -243,6 +243,8 @@ if (!flag('--no-4x')) {
   const out = join(WORK, 'out4');
   const one = measure([khpkgCmd('build', archives[0]!, '-f', 'deb', '-z', 'zstd', '-o', out, '-q')]);
   const four = measure([khpkgCmd('build', big, '-f', 'deb', '-z', 'zstd', '-o', out, '-q')]);
+  mkdirSync(join(WORK, 'r1'));
+  mkdirSync(join(WORK, 'r4'));
   const inst1 = measure([khpkgCmd('install', archives[0]!, '--root', join(WORK, 'r1'), '-q')]);
   const inst4 = measure([khpkgCmd('install', big, '--root', join(WORK, 'r4'), '-q')]);
   log(`\npeak RSS on a 4x archive (${statSync(big).size} bytes): build .deb zstd ${mb(one.rss)} -> ${mb(four.rss)}; install ${mb(inst1.rss)} -> ${mb(inst4.rss)}`);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {mkdirSync, readlinkSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
+import type {Artifact} from '../../src/formats/writer.js';
 import {kheadersArchive, REAL} from '../helpers/kheaders.js';
 import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 import {treeDigest} from '../helpers/tree.js';
@@ -8,15 +9,7 @@ import {treeDigest} from '../helpers/tree.js';
 const REL = REAL.release;
 const RPM = 'kernel-devel-6.12.117+deb12_amd64-1.x86_64.rpm';
 
-interface Built {
-  format: string;
-  path: string;
-  name: string;
-  version: string;
-  arch: string;
-  sha256: string;
-  size: number;
-}
+type Built = Artifact;
 
 function build(args: string[], env: Record<string, string> = {}): Built[] {
   const r = khpkg(['build', ...args, '--json'], {env});
