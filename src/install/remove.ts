@@ -14,13 +14,14 @@ export interface RemoveResult {
 
 /** Removes a header set: the operation is recorded first, so a crash midway is finished next time. */
 export function removeHeaders(root: string, release: string, waitSeconds: number): RemoveResult {
+  const notInstalled = (): KhpkgError => new KhpkgError('not-installed', `headers for ${release} are not installed (see 'khpkg list')`);
   const registry = Registry.open(root);
-  if (!registry) throw new KhpkgError('not-installed', `no headers are installed under ${root} (no registry)`);
+  if (!registry) throw notInstalled();
   const lock = lockRoot(root, waitSeconds);
   try {
     recover(root, registry);
     const set = registry.get(release);
-    if (!set) throw new KhpkgError('not-installed', `headers for ${release} are not installed (see 'khpkg list')`);
+    if (!set) throw notInstalled();
     const op = registry.beginOperation({kind: 'remove', release, phase: 'removing', treePath: set.path});
     registry.markRemoving(release);
     const {removed, kept} = removeRecordedFiles(root, set, registry.files(release));
