@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import {mkdirSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {REAL} from '../helpers/kheaders.js';
+import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
+
+/** The include flags BCC and samples/bpf use (research/clients.md), against a headers tree. */
+function bpfFlags(kdir: string, arch = 'x86'): string[] {
+  return [
+    '-nostdinc', '-isystem', mustRun('clang', ['-print-file-name=include']).trim(),
+    `-I${kdir}/arch/${arch}/include`, `-I${kdir}/arch/${arch}/include/generated`, `-I${kdir}/include`,
+    `-I${kdir}/arch/${arch}/include/uapi`, `-I${kdir}/arch/${arch}/include/generated/uapi`,
+    `-I${kdir}/include/uapi`, `-I${kdir}/include/generated/uapi`,
+    '-include', `${kdir}/include/linux/kconfig.h`, '-D__KERNEL__', '-D__BPF_TRACING__',
+    '-fno-stack-protector', '-Wno-unused-value', '-Wno-pointer-sign', '-Wno-gnu-variable-sized-type-not-at-end',
+    '-Wno-address-of-packed-member', '-Wno-compare-distinct-pointer-types', '-Wno-tautological-compare', '-Wno-unknown-warning-option',
+  ];
+}
+
+const PROGRAM = `#include <linux/sched.h>
+#include <linux/ptrace.h>
+#define SEC(n) __attribute__((section(n), used))
+static long (*bpf_probe_read_kernel)(void *dst, __u32 size, const void *src) = (void *)113;
+static __u64 (*bpf_get_current_task)(void) = (void *)35;
+SEC("kprobe/do_nanosleep") int probe(struct pt_regs *ctx) {
+  struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+  pid_t tgid = 0; u64 start = 0;
+  bpf_probe_read_kernel(&tgid, sizeof(tgid), &t->tgid);
+  bpf_probe_read_kernel(&start, sizeof(start), &t->start_time);
+  return tgid + (int)start; }
+char _license[] SEC("license") = "GPL";
+int off_tgid = __builtin_offsetof(struct task_struct, tgid);
+_Static_assert(sizeof(struct task_struct) > 1000, "task_struct too small");
+`;
+
+const BCC = `import struct, sys
+from bcc import BPF
+b = BPF(text=r'''#include <linux/sched.h>
+int probe(void *ctx) {
+  struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+  return t->tgid;
+}''')
+insns = b.dump_func("probe")  # compiled, nothing loaded
+print(" ".join(str(struct.unpack_from("<i", insns, i + 4)[0]) for i in range(0, len(insns), 8)))
+`;
+
+describe('consumers: clang, BCC and bpftrace compile against the installed headers', function () {
+  const s = scratch();
+  const root = join(s.dir, 'root');
+  const kdir = join(root, `usr/src/linux-headers-${REAL.release}`);
+  /** offsetof(struct task_struct, tgid) as the tree itself gives it (clang's IR). */
+  let offset = 0;
+  before(() => {
+    mkdirSync(root);
+    assert.equal(khpkg(['install', REAL.archive, '--config', REAL.config, '--root', root, '-q']).code, 0);
+    writeFileSync(join(s.dir, 'task.bpf.c'), PROGRAM);
+  });
+  after(() => s.cleanup());
+
+  it('host-target clang -emit-llvm then llc -march=bpf gives a kprobe object; the layout comes from the tree', () => {
+    const bc = join(s.dir, 'task.bc');
+    const obj = join(s.dir, 'task.bpf.o');
+    mustRun('clang', ['-O2', '-emit-llvm', '-c', join(s.dir, 'task.bpf.c'), '-o', bc, ...bpfFlags(kdir)]);
+    mustRun('llc', ['-march=bpf', '-filetype=obj', '-o', obj, bc]);
+    assert.match(mustRun('llvm-objdump', ['-h', obj]), /kprobe\/do_nanosleep/);
+    const ir = mustRun('clang', ['-O2', '-S', '-emit-llvm', '-o', '-', join(s.dir, 'task.bpf.c'), ...bpfFlags(kdir)]);
+    offset = Number(/@off_tgid = [^\n]*i32 (\d+)/.exec(ir)?.[1]);
+    assert.ok(offset > 1000 && offset < 8000, `offsetof(struct task_struct, tgid) = ${offset}`);
+  });
+
+  it('the build link leads to that tree, and the same compile fails without the tree (it really was used)', () => {
+    // The link is absolute (/usr/src/...), as builddeb ships it: inside the root (a chroot) it is the tree.
+    assert.equal(mustRun('readlink', [join(root, 'lib/modules', REAL.release, 'build')]).trim(), `/usr/src/linux-headers-${REAL.release}`);
+    const empty = join(s.dir, 'empty');
+    mkdirSync(empty);
+    const missing = tool('clang', ['-O2', '-S', '-emit-llvm', '-o', '/dev/null', join(s.dir, 'task.bpf.c'), ...bpfFlags(empty)]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /kconfig\.h' file not found/);
+  });
+
+  it('BCC (python3-bpfcc) compiles a map-less program from the tree alone: its bytecode holds the tree\'s offset', () => {
+    assert.ok(offset > 0, 'the clang test ran first');
+    const tmp = join(s.dir, 'bcc-tmp');
+    mkdirSync(tmp);
+    writeFileSync(join(s.dir, 'bcc_accept.py'), BCC);
+    // An empty TMPDIR: BCC cannot fall back to a /tmp/kheaders-<release> cache of its own.
+    const r = tool('/usr/bin/python3', [join(s.dir, 'bcc_accept.py')], {env: {BCC_KERNEL_SOURCE: kdir, TMPDIR: tmp}});
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    const imms = r.stdout.trim().split('\n').pop()!.split(' ').map(Number);
+    assert.ok(imms.includes(offset), `offset ${offset} in ${imms.join(',')}`);
+  });
+
+  it('bpftrace -d with BPFTRACE_KERNEL_SOURCE reads the same task_struct layout', () => {
+    const r = tool('bpftrace', ['-d', '-e', '#include <linux/sched.h>\nBEGIN { $t = (struct task_struct *)curtask; printf("%d\\n", $t->tgid); exit(); }'], {env: {BPFTRACE_KERNEL_SOURCE: kdir}});
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    assert.match(r.stdout, new RegExp(`get_cur_task, ${offset}\\b`));
+  });
+});
