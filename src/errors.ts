@@ -23,3 +23,8 @@ export function invalidEntry(name: string, rule: string): KhpkgError {
 export function printable(s: string): string {
   return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
+
+/** The one way every command says a release has no installed headers. */
+export function notInstalled(release: string): KhpkgError {
+  return new KhpkgError('not-installed', `headers for ${release} are not installed (see 'khpkg list')`);
+}

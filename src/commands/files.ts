@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core';
 import {KhpkgCommand, rootFlags} from '../cli/base.js';
-import {KhpkgError} from '../errors.js';
+import {notInstalled} from '../errors.js';
 import {resolveRoot} from '../install/paths.js';
 import {readRegistry} from '../install/query.js';
 
@@ -13,7 +13,7 @@ export default class Files extends KhpkgCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Files);
     const files = readRegistry(resolveRoot(flags.root), (r) => (r.get(args.release) ? r.files(args.release) : undefined), undefined);
-    if (!files) throw new KhpkgError('not-installed', `headers for ${args.release} are not installed (see 'khpkg list')`);
+    if (!files) throw notInstalled(args.release);
     if (flags.json) return this.printJson(files.map((f) => ({...f, path: `/${f.path}`})));
     this.log(files.map((f) => `/${f.path}`).join('\n'));
   }

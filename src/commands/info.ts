@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core';
 import {KhpkgCommand, rootFlags} from '../cli/base.js';
-import {KhpkgError} from '../errors.js';
+import {notInstalled} from '../errors.js';
 import {resolveRoot} from '../install/paths.js';
 import {readRegistry} from '../install/query.js';
 
@@ -13,7 +13,7 @@ export default class Info extends KhpkgCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Info);
     const set = readRegistry(resolveRoot(flags.root), (r) => r.get(args.release), undefined);
-    if (!set) throw new KhpkgError('not-installed', `headers for ${args.release} are not installed (see 'khpkg list')`);
+    if (!set) throw notInstalled(args.release);
     if (flags.json) return this.printJson(set);
     for (const [k, v] of Object.entries(set)) this.log(`${k.padEnd(13)} ${v}`);
   }

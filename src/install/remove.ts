@@ -1,4 +1,4 @@
-import {KhpkgError} from '../errors.js';
+import {notInstalled} from '../errors.js';
 import {Registry} from '../registry/registry.js';
 import {lockRoot} from './lock.js';
 import {recover} from './recover.js';
@@ -14,14 +14,13 @@ export interface RemoveResult {
 
 /** Removes a header set: the operation is recorded first, so a crash midway is finished next time. */
 export function removeHeaders(root: string, release: string, waitSeconds: number): RemoveResult {
-  const notInstalled = (): KhpkgError => new KhpkgError('not-installed', `headers for ${release} are not installed (see 'khpkg list')`);
   const registry = Registry.open(root);
-  if (!registry) throw notInstalled();
+  if (!registry) throw notInstalled(release);
   const lock = lockRoot(root, waitSeconds);
   try {
     recover(root, registry);
     const set = registry.get(release);
-    if (!set) throw notInstalled();
+    if (!set) throw notInstalled(release);
     const op = registry.beginOperation({kind: 'remove', release, phase: 'removing', treePath: set.path});
     registry.markRemoving(release);
     const {removed, kept} = removeRecordedFiles(root, set, registry.files(release));

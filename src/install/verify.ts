@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto';
 import {existsSync, lstatSync, readFileSync, readlinkSync} from 'node:fs';
 import {dirname, join, posix} from 'node:path';
-import {KhpkgError} from '../errors.js';
+import {notInstalled} from '../errors.js';
 import type {Registry} from '../registry/registry.js';
 import type {FileRecord} from '../registry/types.js';
 import {inRoot} from './paths.js';
@@ -18,7 +18,7 @@ export interface Problem {
 /** Like `rpm -V`/debsums: every recorded file against the disk. An empty list means clean. */
 export function verifyHeaders(root: string, registry: Registry, release?: string): Problem[] {
   const sets = release === undefined ? registry.installed() : [registry.get(release)];
-  if (release !== undefined && !sets[0]) throw new KhpkgError('not-installed', `headers for ${release} are not installed (see 'khpkg list')`);
+  if (release !== undefined && !sets[0]) throw notInstalled(release);
   const problems: Problem[] = [];
   for (const set of sets) {
     for (const f of registry.files(set!.release)) {
