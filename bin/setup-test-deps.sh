@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what khpkg's tests use, from Debian's packages: the real tools that must accept the packages
-# khpkg writes (dpkg-deb, dpkg, lintian, rpm, rpm2cpio, cpio, createrepo_c, dnf), compressors, and the
+# khpkg writes (dpkg-deb, dpkg, lintian, rpm, rpm2cpio, cpio, createrepo_c, dnf, apt, gpg), compressors, and the
 # compiler and binutils the module tests use. Then `npm ci` (native modules build from source) and the build.
 set -euo pipefail
 
-packages=(dpkg dpkg-dev lintian rpm rpm2cpio cpio createrepo-c dnf dnf-plugins-core xz-utils zstd gzip bzip2 tar util-linux time clang llvm python3-bpfcc bpftrace binutils gcc g++ make python3)
+packages=(apt dpkg dpkg-dev lintian gpg gpg-agent rpm rpm2cpio cpio createrepo-c dnf dnf-plugins-core xz-utils zstd gzip bzip2 tar util-linux time clang llvm python3-bpfcc bpftrace binutils gcc g++ make python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,10 +1,12 @@
 import {Args, Flags} from '@oclif/core';
-import {KhpkgCommand, limitFlags, limitsFrom, rootFlags, sourceArg} from '../cli/base.js';
+import {KhpkgCommand, limitFlags, limitsFrom, rootFlags, sourceArg, waitFlag} from '../cli/base.js';
+import {describeRepo, repoFlags, repoOptionsFrom} from '../cli/repo.js';
 import {progressBar} from '../cli/progress.js';
 import {readConfigFile} from '../cli/files.js';
 import {COMPRESSIONS, type Compression} from '../formats/compression.js';
 import {FORMATS, type Format} from '../formats/writer.js';
 import {buildPackages, defaultMaintainer, recordArtifacts} from '../pipeline/build.js';
+import {updateRepo} from '../repo/repo.js';
 import {openSource} from '../source/index.js';
 
 export default class Build extends KhpkgCommand {
@@ -13,11 +15,15 @@ export default class Build extends KhpkgCommand {
     '<%= config.bin %> build',
     '<%= config.bin %> build kheaders.tar.xz --config config-6.12 --out dist/',
     '<%= config.bin %> build kheaders.tar.xz --format deb --compression zstd --json',
+    '<%= config.bin %> build -f deb -f rpm --repo /srv/repo --sign-key ops@example.com --keep 2',
   ];
   static override args = {source: Args.string(sourceArg)};
   static override flags = {
     ...limitFlags,
     ...rootFlags,
+    ...waitFlag,
+    ...repoFlags,
+    repo: Flags.string({description: 'also add the packages to this APT + DNF repository (see khpkg repo)'}),
     format: Flags.string({char: 'f', options: [...FORMATS], multiple: true, default: ['deb'], description: 'package format(s) to build'}),
     out: Flags.string({char: 'o', default: '.', description: 'directory to write packages into'}),
     revision: Flags.string({default: '1', description: 'package revision (deb revision, rpm Release)'}),
@@ -45,12 +51,18 @@ export default class Build extends KhpkgCommand {
       onProgress: progress.onProgress,
     }).finally(progress.done);
     const recorded = recordArtifacts(flags.root, artifacts, release, source.sha256);
-    if (flags.json) return this.printJson(artifacts);
+    let repo;
+    if (flags.repo !== undefined) {
+      const options = repoOptionsFrom(flags, flags.root, artifacts.map((a) => a.path), []);
+      repo = await updateRepo(flags.repo, options).finally(() => options.registry?.close());
+    }
+    if (flags.json) return this.printJson(repo ? {artifacts, repo} : artifacts);
     if (!recorded && flags.verbose) this.log(`(not recorded: the registry under ${flags.root} is not writable)`);
     if (flags.quiet) return;
     for (const a of artifacts) {
       this.log(`${a.path}`);
       if (flags.verbose) this.log(`  ${a.name} ${a.version} ${a.arch}, ${a.size} bytes, sha256 ${a.sha256}`);
     }
+    if (repo) for (const line of describeRepo(repo)) this.log(line);
   }
 }

@@ -18,15 +18,20 @@ export interface RootLock {
 export function lockRoot(root: string, waitSeconds: number): RootLock {
   const dir = registryDir(root);
   mkdirSync(dir, {recursive: true, mode: 0o755});
+  return lockFile(join(dir, 'lock'), waitSeconds, root);
+}
+
+/** The same lock on any file: `what` names what it guards in the "busy" message. */
+export function lockFile(file: string, waitSeconds: number, what: string): RootLock {
   const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
-  const db = new Database(join(dir, 'lock'));
+  const db = new Database(file);
   try {
     db.pragma(`busy_timeout = ${Math.round(waitSeconds * 1000)}`);
     db.exec('BEGIN EXCLUSIVE');
   } catch (e) {
     db.close();
     if ((e as {code?: string}).code === 'SQLITE_BUSY') {
-      throw new KhpkgError('busy', `another khpkg is changing ${root} (waited ${waitSeconds}s): try again, or wait longer with --wait`);
+      throw new KhpkgError('busy', `another khpkg is changing ${what} (waited ${waitSeconds}s): try again, or wait longer with --wait`);
     }
     throw e;
   }

@@ -3,6 +3,7 @@ import {createRequire} from 'node:module';
 import {join} from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import {KhpkgError} from '../errors.js';
+import type {RepoPackage} from '../repo/package-meta.js';
 import type {BuiltArtifact, FileRecord, HeaderSet, Operation} from './types.js';
 
 /** Top-level registry/: numbered SQL migrations, applied in order (PRAGMA user_version). */
@@ -130,6 +131,34 @@ export class Registry {
       stagePath: (r.stage_path as string | null) ?? undefined,
       oldPath: (r.old_path as string | null) ?? undefined,
     }));
+  }
+
+  /** The packages recorded for a repository directory, as last read from their files (rpm file lists left out). */
+  repoPackages(repo: string): RepoPackage[] {
+    const rows = this.db.prepare('SELECT meta FROM repo_packages WHERE repo = ? ORDER BY filename').all(repo) as Row[];
+    return rows.map((r) => JSON.parse(String(r.meta)) as RepoPackage);
+  }
+
+  /** The rpm file-list entries of a repo, one at a time (they are the bulk of its metadata). */
+  *repoFilelists(repo: string): Generator<{filename: string; filelists: string}> {
+    const rows = this.db.prepare("SELECT filename, filelists FROM repo_packages WHERE repo = ? AND format = 'rpm' ORDER BY filename").iterate(repo);
+    for (const r of rows as Iterable<Row>) yield {filename: String(r.filename), filelists: String(r.filelists ?? '')};
+  }
+
+  /** Records packages read (or read again) and forgets the ones gone, in one transaction. */
+  updateRepoPackages(repo: string, put: RepoPackage[], drop: string[]): void {
+    const insert = this.db.prepare(
+      `INSERT OR REPLACE INTO repo_packages (repo, filename, format, name, version, arch, size, mtime_ms, sha256, meta, filelists)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const remove = this.db.prepare('DELETE FROM repo_packages WHERE repo = ? AND filename = ?');
+    this.db.transaction(() => {
+      for (const f of drop) remove.run(repo, f);
+      for (const p of put) {
+        const meta = p.rpm ? {...p, rpm: {...p.rpm, filelists: ''}} : p;
+        insert.run(repo, p.filename, p.format, p.name, p.version, p.arch, p.size, p.mtimeMs, p.sha256, JSON.stringify(meta), p.rpm?.filelists ?? null);
+      }
+    })();
   }
 
   recordArtifact(a: BuiltArtifact): void {

@@ -89,13 +89,16 @@ function indexEntry(tag: number, type: number, offset: number, count: number): B
 
 export const IMMUTABLE = HEADER_IMMUTABLE;
 
-/** A parsed header: its byte length and a reader of string-ish tags. */
+/** A parsed header: its byte length and typed readers of its tags. */
 export interface ParsedHeader {
   length: number;
+  tags: Map<number, TagValue>;
   string(tag: number): string | undefined;
+  strings(tag: number): string[];
+  numbers(tag: number): number[];
 }
 
-/** Reads a header structure at `offset` (bounds-checked), e.g. to find the payload after it. */
+/** Reads a header structure at `offset` (bounds-checked): every tag, typed as rpm stores it. */
 export function readHeader(buf: Buffer, offset: number): ParsedHeader {
   if (offset + 16 > buf.length || buf.readUInt32BE(offset) !== 0x8eade801) throw new RangeError('no rpm header magic');
   const n = buf.readUInt32BE(offset + 8);
@@ -103,14 +106,71 @@ export function readHeader(buf: Buffer, offset: number): ParsedHeader {
   const storeAt = offset + 16 + 16 * n;
   const length = 16 + 16 * n + size;
   if (n > 100_000 || offset + length > buf.length) throw new RangeError('rpm header is cut short');
-  const strings = new Map<number, string>();
+  const store = buf.subarray(storeAt, storeAt + size);
+  const tags = new Map<number, TagValue>();
   for (let i = 0; i < n; i++) {
     const e = offset + 16 + 16 * i;
-    const [tag, type, off] = [buf.readInt32BE(e), buf.readInt32BE(e + 4), buf.readInt32BE(e + 8)];
-    if ((type === 6 || type === 9) && off >= 0 && off < size) {
-      const end = buf.indexOf(0, storeAt + off);
-      if (end > 0 && end <= storeAt + size) strings.set(tag, buf.toString('utf8', storeAt + off, end));
-    }
+    const [tag, type, off, count] = [buf.readInt32BE(e), buf.readInt32BE(e + 4), buf.readInt32BE(e + 8), buf.readInt32BE(e + 12)];
+    if (off < 0 || off > size || count < 0) continue;
+    const value = decode(store, type, off, count);
+    if (value) tags.set(tag, value);
   }
-  return {length, string: (tag) => strings.get(tag)};
+  const string = (tag: number): string | undefined => {
+    const v = tags.get(tag);
+    return v && (v.type === TYPE.STRING || v.type === TYPE.I18NSTRING) ? v.value : v?.type === TYPE.STRING_ARRAY ? v.values[0] : undefined;
+  };
+  const strings = (tag: number): string[] => {
+    const v = tags.get(tag);
+    return v?.type === TYPE.STRING_ARRAY ? v.values : v && (v.type === TYPE.STRING || v.type === TYPE.I18NSTRING) ? [v.value] : [];
+  };
+  const numbers = (tag: number): number[] => {
+    const v = tags.get(tag);
+    return v && (v.type === TYPE.INT16 || v.type === TYPE.INT32 || v.type === TYPE.INT64) ? v.values : [];
+  };
+  return {length, tags, string, strings, numbers};
+}
+
+function decode(store: Buffer, type: number, off: number, count: number): TagValue | undefined {
+  const cstrings = (k: number): string[] | undefined => {
+    const out: string[] = [];
+    let at = off;
+    for (let i = 0; i < k; i++) {
+      const end = store.indexOf(0, at);
+      if (end < 0) return undefined;
+      out.push(store.toString('utf8', at, end));
+      at = end + 1;
+    }
+    return out;
+  };
+  const ints = (width: number, read: (at: number) => number): number[] | undefined => {
+    if (off + width * count > store.length) return undefined;
+    return Array.from({length: count}, (_, i) => read(off + width * i));
+  };
+  switch (type) {
+    case TYPE.INT16: {
+      const v = ints(2, (at) => store.readUInt16BE(at));
+      return v && int16(v);
+    }
+    case TYPE.INT32: {
+      const v = ints(4, (at) => store.readUInt32BE(at));
+      return v && int32(v);
+    }
+    case TYPE.INT64: {
+      const v = ints(8, (at) => Number(store.readBigUInt64BE(at)));
+      return v && int64(v);
+    }
+    case TYPE.STRING:
+    case TYPE.I18NSTRING: {
+      const v = cstrings(1);
+      return v && {type, value: v[0]!};
+    }
+    case TYPE.STRING_ARRAY: {
+      const v = cstrings(count);
+      return v && strArray(v);
+    }
+    case TYPE.BIN:
+      return off + count <= store.length ? bin(Buffer.from(store.subarray(off, off + count))) : undefined;
+    default:
+      return undefined;
+  }
 }

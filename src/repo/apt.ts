@@ -1,0 +1,86 @@
+import {createHash} from 'node:crypto';
+import {compressBuffer} from '../formats/compression.js';
+import {Paragraph, parseParagraphs} from '../formats/deb/deb822.js';
+import type {RepoPackage} from './package-meta.js';
+import {compareDebVersions} from './versions.js';
+
+export interface AptOptions {
+  /** `dists/<suite>/<component>/binary-<arch>/`, or everything at the top (`deb file:DIR ./`). */
+  flat: boolean;
+  suite: string;
+  component: string;
+  origin: string;
+  label: string;
+  date: Date;
+  validUntil?: Date;
+}
+
+/** A file of an index, relative to the repository's top. */
+export interface IndexFile {
+  path: string;
+  data: Buffer;
+}
+
+/**
+ * An APT repository's indexes for the .debs given: `Packages` and `Packages.xz` per architecture,
+ * and the `Release` file that lists them with their sizes and digests (what InRelease signs).
+ */
+export async function aptIndexes(debs: RepoPackage[], o: AptOptions): Promise<{indexes: IndexFile[]; release: IndexFile}> {
+  const base = o.flat ? '' : `dists/${o.suite}/`;
+  const archs = [...new Set(debs.map((d) => d.arch))].sort();
+  const indexes: IndexFile[] = [];
+  // An `all` package belongs in every architecture's index; a flat repo has only one index.
+  const groups = o.flat ? [{dir: '', debs}] : archs.filter((a) => a !== 'all').map((a) => ({dir: `${o.component}/binary-${a}/`, debs: debs.filter((d) => d.arch === a || d.arch === 'all')}));
+  if (!o.flat && groups.length === 0 && archs.includes('all')) groups.push({dir: `${o.component}/binary-all/`, debs});
+  for (const g of groups) {
+    const text = Buffer.from(packagesText(g.debs));
+    indexes.push({path: `${g.dir}Packages`, data: text}, {path: `${g.dir}Packages.xz`, data: await compressBuffer('xz', text)});
+  }
+  const release = new Paragraph()
+    .set('Origin', o.origin)
+    .set('Label', o.label);
+  if (!o.flat) {
+    release.set('Suite', o.suite).set('Codename', o.suite);
+  }
+  release.set('Date', rfc2822(o.date));
+  if (o.validUntil) release.set('Valid-Until', rfc2822(o.validUntil));
+  if (!o.flat) {
+    release.set('Architectures', archs.join(' ')).set('Components', o.component);
+  }
+  release.set('Description', 'Linux kernel headers packaged by khpkg from kheaders archives');
+  const digestLines = (algo: string): string =>
+    ['', ...indexes.map((f) => ` ${createHash(algo).update(f.data).digest('hex')} ${String(f.data.length).padStart(9)} ${f.path}`)].join('\n');
+  release.set('MD5Sum', digestLines('md5')).set('SHA256', digestLines('sha256'));
+  return {
+    indexes: indexes.map((f) => ({path: base + f.path, data: f.data})),
+    release: {path: `${base}Release`, data: Buffer.from(release.toString())},
+  };
+}
+
+/** One paragraph per package, from its own control file plus where it is and its digests. */
+export function packagesText(debs: RepoPackage[]): string {
+  const sorted = [...debs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : compareDebVersions(a.version, b.version) || (a.arch < b.arch ? -1 : 1)));
+  return sorted
+    .map((d) => {
+      const control = parseParagraphs(d.deb!.control)[0]!;
+      const p = new Paragraph();
+      for (const name of control.names()) {
+        if (name.toLowerCase() === 'description') continue;
+        p.setParsed(name, control.get(name)!);
+      }
+      p.setParsed('Filename', d.filename)
+        .setParsed('Size', String(d.size))
+        .setParsed('MD5sum', d.deb!.md5)
+        .setParsed('SHA1', d.deb!.sha1)
+        .setParsed('SHA256', d.sha256);
+      const description = control.get('Description');
+      if (description !== undefined) p.setParsed('Description', description);
+      return `${p.toString()}\n`;
+    })
+    .join('');
+}
+
+/** `Sat, 01 Jan 2000 00:00:00 UTC`, the date form Release files use. */
+function rfc2822(d: Date): string {
+  return new Date(Math.floor(d.getTime() / 1000) * 1000).toUTCString().replace(/GMT$/, 'UTC');
+}
