@@ -3,6 +3,7 @@ import {KhpkgCommand, limitFlags, limitsFrom, rootFlags, sourceArg, waitFlag} fr
 import {progressBar} from '../cli/progress.js';
 import {readConfigFile} from '../cli/files.js';
 import {KhpkgError} from '../errors.js';
+import {chooseVia, installVia, type ViaChoice} from '../install/bridge.js';
 import {installHeaders} from '../install/install.js';
 import {resolveRoot} from '../install/paths.js';
 import {openSource} from '../source/index.js';
@@ -19,6 +20,11 @@ export default class Install extends KhpkgCommand {
     layout: Flags.string({options: ['debian', 'kernels'], default: 'debian', description: 'debian: /usr/src/linux-headers-<rel>; kernels: /usr/src/kernels/<rel>'}),
     force: Flags.boolean({description: 'replace headers installed from another archive, or files khpkg did not install'}),
     hooks: Flags.boolean({allowNo: true, description: 'run <root>/etc/kernel/header_postinst.d hooks (default: only when --root is /)'}),
+    via: Flags.string({
+      options: ['khpkg', 'dpkg', 'rpm', 'auto'],
+      default: 'khpkg',
+      description: "who installs: khpkg itself, or a .deb/.rpm built on the fly and installed by dpkg/rpm (auto: the root's own package manager, else khpkg)",
+    }),
   };
 
   async run(): Promise<void> {
@@ -28,22 +34,17 @@ export default class Install extends KhpkgCommand {
     const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
     const source = await openSource(args.source, limits);
     const progress = progressBar(!flags.json && !flags.quiet);
-    const result = await installHeaders(source, {
-      root,
-      layout: flags.layout as 'debian' | 'kernels',
-      config,
-      force: flags.force,
-      hooks: flags.hooks ?? root === '/',
-      waitSeconds: flags.wait,
-      limits,
-      onProgress: progress.onProgress,
-    }).finally(progress.done);
+    const common = {root, config, force: flags.force, hooks: flags.hooks ?? root === '/', waitSeconds: flags.wait, limits, onProgress: progress.onProgress};
+    const via = chooseVia(flags.via as ViaChoice, root);
+    const result = await (via === 'khpkg' ? installHeaders(source, {...common, layout: flags.layout as 'debian' | 'kernels'}) : installVia(source, {...common, via})).finally(
+      progress.done,
+    );
     const failed = result.hooks.find((h) => h.code !== 0);
     if (flags.json) this.printJson(result);
     else if (!flags.quiet) {
       for (const r of result.recovered) this.log(`recovered: ${r}`);
       const what = {installed: 'installed', replaced: 'replaced', unchanged: 'already installed, nothing to do:'}[result.status];
-      this.log(`${what} ${result.release} at ${result.path} (${result.files} files, ${result.bytes} bytes)`);
+      this.log(`${what} ${result.release} at ${result.path} (${result.files} files, ${result.bytes} bytes)${via === 'khpkg' ? '' : ` through ${via}`}`);
       for (const h of result.hooks) if (flags.verbose || h.code !== 0) this.log(`hook ${h.hook}: exit ${h.code}${h.output ? `\n${h.output.trimEnd()}` : ''}`);
     }
     if (failed) throw new KhpkgError('hook-failed', `headers installed, but the hook ${failed.hook} failed with exit ${failed.code}`);

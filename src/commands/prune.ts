@@ -10,7 +10,7 @@ export default class Prune extends KhpkgCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Prune);
-    const pruned = prune(resolveRoot(flags.root), flags.wait, flags['dry-run']);
+    const pruned = await prune(resolveRoot(flags.root), flags.wait, flags['dry-run']);
     if (flags.json) return this.printJson(pruned.map((p) => ({release: p.release, removed: Boolean(p.removed), kept: p.removed?.kept ?? []})));
     if (flags.quiet) return;
     if (pruned.length === 0) return this.log('nothing to prune');

@@ -11,7 +11,7 @@ export default class Remove extends KhpkgCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Remove);
-    const result = removeHeaders(resolveRoot(flags.root), args.release, flags.wait);
+    const result = await removeHeaders(resolveRoot(flags.root), args.release, flags.wait);
     if (flags.json) return this.printJson(result);
     if (flags.quiet) return;
     this.log(`removed ${result.release} from ${result.path} (${result.removed} entries)`);

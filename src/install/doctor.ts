@@ -92,7 +92,8 @@ function releaseOf(root: string, treeRel: string): string | undefined {
   }
 }
 
-function describeTree(root: string, layout: Layout, release: string): {set: HeaderSet; files: FileRecord[]} {
+/** A tree on disk as the registry would record it: every file read and hashed, and its build link. */
+export function describeTree(root: string, layout: Layout, release: string): {set: HeaderSet; files: FileRecord[]} {
   const treeRel = treeDirFor(layout, release);
   const files: FileRecord[] = [];
   let bytes = 0;

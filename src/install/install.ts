@@ -66,6 +66,9 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
     registry = Registry.open(root, {create: true})!;
     const recovered = recover(root, registry);
     const existing = registry.get(release);
+    if (existing?.via === 'dpkg' || existing?.via === 'rpm') {
+      throw new KhpkgError('conflict', `headers for ${release} are installed through ${existing.via} (${existing.package}): remove them first, or install with --via ${existing.via}`);
+    }
     if (existing && existing.sourceSha256 === source.sha256 && existing.layout === opts.layout && existing.configSha256 === configSha256 && !opts.force) {
       return {release, path: `/${existing.path}`, status: 'unchanged', files: existing.files, bytes: existing.bytes, recovered, hooks: []};
     }

@@ -20,6 +20,8 @@ export function pruneCandidates(root: string): string[] {
   }
 }
 
-export function prune(root: string, waitSeconds: number, dryRun: boolean): {release: string; removed?: RemoveResult}[] {
-  return pruneCandidates(root).map((release) => (dryRun ? {release} : {release, removed: removeHeaders(root, release, waitSeconds)}));
+export async function prune(root: string, waitSeconds: number, dryRun: boolean): Promise<{release: string; removed?: RemoveResult}[]> {
+  const out: {release: string; removed?: RemoveResult}[] = [];
+  for (const release of pruneCandidates(root)) out.push(dryRun ? {release} : {release, removed: await removeHeaders(root, release, waitSeconds)});
+  return out;
 }

@@ -15,6 +15,8 @@ export interface ListedSet {
   installedAt: string;
   sourceSha256: string;
   running: boolean;
+  /** Who installed it: khpkg, or dpkg/rpm (bridge mode). */
+  via: 'khpkg' | 'dpkg' | 'rpm';
 }
 
 export function listed(set: HeaderSet): ListedSet {
@@ -28,6 +30,7 @@ export function listed(set: HeaderSet): ListedSet {
     installedAt: set.installedAt,
     sourceSha256: set.sourceSha256,
     running: set.release === runningRelease(),
+    via: set.via ?? 'khpkg',
   };
 }
 

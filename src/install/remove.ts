@@ -1,5 +1,6 @@
 import {notInstalled} from '../errors.js';
 import {Registry} from '../registry/registry.js';
+import {removeVia} from './bridge.js';
 import {lockRoot} from './lock.js';
 import {recover} from './recover.js';
 import {removeRecordedFiles} from './remove-files.js';
@@ -12,8 +13,11 @@ export interface RemoveResult {
   kept: string[];
 }
 
-/** Removes a header set: the operation is recorded first, so a crash midway is finished next time. */
-export function removeHeaders(root: string, release: string, waitSeconds: number): RemoveResult {
+/**
+ * Removes a header set: the operation is recorded first, so a crash midway is finished next time.
+ * A set installed through dpkg or rpm (bridge mode) is removed by them.
+ */
+export async function removeHeaders(root: string, release: string, waitSeconds: number): Promise<RemoveResult> {
   const registry = Registry.open(root);
   if (!registry) throw notInstalled(release);
   const lock = lockRoot(root, waitSeconds);
@@ -21,6 +25,11 @@ export function removeHeaders(root: string, release: string, waitSeconds: number
     recover(root, registry);
     const set = registry.get(release);
     if (!set) throw notInstalled(release);
+    if (set.via === 'dpkg' || set.via === 'rpm') {
+      await removeVia(root, set);
+      registry.forget(release);
+      return {release, path: `/${set.path}`, removed: set.files, kept: []};
+    }
     const op = registry.beginOperation({kind: 'remove', release, phase: 'removing', treePath: set.path});
     registry.markRemoving(release);
     const {removed, kept} = removeRecordedFiles(root, set, registry.files(release));

@@ -78,19 +78,19 @@ export class Registry {
   }
 
   /** Replaces whatever was recorded for the release with the new set, and ends its operation: one transaction. */
-  recordInstall(set: HeaderSet, files: FileRecord[], operationId: number): void {
+  recordInstall(set: HeaderSet, files: FileRecord[], operationId?: number): void {
     const insertSet = this.db.prepare(
       `INSERT INTO header_sets (release, version, srcarch, deb_arch, rpm_arch, layout, path, source_kind, source_path, source_sha256,
-         config_sha256, installed_at, files, bytes, state)
+         config_sha256, installed_at, files, bytes, state, via, package)
        VALUES (@release, @version, @srcarch, @debArch, @rpmArch, @layout, @path, @sourceKind, @sourcePath, @sourceSha256,
-         @configSha256, @installedAt, @files, @bytes, @state)`,
+         @configSha256, @installedAt, @files, @bytes, @state, @via, @package)`,
     );
     const insertFile = this.db.prepare('INSERT INTO files (release, path, type, mode, size, sha256, link_target) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM header_sets WHERE release = ?').run(set.release);
-      insertSet.run({...set, configSha256: set.configSha256 ?? null});
+      insertSet.run({...set, configSha256: set.configSha256 ?? null, via: set.via ?? 'khpkg', package: set.package ?? null});
       for (const f of files) insertFile.run(set.release, f.path, f.type, f.mode, f.size, f.sha256 ?? null, f.linkTarget ?? null);
-      this.db.prepare('DELETE FROM operations WHERE id = ?').run(operationId);
+      if (operationId !== undefined) this.db.prepare('DELETE FROM operations WHERE id = ?').run(operationId);
     })();
   }
 
@@ -225,6 +225,8 @@ function toHeaderSet(r: Row): HeaderSet {
     files: Number(r.files),
     bytes: Number(r.bytes),
     state: r.state as HeaderSet['state'],
+    via: (r.via as HeaderSet['via']) ?? 'khpkg',
+    ...(r.package ? {package: String(r.package)} : {}),
   };
 }
 

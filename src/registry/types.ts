@@ -19,6 +19,10 @@ export interface HeaderSet {
   files: number;
   bytes: number;
   state: 'installed' | 'removing';
+  /** Who installed the files: khpkg itself, or dpkg/rpm in bridge mode (then `package` names it). */
+  via?: 'khpkg' | 'dpkg' | 'rpm';
+  /** Bridge mode: the package dpkg or rpm knows the set as (rpm: its full NVRA). */
+  package?: string;
 }
 
 /** One installed file, dir or link, relative to the root. */

@@ -47,7 +47,7 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
   it('list --json, info and files describe it', () => {
     const list = json<Record<string, unknown>[]>(['list', '--root', root]);
     assert.equal(list.length, 1);
-    assert.deepEqual(Object.keys(list[0]!).sort(), ['arch', 'bytes', 'files', 'installedAt', 'path', 'release', 'running', 'sourceSha256', 'version']);
+    assert.deepEqual(Object.keys(list[0]!).sort(), ['arch', 'bytes', 'files', 'installedAt', 'path', 'release', 'running', 'sourceSha256', 'version', 'via']);
     assert.equal(list[0]!.release, REL);
     assert.equal(list[0]!.version, '6.12.117');
     assert.equal(list[0]!.arch, 'amd64');

@@ -1,0 +1,148 @@
+import {spawn} from 'node:child_process';
+import {existsSync} from 'node:fs';
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {delimiter, join, resolve} from 'node:path';
+import {KhpkgError} from '../errors.js';
+import type {Limits} from '../archive/limits.js';
+import type {Progress} from '../archive/scan.js';
+import {buildPackages, defaultMaintainer} from '../pipeline/build.js';
+import {Registry} from '../registry/registry.js';
+import type {HeaderSet} from '../registry/types.js';
+import type {ArchiveSource} from '../source/index.js';
+import {describeTree} from './doctor.js';
+import {runHeaderHooks} from './hooks.js';
+import type {InstallResult} from './install.js';
+import {lockRoot} from './lock.js';
+import {recover} from './recover.js';
+
+export type Via = 'khpkg' | 'dpkg' | 'rpm';
+export type ViaChoice = Via | 'auto';
+
+/**
+ * `auto`: dpkg where the root has a dpkg database and dpkg is on PATH (Debian-like), rpm where it
+ * has an rpm database and rpm is on PATH, and khpkg's own installer anywhere else (Android, embedded).
+ */
+export function chooseVia(choice: ViaChoice, root: string): Via {
+  if (choice !== 'auto') return choice;
+  if (existsSync(join(root, 'var/lib/dpkg/status')) && onPath('dpkg')) return 'dpkg';
+  if ((existsSync(join(root, 'var/lib/rpm')) || existsSync(join(root, 'usr/lib/sysimage/rpm'))) && onPath('rpm')) return 'rpm';
+  return 'khpkg';
+}
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((d) => d !== '' && existsSync(join(d, cmd)));
+}
+
+export interface BridgeOptions {
+  root: string;
+  via: 'dpkg' | 'rpm';
+  config?: {bytes: Buffer; origin: string};
+  force: boolean;
+  hooks: boolean;
+  waitSeconds: number;
+  limits: Limits;
+  onProgress?: Progress;
+}
+
+/**
+ * Bridge mode: build the matching package and let the system's package manager install it, so
+ * `dpkg -S`/`rpm -qf`, apt and dnf know the headers; then record the set (and what dpkg/rpm call
+ * it) in the registry, so list/files/owns/verify/remove work the same. The package is built in a
+ * private temp dir with gzip (every dpkg and rpm reads it) and deleted afterwards.
+ */
+export async function installVia(source: ArchiveSource, opts: BridgeOptions): Promise<InstallResult & {via: Via; package: string}> {
+  const {root, via} = opts;
+  if (via === 'dpkg' && !existsSync(join(root, 'var/lib/dpkg/status'))) {
+    throw new KhpkgError('no-package-manager', `--via dpkg: ${root} has no dpkg database (var/lib/dpkg/status)`);
+  }
+  const work = await mkdtemp(join(tmpdir(), 'khpkg-bridge-'));
+  try {
+    const {release, artifacts} = await buildPackages(source, {
+      formats: [via === 'dpkg' ? 'deb' : 'rpm'],
+      outDir: work,
+      revision: '1',
+      maintainer: defaultMaintainer(),
+      compression: 'gzip',
+      config: opts.config,
+      limits: opts.limits,
+      onProgress: opts.onProgress,
+    });
+    const pkg = artifacts[0]!;
+    const lock = lockRoot(root, opts.waitSeconds);
+    const registry = Registry.open(root, {create: true})!;
+    let result: InstallResult & {via: Via; package: string};
+    try {
+      recover(root, registry);
+      const existing = registry.get(release);
+      if (existing && (existing.via ?? 'khpkg') !== via) {
+        throw new KhpkgError('conflict', `headers for ${release} are installed by ${existing.via === 'khpkg' ? 'khpkg itself' : existing.via}: remove them first to install them through ${via}`);
+      }
+      if (existing && existing.sourceSha256 === source.sha256 && !opts.force) {
+        return {release, path: `/${existing.path}`, status: 'unchanged', files: existing.files, bytes: existing.bytes, recovered: [], hooks: [], via, package: existing.package ?? ''};
+      }
+      if (existing && !opts.force) {
+        throw new KhpkgError('conflict', `headers for ${release} are already installed from another archive (sha256 ${existing.sourceSha256.slice(0, 12)}…): pass --force to replace them`);
+      }
+      const name = via === 'dpkg' ? pkg.name : `${pkg.name}-${pkg.version}.${pkg.arch}`;
+      if (via === 'dpkg') {
+        await packageManager('dpkg', [...dpkgRoot(root), ...(opts.force ? ['--force-overwrite'] : []), '-i', pkg.path]);
+      } else {
+        await packageManager('rpm', [...rpmRoot(root), '-i', ...(opts.force ? ['--replacepkgs', '--replacefiles'] : []), pkg.path]);
+      }
+      const layout = via === 'dpkg' ? 'debian' : 'kernels';
+      const {set: onDisk, files} = describeTree(root, layout, release);
+      const set: HeaderSet = {
+        ...onDisk,
+        sourceKind: source.kind,
+        sourcePath: ['file', 'module', 'deb', 'rpm'].includes(source.kind) ? resolve(source.origin) : source.origin,
+        sourceSha256: source.sha256,
+        via,
+        package: name,
+      };
+      registry.recordInstall(set, files);
+      result = {release, path: `/${set.path}`, status: existing ? 'replaced' : 'installed', files: set.files, bytes: set.bytes, recovered: [], hooks: [], via, package: name};
+    } finally {
+      registry.close();
+      lock.release();
+    }
+    // dpkg ran the headers' postinst, which runs the hooks; an rpm has no scriptlets, so khpkg does.
+    if (via === 'rpm' && opts.hooks) result.hooks = await runHeaderHooks(root, release);
+    return result;
+  } finally {
+    await rm(work, {recursive: true, force: true});
+  }
+}
+
+/** Bridge mode's remove: the package manager takes the files out; the registry forgets the set. */
+export async function removeVia(root: string, set: HeaderSet): Promise<void> {
+  if (set.via === 'dpkg') await packageManager('dpkg', [...dpkgRoot(root), '--purge', set.package!]);
+  else if (set.via === 'rpm') await packageManager('rpm', [...rpmRoot(root), '-e', set.package!]);
+}
+
+/** Under another root dpkg must not chroot to run the postinst (which looks under $DPKG_ROOT itself). */
+function dpkgRoot(root: string): string[] {
+  return root === '/' ? [] : [`--root=${root}`, '--force-script-chrootless'];
+}
+
+function rpmRoot(root: string): string[] {
+  return root === '/' ? [] : ['--root', root];
+}
+
+function packageManager(cmd: 'dpkg' | 'rpm', args: string[]): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, {stdio: ['ignore', 'pipe', 'pipe']});
+    const out: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => out.push(d));
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(new KhpkgError('no-package-manager', e.code === 'ENOENT' ? `--via ${cmd}: ${cmd} is not installed` : `${cmd}: ${e.message}`)),
+    );
+    child.on('close', (code) => {
+      if (code === 0) return resolvePromise();
+      const lines = Buffer.concat(out).toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+      const why = lines.find((l) => /error|failed|conflict/i.test(l)) ?? lines[lines.length - 1] ?? '';
+      reject(new KhpkgError('package-manager', `${cmd} ${args.filter((a) => !a.startsWith('--')).join(' ')} failed (exit ${code})${why ? `: ${why}` : ''}`));
+    });
+  });
+}
