@@ -40,6 +40,24 @@ export async function decompressed(bytes: Buffer, format: 'xz' | 'gzip' | 'zstd'
   }
 }
 
+/** A decompressing view of a stream (a large file read as it goes), by the format `sniff` gave. */
+export async function decompressStream(source: Readable, format: 'xz' | 'gzip' | 'zstd' | 'tar'): Promise<Readable> {
+  switch (format) {
+    case 'tar':
+      return source;
+    case 'gzip':
+      return pipeWithErrors(source, createGunzip());
+    case 'xz': {
+      const lzma = (await import('lzma-native')).default;
+      return pipeWithErrors(source, lzma.createDecompressor());
+    }
+    case 'zstd': {
+      const {DecompressStream} = await import('zstd-napi');
+      return pipeWithErrors(source, new DecompressStream());
+    }
+  }
+}
+
 /** `a.pipe(b)` but an error of `a` reaches whoever reads `b`. */
 function pipeWithErrors<T extends NodeJS.ReadWriteStream & Readable>(from: Readable, to: T): T {
   from.on('error', (e) => to.destroy(e));

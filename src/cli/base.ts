@@ -1,6 +1,7 @@
 import {Command, Errors, Flags, Interfaces} from '@oclif/core';
 import {KhpkgError, printable} from '../errors.js';
 import {DEFAULT_LIMITS, parseSize, type Limits} from '../archive/limits.js';
+import type {KbuildInputs} from '../kbuild/kit.js';
 
 /**
  * What every khpkg command shares: --json/--quiet/--verbose/--debug, and the error contract:
@@ -76,3 +77,17 @@ export const rootFlags = {
 export const waitFlag = {
   wait: Flags.integer({description: 'seconds to wait for another khpkg working on the same root', default: 60, min: 0}),
 };
+
+/** The module-build tier (`--kbuild`), for build and install. */
+export const kbuildFlags = {
+  kbuild: Flags.string({description: 'make a module-build tree: kbuild from this kernel source (a dir or linux-*.tar.xz of the same major.minor)'}),
+  'symvers-from': Flags.string({
+    description: "rebuild Module.symvers from these installed modules (default with --kbuild: <root>/lib/modules/<release>, if there)",
+    dependsOn: ['kbuild'],
+  }),
+  'system-map': Flags.string({description: "System.map (or kallsyms) saying which vmlinux exports are GPL-only (default for the running kernel: /proc/kallsyms)", dependsOn: ['kbuild']}),
+};
+
+export function kbuildFrom(flags: {kbuild?: string; 'symvers-from'?: string; 'system-map'?: string}, root: string): KbuildInputs | undefined {
+  return flags.kbuild === undefined ? undefined : {source: flags.kbuild, symversFrom: flags['symvers-from'], systemMap: flags['system-map'], root};
+}

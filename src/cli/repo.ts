@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core';
 import {KhpkgError} from '../errors.js';
 import {Registry} from '../registry/registry.js';
 import {GpgSigner} from '../repo/gpg.js';
-import type {RepoOptions, RepoResult} from '../repo/repo.js';
+import {updateRepo, type RepoOptions, type RepoResult} from '../repo/repo.js';
 
 /** Flags shared by `khpkg repo` and `khpkg build --repo`. */
 export const repoFlags = {
@@ -66,4 +66,9 @@ export function describeRepo(r: RepoResult): string[] {
   lines.push(...r.removed.map((f) => `removed ${f}`));
   lines.push(`${r.dir}: ${r.packages.deb} deb, ${r.packages.rpm} rpm${r.signed ? ', signed' : ''}`);
   return lines;
+}
+
+/** Updates the repo, then lets go of the registry the options opened. */
+export function publish(dir: string, options: RepoOptions): Promise<RepoResult> {
+  return updateRepo(dir, options).finally(() => options.registry?.close());
 }

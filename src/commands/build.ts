@@ -1,12 +1,12 @@
 import {Args, Flags} from '@oclif/core';
-import {KhpkgCommand, limitFlags, limitsFrom, rootFlags, sourceArg, waitFlag} from '../cli/base.js';
-import {describeRepo, repoFlags, repoOptionsFrom} from '../cli/repo.js';
+import {KhpkgCommand, kbuildFlags, kbuildFrom, limitFlags, limitsFrom, rootFlags, sourceArg, waitFlag} from '../cli/base.js';
+import {describeKbuild} from '../cli/kbuild.js';
+import {describeRepo, publish, repoFlags, repoOptionsFrom} from '../cli/repo.js';
 import {progressBar} from '../cli/progress.js';
 import {readConfigFile} from '../cli/files.js';
 import {COMPRESSIONS, type Compression} from '../formats/compression.js';
 import {FORMATS, type Format} from '../formats/writer.js';
 import {buildPackages, defaultMaintainer, recordArtifacts} from '../pipeline/build.js';
-import {updateRepo} from '../repo/repo.js';
 import {openSource} from '../source/index.js';
 
 export default class Build extends KhpkgCommand {
@@ -23,6 +23,7 @@ export default class Build extends KhpkgCommand {
     ...rootFlags,
     ...waitFlag,
     ...repoFlags,
+    ...kbuildFlags,
     repo: Flags.string({description: 'also add the packages to this APT + DNF repository (see khpkg repo)'}),
     format: Flags.string({char: 'f', options: [...FORMATS], multiple: true, default: ['deb'], description: 'package format(s) to build'}),
     out: Flags.string({char: 'o', default: '.', description: 'directory to write packages into'}),
@@ -39,7 +40,7 @@ export default class Build extends KhpkgCommand {
     const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
     const source = await openSource(args.source, limits);
     const progress = progressBar(!flags.json && !flags.quiet);
-    const {release, artifacts} = await buildPackages(source, {
+    const {release, artifacts, kbuild} = await buildPackages(source, {
       formats: [...new Set(flags.format as Format[])],
       outDir: flags.out,
       revision: flags.revision,
@@ -49,13 +50,10 @@ export default class Build extends KhpkgCommand {
       config,
       limits,
       onProgress: progress.onProgress,
+      kbuild: kbuildFrom(flags, flags.root),
     }).finally(progress.done);
     const recorded = recordArtifacts(flags.root, artifacts, release, source.sha256);
-    let repo;
-    if (flags.repo !== undefined) {
-      const options = repoOptionsFrom(flags, flags.root, artifacts.map((a) => a.path), []);
-      repo = await updateRepo(flags.repo, options).finally(() => options.registry?.close());
-    }
+    const repo = flags.repo === undefined ? undefined : await publish(flags.repo, repoOptionsFrom(flags, flags.root, artifacts.map((a) => a.path), []));
     if (flags.json) return this.printJson(repo ? {artifacts, repo} : artifacts);
     if (!recorded && flags.verbose) this.log(`(not recorded: the registry under ${flags.root} is not writable)`);
     if (flags.quiet) return;
@@ -63,6 +61,7 @@ export default class Build extends KhpkgCommand {
       this.log(`${a.path}`);
       if (flags.verbose) this.log(`  ${a.name} ${a.version} ${a.arch}, ${a.size} bytes, sha256 ${a.sha256}`);
     }
+    if (kbuild) this.log(describeKbuild(kbuild));
     if (repo) for (const line of describeRepo(repo)) this.log(line);
   }
 }

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {KhpkgCommand, limitFlags, limitsFrom, rootFlags, sourceArg, waitFlag} from '../cli/base.js';
+import {KhpkgCommand, kbuildFlags, kbuildFrom, limitFlags, limitsFrom, rootFlags, sourceArg, waitFlag} from '../cli/base.js';
 import {progressBar} from '../cli/progress.js';
 import {readConfigFile} from '../cli/files.js';
 import {KhpkgError} from '../errors.js';
@@ -7,6 +7,7 @@ import {chooseVia, installVia, type ViaChoice} from '../install/bridge.js';
 import {installHeaders} from '../install/install.js';
 import {resolveRoot} from '../install/paths.js';
 import {openSource} from '../source/index.js';
+import {describeKbuild} from '../cli/kbuild.js';
 
 export default class Install extends KhpkgCommand {
   static override summary = "Install a kernel's headers from its kheaders archive, tracked in khpkg's registry.";
@@ -16,6 +17,7 @@ export default class Install extends KhpkgCommand {
     ...rootFlags,
     ...waitFlag,
     ...limitFlags,
+    ...kbuildFlags,
     config: Flags.string({char: 'c', description: '.config or config.gz to add (default for the running kernel: /proc/config.gz)'}),
     layout: Flags.string({options: ['debian', 'kernels'], default: 'debian', description: 'debian: /usr/src/linux-headers-<rel>; kernels: /usr/src/kernels/<rel>'}),
     force: Flags.boolean({description: 'replace headers installed from another archive, or files khpkg did not install'}),
@@ -34,7 +36,8 @@ export default class Install extends KhpkgCommand {
     const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
     const source = await openSource(args.source, limits);
     const progress = progressBar(!flags.json && !flags.quiet);
-    const common = {root, config, force: flags.force, hooks: flags.hooks ?? root === '/', waitSeconds: flags.wait, limits, onProgress: progress.onProgress};
+    const kbuild = kbuildFrom(flags, root);
+    const common = {root, config, force: flags.force, hooks: flags.hooks ?? root === '/', waitSeconds: flags.wait, limits, onProgress: progress.onProgress, kbuild};
     const via = chooseVia(flags.via as ViaChoice, root);
     const result = await (via === 'khpkg' ? installHeaders(source, {...common, layout: flags.layout as 'debian' | 'kernels'}) : installVia(source, {...common, via})).finally(
       progress.done,
@@ -45,6 +48,7 @@ export default class Install extends KhpkgCommand {
       for (const r of result.recovered) this.log(`recovered: ${r}`);
       const what = {installed: 'installed', replaced: 'replaced', unchanged: 'already installed, nothing to do:'}[result.status];
       this.log(`${what} ${result.release} at ${result.path} (${result.files} files, ${result.bytes} bytes)${via === 'khpkg' ? '' : ` through ${via}`}`);
+      if (result.tier === 'kbuild') this.log(describeKbuild(result.kbuild));
       for (const h of result.hooks) if (flags.verbose || h.code !== 0) this.log(`hook ${h.hook}: exit ${h.code}${h.output ? `\n${h.output.trimEnd()}` : ''}`);
     }
     if (failed) throw new KhpkgError('hook-failed', `headers installed, but the hook ${failed.hook} failed with exit ${failed.code}`);

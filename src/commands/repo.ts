@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {KhpkgCommand, rootFlags, waitFlag} from '../cli/base.js';
-import {describeRepo, repoFlags, repoOptionsFrom} from '../cli/repo.js';
-import {updateRepo} from '../repo/repo.js';
+import {describeRepo, publish, repoFlags, repoOptionsFrom} from '../cli/repo.js';
 
 export default class Repo extends KhpkgCommand {
   static override summary = 'Add packages to a directory that is both an APT and a DNF repository, and rewrite its indexes.';
@@ -25,8 +24,7 @@ export default class Repo extends KhpkgCommand {
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(Repo);
     const packages = (argv as string[]).slice(1);
-    const options = repoOptionsFrom(flags, flags.root, packages, flags.remove);
-    const result = await updateRepo(args.dir, options).finally(() => options.registry?.close());
+    const result = await publish(args.dir, repoOptionsFrom(flags, flags.root, packages, flags.remove));
     if (flags.json) return this.printJson(result);
     if (flags.quiet) return;
     for (const line of describeRepo(result)) this.log(line);

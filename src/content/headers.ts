@@ -1,6 +1,7 @@
 import type {ArchiveScan} from '../archive/scan.js';
 import {deriveAutoConf, type KernelConfig} from './config.js';
 import {PlanBuilder} from './plan.js';
+import {renderTemplate} from './templates.js';
 
 /** Where a header tree lives: Debian's builddeb layout, or Fedora/kernel.spec's. */
 export type Layout = 'debian' | 'kernels';
@@ -14,10 +15,19 @@ export const SHARED_DIRS: ReadonlySet<string> = new Set(['usr', 'usr/src', 'usr/
 
 /**
  * The header tree every format and the installer ship: the archive verbatim, `.config` and a derived
- * `include/config/auto.conf` when a config is given, and the absolute `/lib/modules/<rel>/build` link
- * (what builddeb and kernel.spec install; a relative one breaks across /lib → /usr/lib).
+ * `include/config/auto.conf` when a config is given, the module-build kit when there is one (else a
+ * `Makefile` that stops kbuild and DKMS with one clear sentence: this tree cannot build modules, and
+ * how to get one that can), and the absolute
+ * `/lib/modules/<rel>/build` link (what builddeb and kernel.spec install; a relative one breaks
+ * across /lib → /usr/lib).
  */
-export function headersPlan(scan: ArchiveScan, layout: Layout, config: KernelConfig | undefined, time: {timestamp: number; clamp?: number}): PlanBuilder {
+export function headersPlan(
+  scan: ArchiveScan,
+  layout: Layout,
+  config: KernelConfig | undefined,
+  time: {timestamp: number; clamp?: number},
+  kit?: readonly {path: string; mode: number; data: Buffer}[],
+): PlanBuilder {
   const {release, version, srcarch} = scan.info;
   const treeDir = treeDirFor(layout, release);
   const plan = new PlanBuilder(treeDir, time, SHARED_DIRS).addArchive(scan);
@@ -25,6 +35,14 @@ export function headersPlan(scan: ArchiveScan, layout: Layout, config: KernelCon
     plan.addExtra({path: '.config', data: config.text});
     plan.addExtra({path: 'include/config/auto.conf', data: deriveAutoConf(config, version, srcarch)});
   }
+  // The module-build tier brings kbuild (its own Makefile among it); a headers-only tree says it has none.
+  if (kit) for (const f of kit) plan.addExtra({path: f.path, data: f.data, mode: f.mode});
+  else plan.addExtra({path: 'Makefile', data: Buffer.from(headersOnlyMakefile(release, version))});
   plan.addExtra({path: `lib/modules/${release}/build`, linkTarget: `/${treeDir}`, absolute: true});
   return plan;
+}
+
+/** The top-level Makefile of a headers-only tree: `make` stops at once, saying what to do instead. */
+export function headersOnlyMakefile(release: string, version: string): string {
+  return renderTemplate('Makefile.headers-only', {RELEASE: release, MAJOR_MINOR: version.split('.').slice(0, 2).join('.')});
 }

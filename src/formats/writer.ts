@@ -2,6 +2,7 @@ import type {ArchiveScan} from '../archive/scan.js';
 import type {KernelConfig} from '../content/config.js';
 import type {ContentPlan, PackageEntry} from '../content/plan.js';
 import type {Compression} from './compression.js';
+import type {KitFile} from '../kbuild/source-tree.js';
 
 export type Format = 'deb' | 'rpm';
 export const FORMATS: readonly Format[] = ['deb', 'rpm'];
@@ -29,6 +30,8 @@ export interface BuildInput {
   compression: Compression;
   outDir: string;
   time: {timestamp: number; clamp?: number};
+  /** The module-build tier's files (`--kbuild`), added to the header tree. */
+  kit?: readonly KitFile[];
 }
 
 /** Receives a plan's entries in order (content for files), then writes the package in place. */

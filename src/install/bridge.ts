@@ -11,6 +11,7 @@ import {Registry} from '../registry/registry.js';
 import type {HeaderSet} from '../registry/types.js';
 import type {ArchiveSource} from '../source/index.js';
 import {describeTree} from './doctor.js';
+import type {KbuildInputs} from '../kbuild/kit.js';
 import {runHeaderHooks} from './hooks.js';
 import type {InstallResult} from './install.js';
 import {lockRoot} from './lock.js';
@@ -43,6 +44,7 @@ export interface BridgeOptions {
   waitSeconds: number;
   limits: Limits;
   onProgress?: Progress;
+  kbuild?: KbuildInputs;
 }
 
 /**
@@ -58,7 +60,7 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
   }
   const work = await mkdtemp(join(tmpdir(), 'khpkg-bridge-'));
   try {
-    const {release, artifacts} = await buildPackages(source, {
+    const {release, artifacts, kbuild: kit} = await buildPackages(source, {
       formats: [via === 'dpkg' ? 'deb' : 'rpm'],
       outDir: work,
       revision: '1',
@@ -67,7 +69,10 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
       config: opts.config,
       limits: opts.limits,
       onProgress: opts.onProgress,
+      kbuild: opts.kbuild,
     });
+    const tier = kit ? 'kbuild' : 'headers';
+    const kbuild = kit && {source: resolve(kit.sourcePath), sourceVersion: kit.sourceVersion, symversFrom: kit.symvers?.from, symversSymbols: kit.symvers?.symbols};
     const pkg = artifacts[0]!;
     const lock = lockRoot(root, opts.waitSeconds);
     const registry = Registry.open(root, {create: true})!;
@@ -79,7 +84,7 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
         throw new KhpkgError('conflict', `headers for ${release} are installed by ${existing.via === 'khpkg' ? 'khpkg itself' : existing.via}: remove them first to install them through ${via}`);
       }
       if (existing && existing.sourceSha256 === source.sha256 && !opts.force) {
-        return {release, path: `/${existing.path}`, status: 'unchanged', files: existing.files, bytes: existing.bytes, recovered: [], hooks: [], via, package: existing.package ?? ''};
+        return {release, path: `/${existing.path}`, status: 'unchanged', files: existing.files, bytes: existing.bytes, recovered: [], hooks: [], via, package: existing.package ?? '', tier: existing.tier ?? 'headers', kbuild: existing.kbuild};
       }
       if (existing && !opts.force) {
         throw new KhpkgError('conflict', `headers for ${release} are already installed from another archive (sha256 ${existing.sourceSha256.slice(0, 12)}…): pass --force to replace them`);
@@ -99,9 +104,11 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
         sourceSha256: source.sha256,
         via,
         package: name,
+        tier,
+        kbuild,
       };
       registry.recordInstall(set, files);
-      result = {release, path: `/${set.path}`, status: existing ? 'replaced' : 'installed', files: set.files, bytes: set.bytes, recovered: [], hooks: [], via, package: name};
+      result = {release, path: `/${set.path}`, status: existing ? 'replaced' : 'installed', files: set.files, bytes: set.bytes, recovered: [], hooks: [], via, package: name, tier, kbuild};
     } finally {
       registry.close();
       lock.release();

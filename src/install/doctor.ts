@@ -8,7 +8,7 @@ import {KhpkgError} from '../errors.js';
 import {Registry, registryDir} from '../registry/registry.js';
 import type {FileRecord, HeaderSet} from '../registry/types.js';
 import {lockRoot} from './lock.js';
-import {inRoot} from './paths.js';
+import {inRoot, linkPointsAt} from './paths.js';
 
 export interface DoctorResult {
   /** Where the damaged registry was moved, if it was. */
@@ -115,8 +115,7 @@ export function describeTree(root: string, layout: Layout, release: string): {se
   for (let i = 1; i < parts.length; i++) add(parts.slice(0, i).join('/'));
   walk(treeRel);
   const link = `lib/modules/${release}/build`;
-  const linkStat = lstatSync(inRoot(root, link), {throwIfNoEntry: false});
-  if (linkStat?.isSymbolicLink() && readlinkSync(inRoot(root, link)) === `/${treeRel}`) {
+  if (linkPointsAt(root, link, treeRel)) {
     for (const d of ['lib', 'lib/modules', `lib/modules/${release}`]) add(d);
     add(link);
   }

@@ -1,4 +1,4 @@
-import {existsSync, lstatSync, readlinkSync, renameSync, rmSync, symlinkSync, chmodSync} from 'node:fs';
+import {existsSync, lstatSync, renameSync, rmSync, symlinkSync, chmodSync} from 'node:fs';
 import {createHash} from 'node:crypto';
 import {basename, dirname, resolve} from 'node:path';
 import {KhpkgError} from '../errors.js';
@@ -14,9 +14,10 @@ import type {HeaderSet} from '../registry/types.js';
 import type {ArchiveSource} from '../source/index.js';
 import {runHeaderHooks, type HookResult} from './hooks.js';
 import {lockRoot} from './lock.js';
-import {checkWritable, ensureDirInRoot, inRoot} from './paths.js';
+import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkPointsAt} from './paths.js';
 import {recover} from './recover.js';
 import {StageSink} from './stage.js';
+import {buildKbuildKit, type KbuildInputs} from '../kbuild/kit.js';
 
 export interface InstallOptions {
   /** Absolute, resolved root (see resolveRoot). */
@@ -28,6 +29,8 @@ export interface InstallOptions {
   waitSeconds: number;
   limits: Limits;
   onProgress?: Progress;
+  /** Make a module-build tree (`--kbuild`). */
+  kbuild?: KbuildInputs;
 }
 
 export interface InstallResult {
@@ -38,6 +41,8 @@ export interface InstallResult {
   bytes: number;
   recovered: string[];
   hooks: HookResult[];
+  tier: 'headers' | 'kbuild';
+  kbuild?: HeaderSet['kbuild'];
 }
 
 /**
@@ -57,6 +62,10 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
   const treeRel = treeDirFor(opts.layout, release);
   const treeAbs = inRoot(root, treeRel);
   const linkRel = `lib/modules/${release}/build`;
+  // Before the lock: building kbuild's host programs takes a while, and touches only a temp dir.
+  const kit = opts.kbuild && (await buildKbuildKit(scan, source.bytes, config, opts.kbuild, opts.limits));
+  const tier = kit ? 'kbuild' : 'headers';
+  const kbuild = kit && {source: resolve(kit.sourcePath), sourceVersion: kit.sourceVersion, symversFrom: kit.symvers?.from, symversSymbols: kit.symvers?.symbols};
 
   const previousUmask = process.umask(0o022);
   const lock = lockRoot(root, opts.waitSeconds);
@@ -69,8 +78,8 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
     if (existing?.via === 'dpkg' || existing?.via === 'rpm') {
       throw new KhpkgError('conflict', `headers for ${release} are installed through ${existing.via} (${existing.package}): remove them first, or install with --via ${existing.via}`);
     }
-    if (existing && existing.sourceSha256 === source.sha256 && existing.layout === opts.layout && existing.configSha256 === configSha256 && !opts.force) {
-      return {release, path: `/${existing.path}`, status: 'unchanged', files: existing.files, bytes: existing.bytes, recovered, hooks: []};
+    if (existing && existing.sourceSha256 === source.sha256 && existing.layout === opts.layout && existing.configSha256 === configSha256 && (existing.tier ?? 'headers') === tier && !opts.force) {
+      return {release, path: `/${existing.path}`, status: 'unchanged', files: existing.files, bytes: existing.bytes, recovered, hooks: [], tier, kbuild: existing.kbuild};
     }
     if (existing && !opts.force) {
       throw new KhpkgError(
@@ -85,12 +94,12 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
       throw new KhpkgError('conflict', `/${treeRel} exists and khpkg did not install it (a distro package?): remove it, or pass --force to replace it`);
     }
     const link = lstatSync(inRoot(root, linkRel), {throwIfNoEntry: false});
-    if (link && !opts.force && !(link.isSymbolicLink() && readlinkSync(inRoot(root, linkRel)) === `/${treeRel}`)) {
+    if (link && !opts.force && !linkPointsAt(root, linkRel, treeRel)) {
       throw new KhpkgError('conflict', `/${linkRel} exists and points elsewhere: pass --force to point it at the new headers`);
     }
 
     const time = buildTimestamp(scan);
-    const plan = headersPlan(scan, opts.layout, config, time).build();
+    const plan = headersPlan(scan, opts.layout, config, time, kit?.files).build();
     const parent = dirname(treeRel);
     ensureDirInRoot(root, parent);
     const stageRel = `${parent}/.khpkg-stage-${release}-${process.pid}`;
@@ -110,7 +119,11 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
       crashPoint('old-moved');
       renameSync(inRoot(root, stageRel), treeAbs);
       crashPoint('new-in-place');
-      swapLink(root, stage.buildLink!.path, stage.buildLink!.target);
+      const link = stage.buildLink!;
+      const target = buildLinkTarget(root, link.path, treeRel);
+      const record = stage.records.find((r) => r.path === link.path);
+      if (record) record.linkTarget = target;
+      swapLink(root, link.path, target);
       crashPoint('linked');
     } catch (e) {
       recover(root, registry);
@@ -132,11 +145,13 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
       files: stage.records.filter((r) => r.type !== 'dir').length,
       bytes: stage.bytes,
       state: 'installed',
+      tier,
+      kbuild,
     };
     registry.recordInstall(set, stage.records, op);
     crashPoint('committed');
     rmSync(inRoot(root, oldRel), {recursive: true, force: true});
-    result = {release, path: `/${treeRel}`, status: existing ? 'replaced' : 'installed', files: set.files, bytes: set.bytes, recovered, hooks: []};
+    result = {release, path: `/${treeRel}`, status: existing ? 'replaced' : 'installed', files: set.files, bytes: set.bytes, recovered, hooks: [], tier, kbuild};
   } finally {
     registry?.close();
     lock.release();

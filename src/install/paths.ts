@@ -1,6 +1,6 @@
-import {constants, existsSync, lstatSync, mkdirSync, realpathSync, statSync} from 'node:fs';
+import {constants, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, statSync} from 'node:fs';
 import {access} from 'node:fs/promises';
-import {dirname, isAbsolute, join, resolve, sep} from 'node:path';
+import {dirname, isAbsolute, join, relative, resolve, sep} from 'node:path';
 import {KhpkgError} from '../errors.js';
 
 /** `--root`, absolute and with its own symlinks resolved: everything khpkg writes stays below it. */
@@ -57,5 +57,32 @@ export async function checkWritable(root: string, rels: string[]): Promise<void>
       const who = process.getuid?.() === 0 ? '' : ' (not root: run with sudo, or pass --root DIR that you own)';
       throw new KhpkgError('permission', `${p} is not writable${who}`);
     }
+  }
+}
+
+/**
+ * The build link's target. On `/` it is absolute, as Debian's and Fedora's packages ship it. Under
+ * another root an absolute link would lead out of it, to the host's /usr/src: there it is relative,
+ * computed from where `lib/modules/<rel>` really is (through a merged-/usr `lib -> usr/lib` too),
+ * so `make -C <root>/lib/modules/<rel>/build` works from the host and inside a chroot alike.
+ */
+export function buildLinkTarget(root: string, linkRel: string, treeRel: string): string {
+  if (root === '/') return `/${treeRel}`;
+  const parent = realpathSync(join(root, dirname(linkRel)));
+  return relative(parent, join(realpathSync(root), treeRel)).split(sep).join('/');
+}
+
+/** Whether the link at `linkRel` (in the root) leads to `treeRel`, written either way. */
+export function linkPointsAt(root: string, linkRel: string, treeRel: string): boolean {
+  const abs = join(root, linkRel);
+  const st = lstatSync(abs, {throwIfNoEntry: false});
+  if (!st?.isSymbolicLink()) return false;
+  const target = readlinkSync(abs);
+  if (target === `/${treeRel}`) return true;
+  if (isAbsolute(target)) return false;
+  try {
+    return resolve(realpathSync(dirname(abs)), target) === join(realpathSync(root), treeRel);
+  } catch {
+    return false;
   }
 }

@@ -1,7 +1,7 @@
-import {existsSync, lstatSync, readdirSync, readlinkSync, renameSync, rmSync, unlinkSync} from 'node:fs';
+import {existsSync, lstatSync, readdirSync, renameSync, rmSync, unlinkSync} from 'node:fs';
 import {join} from 'node:path';
 import type {Registry} from '../registry/registry.js';
-import {inRoot} from './paths.js';
+import {inRoot, linkPointsAt} from './paths.js';
 import {removeRecordedFiles} from './remove-files.js';
 
 /** Where staging and old trees live: beside the trees, on the same file system. */
@@ -59,10 +59,10 @@ function undoInstall(root: string, registry: Registry, release: string, phase: s
     // A first install renamed into place but never committed.
     rmSync(treeAbs, {recursive: true, force: true});
   }
-  cleanBuildLink(root, release, `/${treeRel}`, !set);
+  cleanBuildLink(root, release, treeRel, !set);
 }
 
-function cleanBuildLink(root: string, release: string, treeTarget: string, removeOurs: boolean): void {
+function cleanBuildLink(root: string, release: string, treeRel: string, removeOurs: boolean): void {
   const dir = inRoot(root, `lib/modules/${release}`);
   if (!existsSync(dir)) return;
   for (const name of readdirSync(dir)) {
@@ -70,7 +70,7 @@ function cleanBuildLink(root: string, release: string, treeTarget: string, remov
   }
   const link = join(dir, 'build');
   const st = lstatSync(link, {throwIfNoEntry: false});
-  if (removeOurs && st?.isSymbolicLink() && readlinkSync(link) === treeTarget) unlinkSync(link);
+  if (removeOurs && st?.isSymbolicLink() && linkPointsAt(root, `lib/modules/${release}/build`, treeRel)) unlinkSync(link);
 }
 
 /** Are there staging or old trees lying around (a crash), without taking the lock? */

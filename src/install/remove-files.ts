@@ -1,7 +1,7 @@
-import {lstatSync, readdirSync, readlinkSync, rmdirSync, unlinkSync} from 'node:fs';
+import {lstatSync, readdirSync, rmdirSync, unlinkSync} from 'node:fs';
 import {join} from 'node:path';
 import type {FileRecord, HeaderSet} from '../registry/types.js';
-import {inRoot} from './paths.js';
+import {inRoot, linkPointsAt} from './paths.js';
 
 /**
  * Removes exactly what the registry lists: files and links, then directories left empty, deepest
@@ -11,7 +11,6 @@ import {inRoot} from './paths.js';
  */
 export function removeRecordedFiles(root: string, set: HeaderSet, files: FileRecord[]): {removed: number; kept: string[]} {
   let removed = 0;
-  const treeTarget = `/${set.path}`;
   for (const f of files) {
     if (f.type === 'dir') continue;
     const abs = inRoot(root, f.path);
@@ -19,7 +18,7 @@ export function removeRecordedFiles(root: string, set: HeaderSet, files: FileRec
     if (!st) continue;
     if (f.type === 'symlink' && !f.path.startsWith(`${set.path}/`)) {
       // The build link: someone may have pointed it at other headers since.
-      if (!st.isSymbolicLink() || readlinkSync(abs) !== treeTarget) continue;
+      if (!linkPointsAt(root, f.path, set.path)) continue;
     }
     if (st.isDirectory()) continue;
     unlinkSync(abs);

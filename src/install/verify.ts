@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto';
-import {existsSync, lstatSync, readFileSync, readlinkSync} from 'node:fs';
+import {existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync} from 'node:fs';
 import {dirname, join, posix} from 'node:path';
 import {notInstalled} from '../errors.js';
 import type {Registry} from '../registry/registry.js';
@@ -34,12 +34,14 @@ function checkFile(root: string, f: FileRecord): Omit<Problem, 'release' | 'path
   const st = lstatSync(abs, {throwIfNoEntry: false});
   if (!st) return {problem: 'missing', detail: `${f.type} is missing`};
   const type = st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+  // A merged-/usr root has `lib -> usr/lib` where the set recorded the directory `lib`: the same place.
+  if (f.type === 'dir' && type === 'symlink' && statSync(abs, {throwIfNoEntry: false})?.isDirectory()) return undefined;
   if (type !== f.type) return {problem: 'changed-type', detail: `was a ${f.type}, is a ${type}`};
   if (f.type === 'symlink') {
     const target = readlinkSync(abs);
     if (target !== f.linkTarget) return {problem: 'changed-link', detail: `points at ${target}, not ${f.linkTarget}`};
-    // Absolute targets are inside the root; relative ones beside the link.
-    const resolved = target.startsWith('/') ? join(root, target) : join(dirname(abs), target);
+    // Absolute targets are inside the root; relative ones beside the link, where it really is.
+    const resolved = target.startsWith('/') ? join(root, target) : join(realpathSync(dirname(abs)), target);
     if (!existsSync(resolved)) return {problem: 'broken-link', detail: `target ${target} does not exist`};
     return undefined;
   }

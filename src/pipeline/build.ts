@@ -12,6 +12,7 @@ import type {Artifact, Format, PackageSink} from '../formats/writer.js';
 import type {ArchiveSource} from '../source/index.js';
 import {INFO_FILES} from '../archive/info.js';
 import {feedPlans} from './feed.js';
+import {buildKbuildKit, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
 
 export interface BuildOptions {
   formats: Format[];
@@ -24,13 +25,16 @@ export interface BuildOptions {
   config?: {bytes: Buffer; origin: string};
   limits: Limits;
   onProgress?: Progress;
+  /** Make a module-build tree (`--kbuild`). */
+  kbuild?: KbuildInputs;
 }
 
 /** The whole build: scan, plan each format, one streaming pass into every writer. */
-export async function buildPackages(source: ArchiveSource, opts: BuildOptions): Promise<{release: string; artifacts: Artifact[]}> {
+export async function buildPackages(source: ArchiveSource, opts: BuildOptions): Promise<{release: string; artifacts: Artifact[]; kbuild?: KbuildKit}> {
   const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256);
   const config = loadConfig(opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`}), scan.captured);
   const time = buildTimestamp(scan);
+  const kit = opts.kbuild && (await buildKbuildKit(scan, source.bytes, config, opts.kbuild, opts.limits));
   await mkdir(opts.outDir, {recursive: true}).catch((e: Error) => {
     throw new KhpkgError('io', `--out ${opts.outDir}: ${e.message}`);
   });
@@ -48,12 +52,13 @@ export async function buildPackages(source: ArchiveSource, opts: BuildOptions): 
           compression: opts.compression,
           outDir: opts.outDir,
           time,
+          kit: kit?.files,
         }),
       );
     }
     await feedPlans(prepared, source.bytes, opts.limits, opts.onProgress);
     for (const p of prepared) artifacts.push(await p.sink.finish());
-    return {release: scan.info.release, artifacts};
+    return {release: scan.info.release, artifacts, kbuild: kit};
   } catch (e) {
     // All or nothing: a failed build leaves no package, not even one of the formats that completed.
     await Promise.all(prepared.map((p) => p.sink.abort()));

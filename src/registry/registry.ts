@@ -81,14 +81,25 @@ export class Registry {
   recordInstall(set: HeaderSet, files: FileRecord[], operationId?: number): void {
     const insertSet = this.db.prepare(
       `INSERT INTO header_sets (release, version, srcarch, deb_arch, rpm_arch, layout, path, source_kind, source_path, source_sha256,
-         config_sha256, installed_at, files, bytes, state, via, package)
+         config_sha256, installed_at, files, bytes, state, via, package, tier, kbuild_source, kbuild_source_version, symvers_from, symvers_symbols)
        VALUES (@release, @version, @srcarch, @debArch, @rpmArch, @layout, @path, @sourceKind, @sourcePath, @sourceSha256,
-         @configSha256, @installedAt, @files, @bytes, @state, @via, @package)`,
+         @configSha256, @installedAt, @files, @bytes, @state, @via, @package, @tier, @kbuildSource, @kbuildSourceVersion, @symversFrom, @symversSymbols)`,
     );
     const insertFile = this.db.prepare('INSERT INTO files (release, path, type, mode, size, sha256, link_target) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM header_sets WHERE release = ?').run(set.release);
-      insertSet.run({...set, configSha256: set.configSha256 ?? null, via: set.via ?? 'khpkg', package: set.package ?? null});
+      const {kbuild, ...row} = set;
+      insertSet.run({
+        ...row,
+        configSha256: set.configSha256 ?? null,
+        via: set.via ?? 'khpkg',
+        package: set.package ?? null,
+        tier: set.tier ?? 'headers',
+        kbuildSource: kbuild?.source ?? null,
+        kbuildSourceVersion: kbuild?.sourceVersion ?? null,
+        symversFrom: kbuild?.symversFrom ?? null,
+        symversSymbols: kbuild?.symversSymbols ?? null,
+      });
       for (const f of files) insertFile.run(set.release, f.path, f.type, f.mode, f.size, f.sha256 ?? null, f.linkTarget ?? null);
       if (operationId !== undefined) this.db.prepare('DELETE FROM operations WHERE id = ?').run(operationId);
     })();
@@ -227,6 +238,16 @@ function toHeaderSet(r: Row): HeaderSet {
     state: r.state as HeaderSet['state'],
     via: (r.via as HeaderSet['via']) ?? 'khpkg',
     ...(r.package ? {package: String(r.package)} : {}),
+    tier: (r.tier as HeaderSet['tier']) ?? 'headers',
+    ...(r.kbuild_source
+      ? {
+          kbuild: {
+            source: String(r.kbuild_source),
+            sourceVersion: String(r.kbuild_source_version),
+            ...(r.symvers_from ? {symversFrom: String(r.symvers_from), symversSymbols: Number(r.symvers_symbols)} : {}),
+          },
+        }
+      : {}),
   };
 }
 

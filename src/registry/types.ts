@@ -23,6 +23,9 @@ export interface HeaderSet {
   via?: 'khpkg' | 'dpkg' | 'rpm';
   /** Bridge mode: the package dpkg or rpm knows the set as (rpm: its full NVRA). */
   package?: string;
+  /** `kbuild`: a module-build tree (`--kbuild`), with what it was made from. */
+  tier?: 'headers' | 'kbuild';
+  kbuild?: {source: string; sourceVersion: string; symversFrom?: string; symversSymbols?: number};
 }
 
 /** One installed file, dir or link, relative to the root. */

@@ -31,8 +31,8 @@ const SHA = /Built from the kheaders archive with sha256\s+([0-9a-f]{64})/;
 
 /**
  * Reads a .deb or .rpm that `khpkg build` made, without dpkg or rpm, and gives back the archive's
- * tree: what was packaged, minus what khpkg added (.config, auto.conf), which the install makes
- * again from the packaged config. The tree then passes the same validation as any archive.
+ * tree: what was packaged, minus what khpkg added (.config, auto.conf, the Makefile stub), which
+ * the install makes again. The tree then passes the same validation as any archive.
  */
 export async function treeFromPackage(bytes: Buffer, format: 'deb' | 'rpm', maxBytes: number): Promise<PackagedTree> {
   try {
@@ -86,6 +86,7 @@ function treeOf(entries: TreeEntry[], archiveSha256: string): PackagedTree {
       continue;
     }
     if (rel === 'include/config' || rel.startsWith('include/config/')) continue;
+    if (rel === 'Makefile' && e.data?.subarray(0, 15).toString() === '# Made by khpkg') continue;
     if (rel === '') {
       if (rootSeen) continue;
       rootSeen = true;

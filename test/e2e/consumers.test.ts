@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import {mkdirSync, writeFileSync} from 'node:fs';
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {REAL} from '../helpers/kheaders.js';
+import {dkmsBuildArgs, writeHello} from '../helpers/module.js';
 import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 
 /** The include flags BCC and samples/bpf use (research/clients.md), against a headers tree. */
@@ -69,8 +70,8 @@ describe('consumers: clang, BCC and bpftrace compile against the installed heade
   });
 
   it('the build link leads to that tree, and the same compile fails without the tree (it really was used)', () => {
-    // The link is absolute (/usr/src/...), as builddeb ships it: inside the root (a chroot) it is the tree.
-    assert.equal(mustRun('readlink', [join(root, 'lib/modules', REAL.release, 'build')]).trim(), `/usr/src/linux-headers-${REAL.release}`);
+    // Under a --root the link is relative, so from the host it leads to the tree inside the root.
+    assert.equal(mustRun('readlink', ['-f', join(root, 'lib/modules', REAL.release, 'build')]).trim(), kdir);
     const empty = join(s.dir, 'empty');
     mkdirSync(empty);
     const missing = tool('clang', ['-O2', '-S', '-emit-llvm', '-o', '/dev/null', join(s.dir, 'task.bpf.c'), ...bpfFlags(empty)]);
@@ -94,5 +95,19 @@ describe('consumers: clang, BCC and bpftrace compile against the installed heade
     const r = tool('bpftrace', ['-d', '-e', '#include <linux/sched.h>\nBEGIN { $t = (struct task_struct *)curtask; printf("%d\\n", $t->tgid); exit(); }'], {env: {BPFTRACE_KERNEL_SOURCE: kdir}});
     assert.equal(r.code, 0, r.stderr.slice(-2000));
     assert.match(r.stdout, new RegExp(`get_cur_task, ${offset}\\b`));
+  });
+
+  it('kbuild and DKMS stop on the headers-only tree with khpkg\'s own explanation, not a make error', () => {
+    const hello = writeHello(join(s.dir, 'hello'));
+    const make = tool('make', ['-C', kdir, `M=${hello}`, 'modules']);
+    assert.notEqual(make.code, 0);
+    const explanation = `khpkg: /lib/modules/${REAL.release}/build is a headers-only tree (from kheaders) and cannot build modules; make a module-build tree with: khpkg install --kbuild <Linux 6.12 source dir or linux-*.tar.xz> --force`;
+    assert.ok(make.stderr.includes(explanation), make.stderr);
+    const dk = join(s.dir, 'dkms');
+    writeHello(join(dk, 'src'), {dkms: true});
+    const dkms = tool('dkms', dkmsBuildArgs(dk, REAL.release, kdir));
+    assert.notEqual(dkms.code, 0);
+    assert.match(dkms.stderr + dkms.stdout, /Consult .*make\.log/);
+    assert.ok(readFileSync(join(dk, 'dkms/hello/1.0/build/make.log'), 'utf8').includes(explanation));
   });
 });

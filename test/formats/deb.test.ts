@@ -3,7 +3,7 @@ import {mkdirSync, readFileSync, readlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {kheadersArchive, REAL} from '../helpers/kheaders.js';
 import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
-import {treeDigest} from '../helpers/tree.js';
+import {addedByKhpkg, treeDigest} from '../helpers/tree.js';
 
 const REL = REAL.release;
 const DEB = `linux-headers-${REL}_6.12.117-1_amd64.deb`;
@@ -66,7 +66,7 @@ describe('.deb from the bundled real archive (dpkg-deb, dpkg --root, lintian)', 
     dpkgRoot(root);
     mustRun('dpkg', [`--root=${root}`, '--log=/dev/null', '--force-script-chrootless', '-i', deb]);
     const tree = join(root, 'usr/src', `linux-headers-${REL}`);
-    const installed = treeDigest(tree, (rel) => rel === '.config' || rel === 'include/config');
+    const installed = treeDigest(tree, addedByKhpkg);
     assert.equal(installed.size, expected.size);
     assert.deepEqual(installed, expected);
     assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'build')), `/usr/src/linux-headers-${REL}`);

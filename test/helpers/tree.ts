@@ -20,3 +20,6 @@ export function treeDigest(root: string, skip: (rel: string) => boolean = () => 
   walk('');
   return out;
 }
+
+/** What khpkg adds to the archive's tree (left out when comparing a tree with the archive). */
+export const addedByKhpkg = (rel: string): boolean => rel === '.config' || rel === 'include/config' || rel === 'Makefile';

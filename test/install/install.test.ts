@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {join} from 'node:path';
 import {gzipSync} from 'node:zlib';
 import {kheadersArchive, REAL} from '../helpers/kheaders.js';
 import {khpkg, mustRun, scratch} from '../helpers/run.js';
-import {treeDigest} from '../helpers/tree.js';
+import {addedByKhpkg, treeDigest} from '../helpers/tree.js';
 
 const REL = REAL.release;
 const TREE = `usr/src/linux-headers-${REL}`;
@@ -37,8 +37,9 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
     const r = json<{status: string; release: string; path: string}>(['install', REAL.archive, '--root', root, '--config', REAL.config]);
     assert.equal(r.status, 'installed');
     assert.equal(r.path, `/${TREE}`);
-    assert.deepEqual(treeDigest(join(root, TREE), (rel) => rel === '.config' || rel === 'include/config'), expected);
-    assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'build')), `/${TREE}`);
+    assert.deepEqual(treeDigest(join(root, TREE), addedByKhpkg), expected);
+    assert.match(readFileSync(join(root, TREE, 'Makefile'), 'utf8'), /^\$\(error khpkg: .* is a headers-only tree/m);
+    assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'build')), `../../../${TREE}`, 'relative under a --root: it resolves from the host too');
     assert.deepEqual(readFileSync(join(root, TREE, '.config')), readFileSync(REAL.config));
     const st = readdirSync(join(root, 'usr/src'));
     assert.deepEqual(st, [`linux-headers-${REL}`], 'no staging dir left');
@@ -52,7 +53,7 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
     assert.equal(list[0]!.version, '6.12.117');
     assert.equal(list[0]!.arch, 'amd64');
     assert.equal(list[0]!.sourceSha256, REAL.sha256);
-    assert.equal(list[0]!.files, 6686 + 3, 'archive files and links + .config, auto.conf, build link');
+    assert.equal(list[0]!.files, 6686 + 4, 'archive files and links + .config, auto.conf, the Makefile stub, build link');
     assert.equal(list[0]!.running, false);
     const info = json<Record<string, unknown>>(['info', REL, '--root', root]);
     assert.equal(info.layout, 'debian');
@@ -166,8 +167,22 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
     mkdirSync(kroot);
     const small = join(s.dir, 'small.tar.xz');
     assert.equal(khpkg(['install', small, '--root', kroot, '--layout', 'kernels', '-q']).code, 0);
-    assert.equal(readlinkSync(join(kroot, 'lib/modules/6.1.0-test/build')), '/usr/src/kernels/6.1.0-test');
+    assert.equal(readlinkSync(join(kroot, 'lib/modules/6.1.0-test/build')), '../../../usr/src/kernels/6.1.0-test');
     assert.ok(existsSync(join(kroot, 'usr/src/kernels/6.1.0-test/include/linux/kconfig.h')));
+  });
+
+  it('in a merged-/usr root (lib -> usr/lib) the relative build link still leads to the tree, and remove takes it', async () => {
+    const mroot = join(s.dir, 'merged');
+    mkdirSync(join(mroot, 'usr/lib'), {recursive: true});
+    symlinkSync('usr/lib', join(mroot, 'lib'));
+    const small = join(s.dir, 'small.tar.xz');
+    assert.equal(khpkg(['install', small, '--root', mroot, '-q']).code, 0);
+    const link = join(mroot, 'lib/modules/6.1.0-test/build');
+    assert.equal(readlinkSync(link), '../../../src/linux-headers-6.1.0-test', 'relative to where the link really is: usr/lib/modules/<rel>');
+    assert.equal(realpathSync(link), realpathSync(join(mroot, 'usr/src/linux-headers-6.1.0-test')));
+    assert.equal(khpkg(['verify', '--root', mroot]).code, 0);
+    assert.equal(khpkg(['remove', '6.1.0-test', '--root', mroot, '-q']).code, 0);
+    assert.equal(existsSync(join(mroot, 'usr/lib/modules/6.1.0-test/build')), false);
   });
 
   it('a non-root user gets one line before any work when the root is not writable', function () {

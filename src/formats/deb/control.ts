@@ -1,7 +1,7 @@
 import {KhpkgError} from '../../errors.js';
 import type {PackageEntry} from '../../content/plan.js';
 import type {BuildInput} from '../writer.js';
-import {renderTemplate} from '../templates.js';
+import {renderTemplate} from '../../content/templates.js';
 import {Paragraph} from './deb822.js';
 
 /** Name, version and arch of the .deb, as dpkg will know it. */

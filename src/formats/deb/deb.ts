@@ -5,7 +5,7 @@ import {headersPlan} from '../../content/headers.js';
 import type {ContentPlan, PackageEntry} from '../../content/plan.js';
 import {compressBuffer, createCompressor, SUFFIX, type Compression} from '../compression.js';
 import {CompressedSection, hashFileRange} from '../output.js';
-import {renderTemplate} from '../templates.js';
+import {renderTemplate} from '../../content/templates.js';
 import type {Artifact, BuildInput, Packager, PackageSink} from '../writer.js';
 import {AR_MAGIC, AR_SIZE_OFFSET, arHeader, arMember, arSizeField} from './ar.js';
 import {controlParagraph, debIdentity, md5sums, postinst, type DebIdentity} from './control.js';
@@ -17,7 +17,7 @@ export const debPackager: Packager = {
   async prepare(input: BuildInput) {
     const id = debIdentity(input);
     const {info} = input.scan;
-    const builder = headersPlan(input.scan, 'debian', input.config, input.time);
+    const builder = headersPlan(input.scan, 'debian', input.config, input.time, input.kit);
     const doc = `usr/share/doc/${id.name}`;
     builder.addExtra({path: `${doc}/copyright`, data: Buffer.from(renderTemplate('deb/copyright', {RELEASE: info.release})), absolute: true});
     builder.addExtra({path: `${doc}/changelog.Debian.gz`, data: changelog(id, input), absolute: true});

@@ -7,7 +7,7 @@ import {headersPlan} from '../../content/headers.js';
 import type {PackageEntry} from '../../content/plan.js';
 import {createCompressor, type Compression} from '../compression.js';
 import {CompressedSection, hashFileRange} from '../output.js';
-import {renderTemplate} from '../templates.js';
+import {renderTemplate} from '../../content/templates.js';
 import type {Artifact, BuildInput, Packager, PackageSink} from '../writer.js';
 import {CPIO_TRAILER, cpioHeader, cpioMemberSize, cpioPadding} from './cpio.js';
 import {bin, headerBytes, i18n, int16, int32, str, strArray, type TagValue} from './header.js';
@@ -35,7 +35,7 @@ export const rpmPackager: Packager = {
     const compressor = COMPRESSOR[input.compression];
     if (!compressor) throw new KhpkgError('usage', `--compression ${input.compression} is not available for rpm (xz, zstd or gzip)`);
     const id = rpmIdentity(input);
-    const plan = headersPlan(input.scan, 'kernels', input.config, input.time).build();
+    const plan = headersPlan(input.scan, 'kernels', input.config, input.time, input.kit).build();
     const path = join(input.outDir, `${id.name}-${id.version}-${id.release}.${id.arch}.rpm`);
     const sink = await RpmWriter.open(path, id, input, plan.entries.filter((e) => !e.shared), compressor);
     return {plan, sink};

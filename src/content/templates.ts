@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs';
 import {KhpkgError} from '../errors.js';
 
-/** packaging/ at the top of the project, from src/formats/ and dist/formats/ alike. */
+/** packaging/ at the top of the project, from src/content/ and dist/content/ alike. */
 const PACKAGING = new URL('../../packaging/', import.meta.url);
 
 /** A file from packaging/ with its `@NAME@` placeholders filled in; every one must be. */

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Fetches the Debian packages the module-build tests use, once, into KHPKG_TEST_DEBS (default
+# /var/cache/khpkg-test): the kernel source of the bundled archive's major.minor (linux-source-6.12),
+# and the newest linux-image-*-cloud-amd64-unsigned with its linux-headers of that series (its
+# modules to rebuild Module.symvers from, and Debian's own Module.symvers to compare with). The ABI
+# is whatever Debian serves that day, so the tests do not break when Debian moves on.
+set -euo pipefail
+if [ "$(id -u)" -eq 0 ]; then default=/var/cache/khpkg-test; else default="${XDG_CACHE_HOME:-$HOME/.cache}/khpkg-test"; fi
+dir="${KHPKG_TEST_DEBS:-$default}"
+series=6.12
+mkdir -p "$dir"
+cd "$dir"
+if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then apt-get update -qq; fi
+abi=$(apt-cache search --names-only "^linux-headers-${series//./\\.}\\.[0-9]+\\+deb[0-9]+-cloud-amd64\$" | awk '{print $1}' | sed 's/^linux-headers-//' | sort -V | tail -1)
+if [ -z "$abi" ]; then echo "fetch: Debian serves no linux-headers-${series}.*-cloud-amd64" >&2; exit 1; fi
+fetch() { ls "$1"_*.deb >/dev/null 2>&1 || apt-get download -qq "$1"; }
+# Unpacked once: the source tarball, the modules (and their System.map stub) and Debian's Module.symvers.
+if [ ! -f "linux-source-${series}.tar.xz" ]; then
+  fetch "linux-source-${series}"
+  dpkg-deb --fsys-tarfile "linux-source-${series}"_*.deb | tar -xO "./usr/src/linux-source-${series}.tar.xz" > "linux-source-${series}.tar.xz.part"
+  mv "linux-source-${series}.tar.xz.part" "linux-source-${series}.tar.xz"
+  rm -f "linux-source-${series}"_*.deb
+fi
+if [ ! -d "image-${abi}" ]; then
+  fetch "linux-image-${abi}-unsigned"
+  fetch "linux-headers-${abi}"
+  rm -rf "image-${abi}.part" && mkdir "image-${abi}.part"
+  dpkg-deb -x "linux-image-${abi}-unsigned"_*.deb "image-${abi}.part"
+  dpkg-deb -x "linux-headers-${abi}"_*.deb "image-${abi}.part"
+  mv "image-${abi}.part" "image-${abi}"
+  rm -f "linux-image-${abi}-unsigned"_*.deb "linux-headers-${abi}"_*.deb
+fi
+echo "$abi" > abi
+echo "fetch: kbuild test inputs in $dir (linux-source-${series}, ${abi})"

@@ -1,0 +1,164 @@
+import {spawn} from 'node:child_process';
+import {existsSync} from 'node:fs';
+import {lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile} from 'node:fs/promises';
+import {availableParallelism, tmpdir} from 'node:os';
+import {dirname, join} from 'node:path';
+import type {ArchiveScan} from '../archive/scan.js';
+import type {Limits} from '../archive/limits.js';
+import type {KernelConfig} from '../content/config.js';
+import {headersPlan, treeDirFor} from '../content/headers.js';
+import {renderTemplate} from '../content/templates.js';
+import {KhpkgError} from '../errors.js';
+import {StageSink} from '../install/stage.js';
+import {feedPlans} from '../pipeline/feed.js';
+import {runningRelease} from '../source/kernel.js';
+import {readKernelSource, type KitFile} from './source-tree.js';
+import {reconstructSymvers} from './symvers.js';
+
+/** What `--kbuild` was given. */
+export interface KbuildInputs {
+  /** A kernel source directory or tarball of the same major.minor. */
+  source: string;
+  /** Installed modules of the kernel to rebuild Module.symvers from (`/lib/modules/<rel>`). */
+  symversFrom?: string;
+  /** A System.map or /proc/kallsyms, for which vmlinux exports are GPL-only. */
+  systemMap?: string;
+  /** Without symversFrom: look for `<root>/lib/modules/<release>` (the kernel's own modules). */
+  root?: string;
+}
+
+/** The module-build tier's files, ready to join the header tree as extras, and where they came from. */
+export interface KbuildKit {
+  files: KitFile[];
+  sourcePath: string;
+  sourceVersion: string;
+  symvers?: {from: string; symbols: number; fromModules: number; fromVmlinux: number; modules: number};
+}
+
+const HOST_ARCH: Record<string, string> = {x64: 'x86', ia32: 'x86', arm64: 'arm64', arm: 'arm', ppc64: 'powerpc', s390x: 's390', riscv64: 'riscv', loong64: 'loongarch', mips: 'mips'};
+
+/**
+ * Assembles kbuild around the archive's headers: the kernel source's Makefiles and `scripts/`,
+ * kbuild's host programs built by the kernel's own make targets inside the assembled tree (fixdep,
+ * modpost, genksyms, sign-file, and objtool where the config uses it), `scripts/module.lds` from
+ * `scripts/module.lds.S` and the tree's headers, and Module.symvers from the installed modules.
+ * Everything happens in a private temp dir; only the results come back, as files.
+ */
+export async function buildKbuildKit(scan: ArchiveScan, archive: Buffer, config: KernelConfig | undefined, inputs: KbuildInputs, limits: Limits): Promise<KbuildKit> {
+  const {release, version, srcarch} = scan.info;
+  if (!config) throw new KhpkgError('usage', "--kbuild needs the kernel's config: give --config (the running kernel's /proc/config.gz is used by default)");
+  if (HOST_ARCH[process.arch] !== srcarch) throw new KhpkgError('usage', `--kbuild builds kbuild's host programs on a ${srcarch} machine; this one is ${process.arch}`);
+  if (config.symbols.get('CONFIG_GCC_PLUGINS') === 'y') throw new KhpkgError('usage', '--kbuild: kernels built with CONFIG_GCC_PLUGINS=y are not supported yet (their plugins must be built with the same gcc)');
+  const source = await readKernelSource(inputs.source, srcarch);
+  const [want, got] = [version.split('.').slice(0, 2).join('.'), source.version.split('.').slice(0, 2).join('.')];
+  if (want !== got) throw new KhpkgError('bad-input', `--kbuild ${inputs.source} is Linux ${source.version}, but the headers are ${version}: give a ${want} source`);
+
+  const work = await mkdtemp(join(tmpdir(), 'khpkg-kbuild-'));
+  try {
+    // The archive's headers (and .config, auto.conf) exactly as they will be shipped.
+    const treeRel = treeDirFor('debian', release);
+    const tree = join(work, 'tree');
+    const plan = headersPlan(scan, 'debian', config, {timestamp: Math.floor(Date.now() / 1000)}).build();
+    await feedPlans([{plan, sink: new StageSink(treeRel, tree)}], archive, limits);
+    await unlink(join(tree, 'Makefile'));
+    for (const f of source.files) {
+      await mkdir(dirname(join(tree, f.path)), {recursive: true});
+      await writeFile(join(tree, f.path), f.data, {mode: f.mode});
+    }
+    // auto.conf.cmd present and newer than .config: kbuild must not try to re-run Kconfig.
+    await writeFile(join(tree, 'include/config/auto.conf.cmd'), '');
+    await writeFile(join(tree, 'include/config/kernel.release'), `${release}\n`);
+    const before = await generatedHeaders(tree, srcarch);
+
+    const jobs = `-j${availableParallelism()}`;
+    await make(['-C', tree, jobs, 'scripts_basic'], 'scripts_basic (fixdep)');
+    // SELinux's and IPE's host tools need sources outside kbuild; modules never use them.
+    await make(['-C', tree, jobs, 'scripts', 'CONFIG_SECURITY_SELINUX=', 'CONFIG_SECURITY_IPE='], 'scripts (genksyms, sign-file, ...)');
+    // modpost is built by modules_prepare, which would regenerate headers: build its dir as kbuild builds M= dirs.
+    await make(['-C', tree, jobs, `M=${join(tree, 'scripts/mod')}`, 'KBUILD_MODPOST_WARN=1'], 'scripts/mod (modpost)');
+    if (config.symbols.get('CONFIG_OBJTOOL') === 'y') await make(['-C', join(tree, 'tools/objtool'), jobs], 'tools/objtool');
+    await moduleLds(tree, srcarch);
+    const after = await generatedHeaders(tree, srcarch);
+    const touched = [...after].filter(([p, m]) => before.get(p) !== m).map(([p]) => p);
+    if (touched.length > 0) throw new KhpkgError('kbuild', `kbuild rewrote the archive's generated headers (${touched.slice(0, 3).join(', ')}): the source tree does not fit this kernel`);
+
+    let symvers: KbuildKit['symvers'];
+    const modules = inputs.root === undefined ? undefined : join(inputs.root, 'lib/modules', release);
+    const symversFrom = inputs.symversFrom ?? (modules && existsSync(join(modules, 'kernel')) ? modules : undefined);
+    const running = release === runningRelease() && existsSync('/proc/kallsyms');
+    if (symversFrom) {
+      const r = await reconstructSymvers(symversFrom, {systemMap: inputs.systemMap ?? (running ? '/proc/kallsyms' : undefined), systemMapOptional: inputs.systemMap === undefined});
+      await writeFile(join(tree, 'Module.symvers'), r.text);
+      symvers = {from: symversFrom, symbols: r.symbols, fromModules: r.fromModules, fromVmlinux: r.fromVmlinux, modules: r.modules};
+    } else {
+      // No CRCs to give modpost: a wrapper lets builds go through, and says what that means.
+      await writeFile(join(tree, 'Makefile.kernel'), await readFile(join(tree, 'Makefile')));
+      await writeFile(join(tree, 'Makefile'), renderTemplate('Makefile.kbuild-no-symvers', {RELEASE: release}));
+    }
+    return {files: await collectKit(tree, srcarch), sourcePath: inputs.source, sourceVersion: source.version, symvers};
+  } finally {
+    await rm(work, {recursive: true, force: true});
+  }
+}
+
+/** What the module build uses, without the build's droppings (objects, .cmd files, objtool's sources). */
+async function collectKit(tree: string, srcarch: string): Promise<KitFile[]> {
+  const out: KitFile[] = [];
+  const add = async (rel: string): Promise<void> => {
+    const st = await lstat(join(tree, rel)).catch(() => undefined);
+    if (st?.isFile()) out.push({path: rel, mode: st.mode & 0o7777, data: await readFile(join(tree, rel))});
+  };
+  for (const f of ['Makefile', 'Makefile.kernel', 'Module.symvers', 'include/config/auto.conf.cmd', 'include/config/kernel.release', 'tools/objtool/objtool']) await add(f);
+  for (const f of await readdir(join(tree, 'arch', srcarch))) if (/^(Makefile|Kbuild\.platforms|Platform)/.test(f)) await add(`arch/${srcarch}/${f}`);
+  const entries = await readdir(join(tree, 'scripts'), {recursive: true, withFileTypes: true});
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    const rel = `${join(e.parentPath ?? (e as unknown as {path: string}).path, e.name).slice(tree.length + 1)}`;
+    if (/(\.o|\.a|\.mod|\.mod\.c|\.order|\.symvers|\.tmp)$/.test(e.name) || e.name.startsWith('.')) continue;
+    await add(rel);
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** `scripts/module.lds` as modules_prepare makes it: module.lds.S through cpp with the tree's headers. */
+async function moduleLds(tree: string, srcarch: string): Promise<void> {
+  const inc = [`arch/${srcarch}/include`, `arch/${srcarch}/include/generated`, 'include', `arch/${srcarch}/include/uapi`, `arch/${srcarch}/include/generated/uapi`, 'include/uapi', 'include/generated/uapi'];
+  await run(process.env.CC ?? 'gcc', ['-E', '-P', `-U${srcarch}`, '-D__ASSEMBLY__', '-DLINKER_SCRIPT', '-nostdinc', ...inc.flatMap((d) => ['-I', d]), '-include', 'include/linux/kconfig.h', '-D__KERNEL__', '-o', 'scripts/module.lds', 'scripts/module.lds.S'], 'scripts/module.lds', tree);
+}
+
+async function generatedHeaders(tree: string, srcarch: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const dir of ['include/generated', `arch/${srcarch}/include/generated`]) {
+    const entries = await readdir(join(tree, dir), {recursive: true}).catch(() => [] as string[]);
+    for (const e of entries) {
+      const st = await stat(join(tree, dir, e));
+      if (st.isFile()) out.set(`${dir}/${e}`, st.mtimeMs);
+    }
+  }
+  return out;
+}
+
+function make(args: string[], what: string): Promise<void> {
+  return run('make', args, what);
+}
+
+/** Runs a build tool; a failure says which step and the tool's last words. */
+function run(cmd: string, args: string[], what: string, cwd?: string): Promise<void> {
+  const env: NodeJS.ProcessEnv = {...process.env, LC_ALL: 'C'};
+  for (const k of ['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'ARCH', 'CROSS_COMPILE', 'KBUILD_OUTPUT', 'O']) delete env[k];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {cwd, env, stdio: ['ignore', 'pipe', 'pipe']});
+    const out: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => out.push(d));
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(new KhpkgError('kbuild', e.code === 'ENOENT' ? `--kbuild needs ${cmd}, which is not installed` : `${cmd}: ${e.message}`)),
+    );
+    child.on('close', (code) => {
+      if (code === 0) return resolve();
+      const lines = Buffer.concat(out).toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+      const why = lines.find((l) => /error|not found|No such file/i.test(l)) ?? lines[lines.length - 1] ?? '';
+      reject(new KhpkgError('kbuild', `--kbuild: building ${what} failed: ${why}`));
+    });
+  });
+}
