@@ -3,6 +3,7 @@ import {KhpkgCommand, rootFlags} from '../cli/base.js';
 import {notInstalled} from '../errors.js';
 import {resolveRoot} from '../install/paths.js';
 import {readRegistry} from '../install/query.js';
+import {describeKbuild} from '../cli/kbuild.js';
 
 export default class Info extends KhpkgCommand {
   static override summary = 'Show everything the registry knows about an installed header set.';
@@ -15,6 +16,8 @@ export default class Info extends KhpkgCommand {
     const set = readRegistry(resolveRoot(flags.root), (r) => r.get(args.release), undefined);
     if (!set) throw notInstalled(args.release);
     if (flags.json) return this.printJson(set);
-    for (const [k, v] of Object.entries(set)) this.log(`${k.padEnd(13)} ${v}`);
+    const {kbuild, ...plain} = set;
+    for (const [k, v] of Object.entries(plain)) this.log(`${k.padEnd(13)} ${v}`);
+    if (kbuild) this.log(`${'kbuild'.padEnd(13)} ${describeKbuild(kbuild).replace(/^module-build tree: /, '')} (source ${kbuild.source})`);
   }
 }

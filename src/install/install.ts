@@ -81,6 +81,9 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
     if (existing && existing.sourceSha256 === source.sha256 && existing.layout === opts.layout && existing.configSha256 === configSha256 && (existing.tier ?? 'headers') === tier && !opts.force) {
       return {release, path: `/${existing.path}`, status: 'unchanged', files: existing.files, bytes: existing.bytes, recovered, hooks: [], tier, kbuild: existing.kbuild};
     }
+    if (existing && !opts.force && existing.sourceSha256 === source.sha256 && existing.configSha256 === configSha256 && (existing.tier ?? 'headers') !== tier) {
+      throw new KhpkgError('conflict', `headers for ${release} are installed as a ${existing.tier === 'kbuild' ? 'module-build' : 'headers-only'} tree: pass --force to replace it with a ${tier === 'kbuild' ? 'module-build' : 'headers-only'} one`);
+    }
     if (existing && !opts.force) {
       throw new KhpkgError(
         'conflict',

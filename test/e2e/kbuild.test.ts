@@ -60,6 +60,10 @@ describe('module-build tier (--kbuild): real modules from the kernel\'s own head
       assert.equal(info.tier, 'kbuild');
       assert.equal(info.kbuild.source, inputs.source);
       assert.equal(khpkg(['verify', REAL.release, '--root', root]).code, 0);
+      // The same archive and config as a headers-only tree would throw the module build away: not without --force.
+      const again = khpkg(['install', REAL.archive, '--config', REAL.config, '--root', root]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /^khpkg: headers for .* are installed as a module-build tree: pass --force to replace it with a headers-only one\n$/);
     });
 
     it('make -C <root>/lib/modules/<rel>/build M=... builds a module with the kernel\'s vermagic and Debian\'s CRCs', () => {
