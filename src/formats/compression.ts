@@ -16,6 +16,25 @@ export const SUFFIX: Record<Compression, string> = {xz: '.xz', zstd: '.zst', gzi
  */
 export const XZ_BLOCK_SIZE = 6 * 1024 * 1024;
 
+/**
+ * A dictionary larger than a block is never used: each block starts afresh. Preset 6's 8 MiB costs
+ * 93 MiB of encoder memory per thread; 4 MiB costs 47 MiB, compresses the 6.12 tree 0.1% larger
+ * and faster (smaller match-finder tables), and needs half the memory to decompress.
+ */
+export const XZ_DICT_SIZE = 4 * 1024 * 1024;
+
+interface LzmaConstants {
+  CHECK_CRC64: number;
+  FILTER_LZMA2: unknown;
+  MODE_NORMAL: number;
+  MF_BT4: number;
+}
+
+/** xz -6's LZMA2 settings (lzma_lzma_preset) with another dictionary size; lzma-native would let a preset override it. */
+function xzPreset6(lzma: LzmaConstants, dictSize: number): object {
+  return {dictSize, lc: 3, lp: 0, pb: 2, mode: lzma.MODE_NORMAL, niceLen: 64, mf: lzma.MF_BT4, depth: 0};
+}
+
 /** A compressing transform; the same input always gives the same bytes. */
 export async function createCompressor(kind: Compression): Promise<Transform> {
   switch (kind) {
@@ -26,7 +45,13 @@ export async function createCompressor(kind: Compression): Promise<Transform> {
       return createGzip({level: constants.Z_BEST_COMPRESSION});
     case 'xz': {
       const lzma = (await import('lzma-native')).default;
-      return lzma.createCompressor({preset: 6, threads: 0, blockSize: XZ_BLOCK_SIZE, check: (lzma as unknown as {CHECK_CRC64: number}).CHECK_CRC64} as object) as unknown as Transform;
+      const lz = lzma as unknown as LzmaConstants;
+      return lzma.createCompressor({
+        threads: 0,
+        blockSize: XZ_BLOCK_SIZE,
+        check: lz.CHECK_CRC64,
+        filters: [{id: lz.FILTER_LZMA2, options: xzPreset6(lz, XZ_DICT_SIZE)}],
+      } as object) as unknown as Transform;
     }
     case 'zstd': {
       const {CompressStream} = await import('zstd-napi');
