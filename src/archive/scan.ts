@@ -4,6 +4,7 @@ import {INFO_FILES, readInfo, type KheadersInfo} from './info.js';
 import type {Limits} from './limits.js';
 import {readTree} from './reader.js';
 import {TreeRules} from './rules.js';
+import {TarSpool} from './spool.js';
 
 /** An entry with the digests every sink needs (md5 for deb md5sums, sha256 for rpm and the registry). */
 export interface ScannedEntry extends Entry {
@@ -19,6 +20,8 @@ export interface ArchiveScan {
   newestMtime: number;
   /** The generated headers other parts need (autoconf.h for config checks). */
   captured: Map<string, Buffer>;
+  /** The decompressed tar, when asked for and the temp dir could take it: the input of pass 2. Close it. */
+  tar?: TarSpool;
 }
 
 export type Progress = (event: {phase: string; done: number; total?: number}) => void;
@@ -28,15 +31,35 @@ const CAPTURE = new Set<string>(Object.values(INFO_FILES));
 /**
  * Streams the archive once: validates it, digests every file, reads release/arch/compiler.
  * `sha256` names the archive (by default the bytes'; a package source passes the original's).
+ * With `keepTar`, the decompressed tar is kept for a second pass (see TarSpool).
  */
-export async function scanArchive(bytes: Buffer, limits: Limits, onProgress?: Progress, sha256 = createHash('sha256').update(bytes).digest('hex')): Promise<ArchiveScan> {
+export async function scanArchive(
+  bytes: Buffer,
+  limits: Limits,
+  onProgress?: Progress,
+  sha256 = createHash('sha256').update(bytes).digest('hex'),
+  opts: {keepTar?: boolean} = {},
+): Promise<ArchiveScan> {
+  const spool = opts.keepTar ? TarSpool.create() : undefined;
+  try {
+    const scan = await scanTree(bytes, limits, onProgress, sha256, spool);
+    if (spool?.usable) scan.tar = spool;
+    else spool?.close();
+    return scan;
+  } catch (e) {
+    spool?.close();
+    throw e;
+  }
+}
+
+async function scanTree(bytes: Buffer, limits: Limits, onProgress: Progress | undefined, sha256: string, spool: TarSpool | undefined): Promise<ArchiveScan> {
   const rules = new TreeRules(limits);
   const entries: ScannedEntry[] = [];
   const captured = new Map<string, Buffer>();
   let files = 0;
   let total = 0;
   let newestMtime = 0;
-  for await (const {entry, data} of readTree(bytes, limits, rules)) {
+  for await (const {entry, data} of readTree(bytes, limits, rules, spool)) {
     const scanned: ScannedEntry = {...entry};
     if (data) {
       scanned.md5 = createHash('md5').update(data).digest('hex');

@@ -2,8 +2,6 @@ import {createHash} from 'node:crypto';
 import {posix} from 'node:path';
 import {KhpkgError} from '../errors.js';
 import type {EntryType} from '../archive/entry.js';
-import type {Limits} from '../archive/limits.js';
-import {readTree} from '../archive/reader.js';
 import type {ArchiveScan} from '../archive/scan.js';
 
 /**
@@ -35,9 +33,6 @@ export interface ContentPlan {
   treeDir: string;
   timestamp: number;
 }
-
-/** An entry with its content, in plan order. */
-export type PlannedItem = [PackageEntry, Buffer | undefined];
 
 /** Lintian flags files older than 1975 (and epoch 0 is a common "no time" artefact). */
 const OLDEST_MTIME = 315532800; // 1980-01-01
@@ -138,33 +133,4 @@ export class PlanBuilder {
 
 function modeFor(type: EntryType): number {
   return type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644;
-}
-
-/**
- * Pass 2: the plan's entries in order, archive files with their content read again from the same
- * bytes. The archive is re-validated on the way, and must give exactly what pass 1 saw.
- */
-export async function* streamPlan(plan: ContentPlan, archive: Buffer, limits: Limits): AsyncGenerator<PlannedItem> {
-  const entries = plan.entries;
-  let i = 0;
-  const nextFromArchive = (): number => {
-    while (i < entries.length && !entries[i]!.fromArchive) i++;
-    return i;
-  };
-  // Entries before the first archive entry (the tree's parent dirs).
-  const firstArchive = entries.findIndex((e) => e.fromArchive);
-  for (; i < (firstArchive < 0 ? entries.length : firstArchive); i++) yield [entries[i]!, entries[i]!.data];
-  for await (const {entry, data} of readTree(archive, limits)) {
-    const at = nextFromArchive();
-    const planned = entries[at];
-    if (!planned || planned.path !== `${plan.treeDir}/${entry.path}` || planned.size !== entry.size) {
-      throw new KhpkgError('corrupt-input', `archive changed between passes at '${entry.path}'`);
-    }
-    i = at + 1;
-    yield [planned, data];
-  }
-  for (; i < entries.length; i++) {
-    if (entries[i]!.fromArchive) throw new KhpkgError('corrupt-input', `archive changed between passes: '${entries[i]!.path}' is gone`);
-    yield [entries[i]!, entries[i]!.data];
-  }
 }

@@ -3,7 +3,7 @@ import {createHash} from 'node:crypto';
 import {basename, dirname, resolve} from 'node:path';
 import {KhpkgError} from '../errors.js';
 import type {Limits} from '../archive/limits.js';
-import {scanArchive, type Progress} from '../archive/scan.js';
+import {scanArchive, type ArchiveScan, type Progress} from '../archive/scan.js';
 import {INFO_FILES} from '../archive/info.js';
 import {checkConfigMatches, parseConfig} from '../content/config.js';
 import {headersPlan, treeDirFor, type Layout} from '../content/headers.js';
@@ -51,9 +51,22 @@ export interface InstallResult {
  * to undo, and the registry commit is the moment the new state becomes true.
  */
 export async function installHeaders(source: ArchiveSource, opts: InstallOptions): Promise<InstallResult> {
+  await checkWritable(opts.root, ['usr/src', 'lib/modules', 'var/lib/khpkg']);
+  const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256, {keepTar: true});
+  let result: InstallResult;
+  try {
+    result = await installScanned(scan, source, opts);
+  } finally {
+    scan.tar?.close();
+  }
+  // After the lock: a hook may well call khpkg itself.
+  if (opts.hooks && result.status !== 'unchanged') result.hooks = await runHeaderHooks(opts.root, result.release);
+  return result;
+}
+
+async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: InstallOptions): Promise<InstallResult> {
   const {root} = opts;
-  await checkWritable(root, ['usr/src', 'lib/modules', 'var/lib/khpkg']);
-  const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256);
+  const archive = scan.tar ?? source.bytes;
   const {release} = scan.info;
   const configInput = opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`});
   const config = configInput && parseConfig(configInput.bytes, configInput.origin);
@@ -63,14 +76,13 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
   const treeAbs = inRoot(root, treeRel);
   const linkRel = `lib/modules/${release}/build`;
   // Before the lock: building kbuild's host programs takes a while, and touches only a temp dir.
-  const kit = opts.kbuild && (await buildKbuildKit(scan, source.bytes, config, opts.kbuild, opts.limits));
+  const kit = opts.kbuild && (await buildKbuildKit(scan, archive, config, opts.kbuild, opts.limits));
   const tier = kit ? 'kbuild' : 'headers';
   const kbuild = kit && {source: resolve(kit.sourcePath), sourceVersion: kit.sourceVersion, symversFrom: kit.symvers?.from, symversSymbols: kit.symvers?.symbols};
 
   const previousUmask = process.umask(0o022);
   const lock = lockRoot(root, opts.waitSeconds);
   let registry: Registry | undefined;
-  let result: InstallResult;
   try {
     registry = Registry.open(root, {create: true})!;
     const recovered = recover(root, registry);
@@ -112,7 +124,7 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
     try {
       let fed = 0;
       const sink = {add: (e: PackageEntry, d: Buffer | undefined) => (++fed === 500 && crashPoint('mid-stage'), stage.add(e, d))};
-      await feedPlans([{plan, sink}], source.bytes, opts.limits, opts.onProgress);
+      await feedPlans([{plan, sink}], archive, opts.limits, opts.onProgress);
       crashPoint('staged');
       chmodSync(inRoot(root, stageRel), 0o755);
       for (const d of stage.outsideDirs) ensureDirInRoot(root, d);
@@ -154,15 +166,12 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
     registry.recordInstall(set, stage.records, op);
     crashPoint('committed');
     rmSync(inRoot(root, oldRel), {recursive: true, force: true});
-    result = {release, path: `/${treeRel}`, status: existing ? 'replaced' : 'installed', files: set.files, bytes: set.bytes, recovered, hooks: [], tier, kbuild};
+    return {release, path: `/${treeRel}`, status: existing ? 'replaced' : 'installed', files: set.files, bytes: set.bytes, recovered, hooks: [], tier, kbuild};
   } finally {
     registry?.close();
     lock.release();
     process.umask(previousUmask);
   }
-  // After the lock: a hook may well call khpkg itself.
-  if (opts.hooks) result.hooks = await runHeaderHooks(root, release);
-  return result;
 }
 
 /** A new link under a temporary name, renamed over the old one: never a moment without a link. */

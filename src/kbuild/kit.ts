@@ -5,6 +5,7 @@ import {availableParallelism, tmpdir} from 'node:os';
 import {dirname, join} from 'node:path';
 import type {ArchiveScan} from '../archive/scan.js';
 import type {Limits} from '../archive/limits.js';
+import type {ArchiveInput} from '../archive/reader.js';
 import type {KernelConfig} from '../content/config.js';
 import {headersPlan, treeDirFor} from '../content/headers.js';
 import {renderTemplate} from '../content/templates.js';
@@ -44,7 +45,7 @@ const HOST_ARCH: Record<string, string> = {x64: 'x86', ia32: 'x86', arm64: 'arm6
  * `scripts/module.lds.S` and the tree's headers, and Module.symvers from the installed modules.
  * Everything happens in a private temp dir; only the results come back, as files.
  */
-export async function buildKbuildKit(scan: ArchiveScan, archive: Buffer, config: KernelConfig | undefined, inputs: KbuildInputs, limits: Limits): Promise<KbuildKit> {
+export async function buildKbuildKit(scan: ArchiveScan, archive: ArchiveInput, config: KernelConfig | undefined, inputs: KbuildInputs, limits: Limits): Promise<KbuildKit> {
   const {release, version, srcarch} = scan.info;
   if (!config) throw new KhpkgError('usage', "--kbuild needs the kernel's config: give --config (the running kernel's /proc/config.gz is used by default)");
   if (HOST_ARCH[process.arch] !== srcarch) throw new KhpkgError('usage', `--kbuild builds kbuild's host programs on a ${srcarch} machine; this one is ${process.arch}`);

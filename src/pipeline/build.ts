@@ -3,7 +3,7 @@ import {resolve} from 'node:path';
 import {Registry} from '../registry/registry.js';
 import {KhpkgError} from '../errors.js';
 import type {Limits} from '../archive/limits.js';
-import {scanArchive, type Progress} from '../archive/scan.js';
+import {scanArchive, type ArchiveScan, type Progress} from '../archive/scan.js';
 import {checkConfigMatches, parseConfig, type KernelConfig} from '../content/config.js';
 import {buildTimestamp, type ContentPlan} from '../content/plan.js';
 import type {Compression} from '../formats/compression.js';
@@ -31,10 +31,19 @@ export interface BuildOptions {
 
 /** The whole build: scan, plan each format, one streaming pass into every writer. */
 export async function buildPackages(source: ArchiveSource, opts: BuildOptions): Promise<{release: string; artifacts: Artifact[]; kbuild?: KbuildKit}> {
-  const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256);
+  const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256, {keepTar: true});
+  try {
+    return await buildFromScan(scan, source, opts);
+  } finally {
+    scan.tar?.close();
+  }
+}
+
+async function buildFromScan(scan: ArchiveScan, source: ArchiveSource, opts: BuildOptions): Promise<{release: string; artifacts: Artifact[]; kbuild?: KbuildKit}> {
+  const archive = scan.tar ?? source.bytes;
   const config = loadConfig(opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`}), scan.captured);
   const time = buildTimestamp(scan);
-  const kit = opts.kbuild && (await buildKbuildKit(scan, source.bytes, config, opts.kbuild, opts.limits));
+  const kit = opts.kbuild && (await buildKbuildKit(scan, archive, config, opts.kbuild, opts.limits));
   await mkdir(opts.outDir, {recursive: true}).catch((e: Error) => {
     throw new KhpkgError('io', `--out ${opts.outDir}: ${e.message}`);
   });
@@ -56,7 +65,7 @@ export async function buildPackages(source: ArchiveSource, opts: BuildOptions): 
         }),
       );
     }
-    await feedPlans(prepared, source.bytes, opts.limits, opts.onProgress);
+    await feedPlans(prepared, archive, opts.limits, opts.onProgress);
     for (const p of prepared) artifacts.push(await p.sink.finish());
     return {release: scan.info.release, artifacts, kbuild: kit};
   } catch (e) {

@@ -1,6 +1,6 @@
 import {KhpkgError} from '../errors.js';
 import type {Limits} from '../archive/limits.js';
-import {readTree} from '../archive/reader.js';
+import {readTree, type ArchiveInput} from '../archive/reader.js';
 import type {ContentPlan, PackageEntry} from '../content/plan.js';
 import type {Progress} from '../archive/scan.js';
 
@@ -10,11 +10,11 @@ export interface EntrySink {
 }
 
 /**
- * Pass 2: reads the archive once and feeds every target its own plan in order, archive files with
+ * Pass 2: reads the archive (or the tar pass 1 kept) once and feeds every target its own plan in order, archive files with
  * their content, extras from the plan. Targets run side by side (their compressors overlap). The
  * archive is validated again on the way and must give exactly what pass 1 saw.
  */
-export async function feedPlans(targets: {plan: ContentPlan; sink: EntrySink}[], archive: Buffer, limits: Limits, onProgress?: Progress): Promise<void> {
+export async function feedPlans(targets: {plan: ContentPlan; sink: EntrySink}[], archive: ArchiveInput, limits: Limits, onProgress?: Progress): Promise<void> {
   const cursors = targets.map((t) => ({...t, i: 0}));
   const total = targets[0]?.plan.entries.length ?? 0;
   let done = 0;
