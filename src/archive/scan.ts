@@ -38,11 +38,11 @@ export async function scanArchive(
   limits: Limits,
   onProgress?: Progress,
   sha256 = createHash('sha256').update(bytes).digest('hex'),
-  opts: {keepTar?: boolean} = {},
+  opts: {keepTar?: boolean; onEntry?: EntryHook} = {},
 ): Promise<ArchiveScan> {
   const spool = opts.keepTar ? TarSpool.create() : undefined;
   try {
-    const scan = await scanTree(bytes, limits, onProgress, sha256, spool);
+    const scan = await scanTree(bytes, limits, onProgress, sha256, spool, opts.onEntry);
     if (spool?.usable) scan.tar = spool;
     else spool?.close();
     return scan;
@@ -52,7 +52,13 @@ export async function scanArchive(
   }
 }
 
-async function scanTree(bytes: Buffer, limits: Limits, onProgress: Progress | undefined, sha256: string, spool: TarSpool | undefined): Promise<ArchiveScan> {
+/**
+ * Sees each entry once it has passed the per-entry rules (the installer writes it out at once); the
+ * whole-tree checks come after the last one, so what it did must be undone if the scan throws.
+ */
+export type EntryHook = (entry: ScannedEntry, data: Buffer | undefined) => void;
+
+async function scanTree(bytes: Buffer, limits: Limits, onProgress: Progress | undefined, sha256: string, spool: TarSpool | undefined, onEntry: EntryHook | undefined): Promise<ArchiveScan> {
   const rules = new TreeRules(limits);
   const entries: ScannedEntry[] = [];
   const captured = new Map<string, Buffer>();
@@ -70,6 +76,7 @@ async function scanTree(bytes: Buffer, limits: Limits, onProgress: Progress | un
     if (entry.type !== 'dir') files++;
     newestMtime = Math.max(newestMtime, entry.mtime);
     entries.push(scanned);
+    onEntry?.(scanned, data);
     if (onProgress && entries.length % 256 === 0) onProgress({phase: 'reading archive', done: entries.length});
   }
   const info = readInfo(captured, rules.srcarch!, {files, bytes: total, sha256});

@@ -131,6 +131,7 @@ export class PlanBuilder {
   }
 }
 
-function modeFor(type: EntryType): number {
+/** The permission bits every sink gives an archive entry of this type. */
+export function modeFor(type: EntryType): number {
   return type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644;
 }

@@ -3,9 +3,9 @@ import {createHash} from 'node:crypto';
 import {basename, dirname, resolve} from 'node:path';
 import {KhpkgError} from '../errors.js';
 import type {Limits} from '../archive/limits.js';
-import {scanArchive, type ArchiveScan, type Progress} from '../archive/scan.js';
+import {scanArchive, type ArchiveScan, type Progress, type ScannedEntry} from '../archive/scan.js';
 import {INFO_FILES} from '../archive/info.js';
-import {checkConfigMatches, parseConfig} from '../content/config.js';
+import {checkConfigMatches, parseConfig, type KernelConfig} from '../content/config.js';
 import {headersPlan, treeDirFor, type Layout} from '../content/headers.js';
 import {buildTimestamp, type PackageEntry} from '../content/plan.js';
 import {feedPlans} from '../pipeline/feed.js';
@@ -14,9 +14,9 @@ import type {HeaderSet} from '../registry/types.js';
 import type {ArchiveSource} from '../source/index.js';
 import {runHeaderHooks, type HookResult} from './hooks.js';
 import {lockRoot} from './lock.js';
-import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkPointsAt} from './paths.js';
-import {recover} from './recover.js';
-import {StageSink} from './stage.js';
+import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkPointsAt, makeDirsInRoot, removeEmptyDirs} from './paths.js';
+import {recover, scanDirName} from './recover.js';
+import {ScanStage, StageSink} from './stage.js';
 import {buildKbuildKit, type KbuildInputs} from '../kbuild/kit.js';
 
 export interface InstallOptions {
@@ -46,41 +46,93 @@ export interface InstallResult {
 }
 
 /**
- * stage → check → rename → swap link → commit, under the root lock. A crash at any point leaves the
- * old state or the new one: the operation row committed before staging tells the next command what
- * to undo, and the registry commit is the moment the new state becomes true.
+ * read + stage (one pass, without the lock) → check → extras → rename → swap link → commit (under
+ * the root lock). A crash at any point leaves the old state or the new one: a scan dir whose process
+ * is gone is a leftover, the operation row committed before the swap tells the next command what to
+ * undo, and the registry commit is the moment the new state becomes true.
  */
 export async function installHeaders(source: ArchiveSource, opts: InstallOptions): Promise<InstallResult> {
-  await checkWritable(opts.root, ['usr/src', 'lib/modules', 'var/lib/khpkg']);
-  const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256, {keepTar: true});
-  let result: InstallResult;
+  const {root} = opts;
+  await checkWritable(root, ['usr/src', 'lib/modules', 'var/lib/khpkg']);
+  const configInput = opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`});
+  const config = configInput && {origin: configInput.origin, parsed: parseConfig(configInput.bytes, configInput.origin)};
+  const wanted: Wanted = {
+    config: config?.parsed,
+    configOrigin: config?.origin,
+    configSha256: config && createHash('sha256').update(config.parsed.text).digest('hex'),
+    tier: opts.kbuild ? 'kbuild' : 'headers',
+  };
+  const previousUmask = process.umask(0o022);
+  // The tree is written while the archive is read, beside where it will go, unless it is installed
+  // already (the usual case when run on every boot): then reading alone decides.
+  const parent = dirname(treeDirFor(opts.layout, 'any'));
+  let made: string[] = [];
+  let scan: ArchiveScan | undefined;
+  let result: InstallResult | undefined;
   try {
-    result = await installScanned(scan, source, opts);
+    if (opts.force || !alreadyInstalled(root, source.sha256, opts.layout, wanted)) {
+      made = makeDirsInRoot(root, parent);
+      wanted.scanStage = new ScanStage(inRoot(root, `${parent}/${scanDirName()}`));
+    }
+    const stage = wanted.scanStage;
+    const onEntry = stage && ((e: ScannedEntry, data: Buffer | undefined): void => {
+      stage.add(e, data);
+      if (stage.written === 500) crashPoint('mid-stage');
+    });
+    // The kbuild kit is built from the tar again; a plain install needs no second read.
+    scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256, {keepTar: Boolean(opts.kbuild), onEntry});
+    result = await installScanned(scan, source, opts, wanted);
   } finally {
-    scan.tar?.close();
+    scan?.tar?.close();
+    // Renamed into place on success; otherwise no install may leave it, nor the dirs made for it.
+    if (wanted.scanStage) rmSync(wanted.scanStage.dirAbs, {recursive: true, force: true});
+    if (!result || result.status === 'unchanged') removeEmptyDirs(made);
+    process.umask(previousUmask);
   }
   // After the lock: a hook may well call khpkg itself.
   if (opts.hooks && result.status !== 'unchanged') result.hooks = await runHeaderHooks(opts.root, result.release);
   return result;
 }
 
-async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: InstallOptions): Promise<InstallResult> {
+/** What the caller asked for, settled before the archive is read. */
+interface Wanted {
+  config?: KernelConfig;
+  configOrigin?: string;
+  configSha256?: string;
+  tier: 'headers' | 'kbuild';
+  /** The tree as the first read wrote it; absent when it was installed already. */
+  scanStage?: ScanStage;
+}
+
+/** The installed set is this archive with these settings: installing again changes nothing. */
+function isSameInstall(set: HeaderSet, sha256: string, layout: Layout, wanted: Wanted): boolean {
+  return set.sourceSha256 === sha256 && set.layout === layout && set.configSha256 === wanted.configSha256 && (set.tier ?? 'headers') === wanted.tier && set.via !== 'dpkg' && set.via !== 'rpm';
+}
+
+/** A look without the lock: is this very archive installed with these settings? Checked again under it. */
+function alreadyInstalled(root: string, sha256: string, layout: Layout, wanted: Wanted): boolean {
+  const registry = Registry.open(root);
+  if (!registry) return false;
+  try {
+    return registry.installed().some((set) => isSameInstall(set, sha256, layout, wanted));
+  } finally {
+    registry.close();
+  }
+}
+
+async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: InstallOptions, wanted: Wanted): Promise<InstallResult> {
   const {root} = opts;
   const archive = scan.tar ?? source.bytes;
   const {release} = scan.info;
-  const configInput = opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`});
-  const config = configInput && parseConfig(configInput.bytes, configInput.origin);
-  if (config && configInput) checkConfigMatches(config, scan.captured.get(INFO_FILES.autoconf), configInput.origin);
-  const configSha256 = config && createHash('sha256').update(config.text).digest('hex');
+  const {config, configSha256, tier} = wanted;
+  if (config && wanted.configOrigin) checkConfigMatches(config, scan.captured.get(INFO_FILES.autoconf), wanted.configOrigin);
   const treeRel = treeDirFor(opts.layout, release);
   const treeAbs = inRoot(root, treeRel);
   const linkRel = `lib/modules/${release}/build`;
   // Before the lock: building kbuild's host programs takes a while, and touches only a temp dir.
   const kit = opts.kbuild && (await buildKbuildKit(scan, archive, config, opts.kbuild, opts.limits));
-  const tier = kit ? 'kbuild' : 'headers';
   const kbuild = kit && {source: resolve(kit.sourcePath), sourceVersion: kit.sourceVersion, symversFrom: kit.symvers?.from, symversSymbols: kit.symvers?.symbols};
 
-  const previousUmask = process.umask(0o022);
   const lock = lockRoot(root, opts.waitSeconds);
   let registry: Registry | undefined;
   try {
@@ -90,7 +142,7 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
     if (existing?.via === 'dpkg' || existing?.via === 'rpm') {
       throw new KhpkgError('conflict', `headers for ${release} are installed through ${existing.via} (${existing.package}): remove them first, or install with --via ${existing.via}`);
     }
-    if (existing && existing.sourceSha256 === source.sha256 && existing.layout === opts.layout && existing.configSha256 === configSha256 && (existing.tier ?? 'headers') === tier && !opts.force) {
+    if (existing && !opts.force && isSameInstall(existing, source.sha256, opts.layout, wanted)) {
       return {release, path: `/${existing.path}`, status: 'unchanged', files: existing.files, bytes: existing.bytes, recovered, hooks: [], tier, kbuild: existing.kbuild};
     }
     if (existing && !opts.force && existing.sourceSha256 === source.sha256 && existing.configSha256 === configSha256 && (existing.tier ?? 'headers') !== tier) {
@@ -117,14 +169,18 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
     const plan = headersPlan(scan, opts.layout, config, time, kit?.files).build();
     const parent = dirname(treeRel);
     ensureDirInRoot(root, parent);
-    const stageRel = `${parent}/.khpkg-stage-${release}-${process.pid}`;
+    const stageRel = wanted.scanStage ? `${parent}/${basename(wanted.scanStage.dirAbs)}` : `${parent}/.khpkg-stage-${release}-${process.pid}`;
     const oldRel = `${parent}/.khpkg-old-${release}-${process.pid}`;
     const op = registry.beginOperation({kind: 'install', release, phase: 'staging', treePath: treeRel, stagePath: stageRel, oldPath: oldRel});
     const stage = new StageSink(treeRel, inRoot(root, stageRel));
     try {
-      let fed = 0;
-      const sink = {add: (e: PackageEntry, d: Buffer | undefined) => (++fed === 500 && crashPoint('mid-stage'), stage.add(e, d))};
-      await feedPlans([{plan, sink}], archive, opts.limits, opts.onProgress);
+      if (wanted.scanStage) {
+        await stage.addExtras(plan);
+      } else {
+        let fed = 0;
+        const sink = {add: (e: PackageEntry, d: Buffer | undefined) => (++fed === 500 && crashPoint('mid-stage'), stage.add(e, d))};
+        await feedPlans([{plan, sink}], archive, opts.limits, opts.onProgress);
+      }
       crashPoint('staged');
       chmodSync(inRoot(root, stageRel), 0o755);
       for (const d of stage.outsideDirs) ensureDirInRoot(root, d);
@@ -170,7 +226,6 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
   } finally {
     registry?.close();
     lock.release();
-    process.umask(previousUmask);
   }
 }
 

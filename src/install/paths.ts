@@ -1,4 +1,4 @@
-import {constants, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, statSync} from 'node:fs';
+import {constants, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, rmdirSync, statSync} from 'node:fs';
 import {access} from 'node:fs/promises';
 import {dirname, isAbsolute, join, relative, resolve, sep} from 'node:path';
 import {KhpkgError} from '../errors.js';
@@ -21,13 +21,14 @@ export function inRoot(root: string, rel: string): string {
  * mkdir -p inside the root, refusing to follow a symlink that leads out of it (a root's own
  * `lib -> usr/lib` is fine; `usr/src -> /etc` is not).
  */
-export function ensureDirInRoot(root: string, rel: string, mode = 0o755): string {
+export function ensureDirInRoot(root: string, rel: string, mode = 0o755, made: string[] = []): string {
   let current = root;
   for (const part of rel.split('/').filter(Boolean)) {
     current = join(current, part);
     let st = lstatSync(current, {throwIfNoEntry: false});
     if (!st) {
       mkdirSync(current, {mode});
+      made.push(current);
       st = lstatSync(current);
     }
     if (st.isSymbolicLink()) {
@@ -41,6 +42,24 @@ export function ensureDirInRoot(root: string, rel: string, mode = 0o755): string
     }
   }
   return current;
+}
+
+/** ensureDirInRoot, returning the dirs it made (for removeEmptyDirs when the work fails). */
+export function makeDirsInRoot(root: string, rel: string): string[] {
+  const made: string[] = [];
+  ensureDirInRoot(root, rel, 0o755, made);
+  return made;
+}
+
+/** Removes dirs that makeDirsInRoot made, deepest first, where they are still empty. */
+export function removeEmptyDirs(made: string[]): void {
+  for (const dir of [...made].reverse()) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      return; // not empty (another install is using it) or gone: leave the rest
+    }
+  }
 }
 
 /**

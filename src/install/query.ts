@@ -2,7 +2,7 @@ import {Registry} from '../registry/registry.js';
 import type {HeaderSet} from '../registry/types.js';
 import {runningRelease} from '../source/kernel.js';
 import {tryLockRoot} from './lock.js';
-import {hasLeftovers, recover} from './recover.js';
+import {hasLeftovers, recover, sweepLeftovers} from './recover.js';
 
 /** What `list --json` prints for each installed header set. */
 export interface ListedSet {
@@ -40,20 +40,28 @@ export function listed(set: HeaderSet): ListedSet {
  */
 export function readRegistry<T>(root: string, read: (r: Registry) => T, none: T): T {
   const registry = Registry.open(root);
-  if (!registry) return none;
+  if (!registry) {
+    // A first install killed while reading its archive leaves a scan dir and no registry yet.
+    if (hasLeftovers(root)) withLock(root, () => sweepLeftovers(root));
+    return none;
+  }
   try {
     if (registry.operations().length > 0 || hasLeftovers(root)) {
-      const lock = tryLockRoot(root);
-      if (lock) {
-        try {
-          recover(root, registry);
-        } finally {
-          lock.release();
-        }
-      }
+      withLock(root, () => recover(root, registry));
     }
     return read(registry);
   } finally {
     registry.close();
+  }
+}
+
+/** Runs `fn` under the root lock if no other khpkg holds it; skips it otherwise. */
+function withLock(root: string, fn: () => unknown): void {
+  const lock = tryLockRoot(root);
+  if (!lock) return;
+  try {
+    fn();
+  } finally {
+    lock.release();
   }
 }

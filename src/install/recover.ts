@@ -1,3 +1,4 @@
+import {randomBytes} from 'node:crypto';
 import {existsSync, lstatSync, readdirSync, renameSync, rmSync, unlinkSync} from 'node:fs';
 import {join} from 'node:path';
 import type {Registry} from '../registry/registry.js';
@@ -7,6 +8,49 @@ import {removeRecordedFiles} from './remove-files.js';
 /** Where staging and old trees live: beside the trees, on the same file system. */
 export const TREE_PARENTS = ['usr/src', 'usr/src/kernels'];
 const LEFTOVER = /^\.khpkg-(stage|old)-/;
+/** A tree an install writes while it reads the archive, before it takes the lock: `.khpkg-scan-<pid>-<random>`. */
+const SCANNING = /^\.khpkg-scan-(\d+)-/;
+
+/** The name of a new scan dir for this process (see SCANNING). */
+export function scanDirName(): string {
+  return `.khpkg-scan-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Is this entry of a tree parent a leftover? Staging and old trees are, under the lock, when no
+ * operation owns them. A scan dir is written without the lock, so it is one only once its process
+ * has gone (a process in another PID namespace looks gone: its install then fails, never corrupts).
+ */
+function isLeftover(name: string): boolean {
+  if (LEFTOVER.test(name)) return true;
+  const scanning = SCANNING.exec(name);
+  return scanning !== null && !processAlive(Number(scanning[1]));
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Deletes leftover staging, old and scan trees (under the root lock); returns what it did. */
+export function sweepLeftovers(root: string): string[] {
+  const done: string[] = [];
+  for (const parent of TREE_PARENTS) {
+    const dir = inRoot(root, parent);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      if (!isLeftover(name)) continue;
+      rmSync(join(dir, name), {recursive: true, force: true});
+      done.push(`removed leftover ${parent}/${name}`);
+    }
+  }
+  return done;
+}
 
 /**
  * Brings a root back to a consistent state after a crash, under the root lock. An install that did
@@ -27,15 +71,7 @@ export function recover(root: string, registry: Registry): string[] {
     if (op.kind === 'install') registry.endOperation(op.id);
     else registry.forget(op.release, op.id);
   }
-  for (const parent of TREE_PARENTS) {
-    const dir = inRoot(root, parent);
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) {
-      if (!LEFTOVER.test(name)) continue;
-      rmSync(join(dir, name), {recursive: true, force: true});
-      done.push(`removed leftover ${parent}/${name}`);
-    }
-  }
+  done.push(...sweepLeftovers(root));
   for (const set of registry.installed()) {
     if (set.state === 'removing') {
       removeRecordedFiles(root, set, registry.files(set.release));
@@ -77,7 +113,7 @@ function cleanBuildLink(root: string, release: string, treeRel: string, removeOu
 export function hasLeftovers(root: string): boolean {
   return TREE_PARENTS.some((parent) => {
     try {
-      return readdirSync(inRoot(root, parent)).some((n) => LEFTOVER.test(n));
+      return readdirSync(inRoot(root, parent)).some(isLeftover);
     } catch {
       return false;
     }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import {spawn} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import {existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {join} from 'node:path';
@@ -118,6 +118,36 @@ describe('crashes (SIGKILL) during install leave the old state or the new one', 
     const sets = JSON.parse(khpkg(['list', '--root', root, '--json']).stdout) as Listed[];
     if (sets.length === 1) assert.equal(khpkg(['verify', '--root', root]).code, 0, 'killed before it began: untouched');
     else assert.equal(existsSync(join(root, `usr/src/linux-headers-${REL}`)), false, 'finished');
+  });
+});
+
+describe('one read: install writes the tree while it reads the archive', () => {
+  const s = scratch();
+  after(() => s.cleanup());
+  const archive = join(s.dir, 'one-read.tar.xz');
+  before(async () => writeFileSync(archive, await kheadersArchive({release: REL, extraFiles: 800})));
+
+  it('an archive installed already is only read: nothing is written, so the mid-write kill point is never reached', () => {
+    const root = join(s.dir, 'again');
+    mkdirSync(root);
+    assert.equal(khpkg(['install', archive, '--root', root, '-q']).code, 0);
+    const again = khpkg(['install', archive, '--root', root, '--json'], {env: {KHPKG_CRASH_AT: 'mid-stage'}});
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((JSON.parse(again.stdout) as {status: string}).status, 'unchanged');
+    // --force does write, and the kill point proves it is during the read.
+    assert.equal(khpkg(['install', archive, '--root', root, '--force', '-q'], {env: {KHPKG_CRASH_AT: 'mid-stage'}}).code, -1);
+    assertConsistent(root, [mustRun('sha256sum', [archive]).split(' ')[0]!]);
+  });
+
+  it("a scan dir is a leftover once its process is gone, never while it runs", () => {
+    const root = join(s.dir, 'scan-dirs');
+    mkdirSync(join(root, 'usr/src'), {recursive: true});
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const live = process.pid;
+    mkdirSync(join(root, `usr/src/.khpkg-scan-${dead}-aaaa/include`), {recursive: true});
+    mkdirSync(join(root, `usr/src/.khpkg-scan-${live}-bbbb/include`), {recursive: true});
+    assert.equal(khpkg(['list', '--root', root, '--json']).code, 0);
+    assert.deepEqual(readdirSync(join(root, 'usr/src')), [`.khpkg-scan-${live}-bbbb`]);
   });
 });
 
