@@ -21,7 +21,10 @@ const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(name);
 const option = (name: string, dflt: string): string => (args.includes(name) ? args[args.indexOf(name) + 1]! : dflt);
 const rounds = Number(option('--rounds', '3'));
-const archives = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds');
+/** `--only build,install,list,4x`: some of the cases, to look at one change quickly. */
+const only = option('--only', '').split(',').filter(Boolean);
+const wants = (group: string): boolean => only.length === 0 || only.includes(group);
+const archives = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds' && args[i - 1] !== '--only');
 if (archives.length === 0) archives.push(join(ROOT, 'test/fixtures/6.12.117+deb12-amd64-x86_64.tar.xz'));
 
 interface Sample {
@@ -153,27 +156,28 @@ for (const archive of flag('--only-4x') ? [] : archives) {
     return f ? statSync(f).size : 0;
   };
   log(`\n${archive} (${release})`);
-  for (const z of ['xz', 'zstd'] as const) {
-    const r = compare(
-      `build .deb (${z})`,
-      () => [khpkgCmd('build', archive, '-f', 'deb', '-z', z, '-o', out, '-q')],
-      () => [...nativeDeb(archive, release, z, join(out, 'native.deb'))],
-      clean,
-      z === 'xz' ? {wallRatio: 0.6, note: '<= 0.6x, size <= +2%'} : {wallRatio: 1.0, note: '<= 1.0x'},
-      undefined,
-      archive,
-    );
-    // Output sizes: each side's own package, built once more.
-    clean();
-    measure([khpkgCmd('build', archive, '-f', 'deb', '-z', z, '-o', out, '-q')]);
-    const ksize = size('deb');
-    clean();
-    measure(nativeDeb(archive, release, z, join(out, 'native.deb')));
-    r.khpkg.size = ksize;
-    r.native.size = size('deb');
-    if (z === 'xz') r.met = r.met && ksize <= r.native.size * 1.02;
-    results.push(r);
-    log(row(r));
+  if (wants('build')) {
+    for (const z of ['xz', 'zstd'] as const) {
+      const r = compare(
+        `build .deb (${z})`,
+        () => [khpkgCmd('build', archive, '-f', 'deb', '-z', z, '-o', out, '-q')],
+        () => [...nativeDeb(archive, release, z, join(out, 'native.deb'))],
+        clean,
+        z === 'xz' ? {wallRatio: 0.6, note: '<= 0.6x, size <= +2%'} : {wallRatio: 1.0, note: '<= 1.0x'},
+        undefined,
+        archive,
+      );
+      // Output sizes: each side's own package, built once more.
+      clean();
+      measure([khpkgCmd('build', archive, '-f', 'deb', '-z', z, '-o', out, '-q')]);
+      const ksize = size('deb');
+      clean();
+      measure(nativeDeb(archive, release, z, join(out, 'native.deb')));
+      r.khpkg.size = ksize;
+      r.native.size = size('deb');
+      if (z === 'xz') r.met = r.met && ksize <= r.native.size * 1.02;
+      results.push(r);
+      log(row(r));
   }
   for (const [z, payload] of [['xz', 'w6T0.xzdio'], ['zstd', 'w3T0.zstdio']] as const) {
     const r = compare(
@@ -200,45 +204,50 @@ for (const archive of flag('--only-4x') ? [] : archives) {
   );
   results.push(both);
   log(row(both));
-  // install: into a fresh root each time, vs tar -xJf into the same file system, vs dpkg --root -i.
-  clean();
-  measure([khpkgCmd('build', archive, '-f', 'deb', '-o', out, '-q')]);
-  const deb = spawnSync('sh', ['-c', `ls ${out}/*.deb`]).stdout.toString().trim();
-  const fresh = join(WORK, 'root');
-  const prepRoot = (): void => {
-    rmSync(fresh, {recursive: true, force: true});
-    for (const d of ['var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers']) mkdirSync(join(fresh, d), {recursive: true});
-    writeFileSync(join(fresh, 'var/lib/dpkg/status'), '');
-    writeFileSync(join(fresh, 'var/lib/dpkg/available'), '');
-  };
-  const inst = compare('install vs tar -xJf', () => [khpkgCmd('install', archive, '--root', fresh, '-q')], () => [['tar', '-xJf', archive, '-C', fresh]], prepRoot, {wallRatio: 1.5, note: '<= 1.5x'}, undefined, archive);
-  results.push(inst);
-  log(row(inst));
-  const instDpkg = compare('install vs dpkg --root -i', () => [khpkgCmd('install', archive, '--root', fresh, '-q')], () => [['dpkg', `--root=${fresh}`, '--log=/dev/null', '--force-script-chrootless', '-i', deb]], prepRoot, {wallRatio: 1.0, note: '< 1.0x'}, undefined, archive);
-  results.push(instDpkg);
-  log(row(instDpkg));
+  }
+  if (wants('install')) {
+    // install: into a fresh root each time, vs tar -xJf into the same file system, vs dpkg --root -i.
+    clean();
+    measure([khpkgCmd('build', archive, '-f', 'deb', '-o', out, '-q')]);
+    const deb = spawnSync('sh', ['-c', `ls ${out}/*.deb`]).stdout.toString().trim();
+    const fresh = join(WORK, 'root');
+    const prepRoot = (): void => {
+      rmSync(fresh, {recursive: true, force: true});
+      for (const d of ['var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers']) mkdirSync(join(fresh, d), {recursive: true});
+      writeFileSync(join(fresh, 'var/lib/dpkg/status'), '');
+      writeFileSync(join(fresh, 'var/lib/dpkg/available'), '');
+    };
+    const inst = compare('install vs tar -xJf', () => [khpkgCmd('install', archive, '--root', fresh, '-q')], () => [['tar', '-xJf', archive, '-C', fresh]], prepRoot, {wallRatio: 1.5, note: '<= 1.5x'}, undefined, archive);
+    results.push(inst);
+    log(row(inst));
+    const instDpkg = compare('install vs dpkg --root -i', () => [khpkgCmd('install', archive, '--root', fresh, '-q')], () => [['dpkg', `--root=${fresh}`, '--log=/dev/null', '--force-script-chrootless', '-i', deb]], prepRoot, {wallRatio: 1.0, note: '< 1.0x'}, undefined, archive);
+    results.push(instDpkg);
+    log(row(instDpkg));
+  }
 }
 
-// list --json with 100 releases registered, vs node's own start-up.
-const listRoot = join(WORK, 'list-root');
-mkdirSync(listRoot, {recursive: true});
-const registry = Registry.open(listRoot, {create: true})!;
-for (let i = 0; i < 100; i++) {
-  const release = `6.1.${i}-bench`;
-  const op = registry.beginOperation({kind: 'install', release, phase: 'bench', treePath: `usr/src/linux-headers-${release}`});
-  registry.recordInstall(
-    {release, version: `6.1.${i}`, srcarch: 'x86', debArch: 'amd64', rpmArch: 'x86_64', layout: 'debian', path: `usr/src/linux-headers-${release}`, sourceKind: 'file', sourcePath: '/x', sourceSha256: '0'.repeat(64), installedAt: new Date().toISOString(), files: 1, bytes: 1, state: 'installed'},
-    [{path: `usr/src/linux-headers-${release}/include/x.h`, type: 'file', mode: 0o644, size: 1, sha256: '0'.repeat(64)}],
-    op,
-  );
+if (wants('list')) {
+  // list --json with 100 releases registered, vs node's own start-up.
+  const listRoot = join(WORK, 'list-root');
+  mkdirSync(listRoot, {recursive: true});
+  const registry = Registry.open(listRoot, {create: true})!;
+  for (let i = 0; i < 100; i++) {
+    const release = `6.1.${i}-bench`;
+    const op = registry.beginOperation({kind: 'install', release, phase: 'bench', treePath: `usr/src/linux-headers-${release}`});
+    registry.recordInstall(
+      {release, version: `6.1.${i}`, srcarch: 'x86', debArch: 'amd64', rpmArch: 'x86_64', layout: 'debian', path: `usr/src/linux-headers-${release}`, sourceKind: 'file', sourcePath: '/x', sourceSha256: '0'.repeat(64), installedAt: new Date().toISOString(), files: 1, bytes: 1, state: 'installed'},
+      [{path: `usr/src/linux-headers-${release}/include/x.h`, type: 'file', mode: 0o644, size: 1, sha256: '0'.repeat(64)}],
+      op,
+    );
 }
 registry.close();
 const list = compare('list --json (100 releases) vs node -e 0', () => [khpkgCmd('list', '--json', '--root', listRoot)], () => [[process.execPath, '-e', '0']], () => undefined, {wallRatio: 2.5, note: '<= 2.5x'});
 results.push(list);
 log(row(list));
+}
 
 // Memory must not grow with the archive: the same build on an archive 4x the size.
-if (!flag('--no-4x')) {
+if (!flag('--no-4x') && wants('4x')) {
   const big = await fourTimes(archives[0]!);
   const out = join(WORK, 'out4');
   const one = measure([khpkgCmd('build', archives[0]!, '-f', 'deb', '-z', 'zstd', '-o', out, '-q')]);
