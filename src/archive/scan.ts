@@ -56,7 +56,7 @@ export async function scanArchive(
  * Sees each entry once it has passed the per-entry rules (the installer writes it out at once); the
  * whole-tree checks come after the last one, so what it did must be undone if the scan throws.
  */
-export type EntryHook = (entry: ScannedEntry, data: Buffer | undefined) => void;
+export type EntryHook = (entry: ScannedEntry, data: Buffer | undefined) => void | Promise<void>;
 
 async function scanTree(bytes: Buffer, limits: Limits, onProgress: Progress | undefined, sha256: string, spool: TarSpool | undefined, onEntry: EntryHook | undefined): Promise<ArchiveScan> {
   const rules = new TreeRules(limits);
@@ -76,7 +76,7 @@ async function scanTree(bytes: Buffer, limits: Limits, onProgress: Progress | un
     if (entry.type !== 'dir') files++;
     newestMtime = Math.max(newestMtime, entry.mtime);
     entries.push(scanned);
-    onEntry?.(scanned, data);
+    await onEntry?.(scanned, data);
     if (onProgress && entries.length % 256 === 0) onProgress({phase: 'reading archive', done: entries.length});
   }
   const info = readInfo(captured, rules.srcarch!, {files, bytes: total, sha256});

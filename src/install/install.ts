@@ -75,17 +75,21 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
       wanted.scanStage = new ScanStage(inRoot(root, `${parent}/${scanDirName()}`));
     }
     const stage = wanted.scanStage;
-    const onEntry = stage && ((e: ScannedEntry, data: Buffer | undefined): void => {
-      stage.add(e, data);
+    const onEntry = stage && (async (e: ScannedEntry, data: Buffer | undefined): Promise<void> => {
+      await stage.add(e, data);
       if (stage.written === 500) crashPoint('mid-stage');
     });
     // The kbuild kit is built from the tar again; a plain install needs no second read.
     scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256, {keepTar: Boolean(opts.kbuild), onEntry});
+    await stage?.done();
     result = await installScanned(scan, source, opts, wanted);
   } finally {
     scan?.tar?.close();
     // Renamed into place on success; otherwise no install may leave it, nor the dirs made for it.
-    if (wanted.scanStage) rmSync(wanted.scanStage.dirAbs, {recursive: true, force: true});
+    if (wanted.scanStage) {
+      await wanted.scanStage.close();
+      rmSync(wanted.scanStage.dirAbs, {recursive: true, force: true});
+    }
     if (!result || result.status === 'unchanged') removeEmptyDirs(made);
     process.umask(previousUmask);
   }

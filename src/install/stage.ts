@@ -4,6 +4,7 @@ import type {Entry} from '../archive/entry.js';
 import {modeFor, type ContentPlan, type PackageEntry} from '../content/plan.js';
 import type {EntrySink} from '../pipeline/feed.js';
 import type {FileRecord} from '../registry/types.js';
+import {FileWriter} from './file-writer.js';
 
 /**
  * Writes a plan's header tree into a staging dir beside its final place (same file system, so the
@@ -55,19 +56,32 @@ export class StageSink implements EntrySink {
 
 /**
  * Writes archive entries into a new dir as the first pass reads them, so installing reads the archive
- * once and file creation (most of an install) starts at once. The rules have checked every path
- * before it gets here; the caller removes the dir if the scan fails.
+ * once and file creation (most of an install) starts at once, on its own thread (FileWriter). The
+ * rules have checked every path before it gets here. Call `done()` before using the tree, and
+ * `close()` before the caller removes the dir after a failure.
  */
 export class ScanStage {
   written = 0;
+  private readonly writer = new FileWriter();
 
   constructor(readonly dirAbs: string) {
     mkdirSync(dirAbs, {mode: 0o700});
   }
 
-  add(e: Entry, data: Buffer | undefined): void {
-    writeEntry(join(this.dirAbs, e.path), {type: e.type, mode: modeFor(e.type), linkTarget: e.linkTarget}, data);
+  async add(e: Entry, data: Buffer | undefined): Promise<void> {
+    const target = join(this.dirAbs, e.path);
     this.written++;
+    if (e.type === 'dir') await this.writer.mkdir(target, modeFor('dir'));
+    else if (e.type === 'symlink') await this.writer.symlink(e.linkTarget!, target);
+    else await this.writer.writeFile(target, data ?? EMPTY, modeFor('file'));
+  }
+
+  async done(): Promise<void> {
+    await this.writer.done();
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
   }
 }
 
