@@ -1,7 +1,7 @@
 import {Worker} from 'node:worker_threads';
 
-/** One file-system step, done in order by the writer thread. */
-type Op = {kind: 'dir'; path: string; mode: number} | {kind: 'symlink'; path: string; target: string} | {kind: 'file'; path: string; mode: number; data: Uint8Array};
+/** One file-system step, done in order by the writer thread; a file's bytes are at [at, at+size) of its batch's buffer. */
+type Op = {kind: 'dir'; path: string; mode: number} | {kind: 'symlink'; path: string; target: string} | {kind: 'file'; path: string; mode: number; at: number; size: number};
 
 interface Failure {
   message: string;
@@ -10,37 +10,47 @@ interface Failure {
   path?: string;
 }
 
+/** What goes back from the writer: its first failure, if any, and the batch's buffer for reuse. */
+interface Reply {
+  failed: Failure | null;
+  buffer: ArrayBuffer;
+}
+
 /**
  * The writer thread's code, evaluated as a CommonJS script: plain JS, so it runs the same from
  * `dist/` and under tsx, and loads nothing native (stopping it is always safe). Synchronous calls:
  * one thread making three syscalls per small file beats the thread pool's hand-offs (4x on the 6.12
  * tree). 'wx' is O_CREAT|O_EXCL, which never follows a symlink planted at the name. After a failure
- * every later batch is refused.
+ * every later batch is refused. The buffer is transferred back, so no file's bytes wait for a GC.
  */
 const WORKER_SOURCE = `
 const {parentPort} = require('node:worker_threads');
 const fs = require('node:fs');
 let failed = null;
-parentPort.on('message', (ops) => {
+parentPort.on('message', ({ops, buffer}) => {
   if (!failed) {
+    const bytes = new Uint8Array(buffer);
     try {
       for (const op of ops) {
         if (op.kind === 'dir') fs.mkdirSync(op.path, {mode: op.mode});
         else if (op.kind === 'symlink') fs.symlinkSync(op.target, op.path);
-        else fs.writeFileSync(op.path, op.data, {flag: 'wx', mode: op.mode});
+        else fs.writeFileSync(op.path, bytes.subarray(op.at, op.at + op.size), {flag: 'wx', mode: op.mode});
       }
     } catch (e) {
       failed = {message: e.message, code: e.code, syscall: e.syscall, path: e.path};
     }
   }
-  parentPort.postMessage(failed);
+  parentPort.postMessage({failed, buffer}, [buffer]);
 });
 `;
 
 const BATCH_BYTES = 256 * 1024;
 const BATCH_OPS = 128;
-/** Batches posted but not yet done: bounds what a slow disk makes us hold to about a MB. */
-const MAX_IN_FLIGHT = 4;
+/**
+ * Batch buffers in all: one being filled, the rest in flight. They circulate (transferred, not
+ * copied), so what a slow disk makes us hold stays at about a MB and the writer allocates nothing.
+ */
+const BUFFERS = 4;
 
 /**
  * Creates dirs, files and symlinks on a second thread, in the order given. Installing is mostly
@@ -51,15 +61,20 @@ const MAX_IN_FLIGHT = 4;
  */
 export class FileWriter {
   private readonly worker = new Worker(WORKER_SOURCE, {eval: true, resourceLimits: {maxYoungGenerationSizeMb: 2}});
-  private batch: Op[] = [];
-  private batchBytes = 0;
+  private readonly pool: ArrayBuffer[] = [];
+  private allocated = 0;
+  private ops: Op[] = [];
+  private bytes?: Uint8Array;
+  private used = 0;
   private inFlight = 0;
   private failure?: Error;
   private wake?: () => void;
 
   constructor() {
-    this.worker.on('message', (failed: Failure | null) => {
+    this.worker.on('message', ({failed, buffer}: Reply) => {
       this.inFlight--;
+      // One-off buffers of large files are dropped.
+      if (buffer.byteLength === BATCH_BYTES) this.pool.push(buffer);
       if (failed && !this.failure) this.failure = Object.assign(new Error(failed.message), {code: failed.code, syscall: failed.syscall, path: failed.path});
       this.wake?.();
     });
@@ -72,22 +87,35 @@ export class FileWriter {
   }
 
   async mkdir(path: string, mode: number): Promise<void> {
-    await this.push({kind: 'dir', path, mode}, 0);
+    await this.push({kind: 'dir', path, mode});
   }
 
   async symlink(target: string, path: string): Promise<void> {
-    await this.push({kind: 'symlink', path, target}, 0);
+    await this.push({kind: 'symlink', path, target});
   }
 
   async writeFile(path: string, data: Uint8Array, mode: number): Promise<void> {
-    await this.push({kind: 'file', path, mode, data}, data.length);
+    if (this.failure) throw this.failure;
+    if (data.length > BATCH_BYTES) {
+      // Larger than a batch: sent alone, in a buffer of its own.
+      await this.flush();
+      await this.settle(() => this.inFlight < BUFFERS);
+      const own = new Uint8Array(data.length);
+      own.set(data);
+      this.post([{kind: 'file', path, mode, at: 0, size: data.length}], own.buffer);
+      return;
+    }
+    if (this.used + data.length > BATCH_BYTES) await this.flush();
+    const bytes = await this.buffer();
+    bytes.set(data, this.used);
+    await this.push({kind: 'file', path, mode, at: this.used, size: data.length}, data.length);
   }
 
   /** Everything is on disk; the thread is stopped either way. */
   async done(): Promise<void> {
     try {
-      this.post();
-      await this.settle(0);
+      await this.flush();
+      await this.settle(() => this.inFlight === 0);
     } finally {
       await this.close();
     }
@@ -98,27 +126,43 @@ export class FileWriter {
     await this.worker.terminate();
   }
 
-  private async push(op: Op, bytes: number): Promise<void> {
+  private async push(op: Op, bytes = 0): Promise<void> {
     if (this.failure) throw this.failure;
-    this.batch.push(op);
-    this.batchBytes += bytes;
-    if (this.batchBytes >= BATCH_BYTES || this.batch.length >= BATCH_OPS) {
-      this.post();
-      await this.settle(MAX_IN_FLIGHT - 1);
+    this.ops.push(op);
+    this.used += bytes;
+    if (this.ops.length >= BATCH_OPS) await this.flush();
+  }
+
+  /** The buffer being filled, taken from the pool (waiting for one to come back if all are out). */
+  private async buffer(): Promise<Uint8Array> {
+    if (this.bytes) return this.bytes;
+    if (this.pool.length === 0 && this.allocated < BUFFERS) {
+      this.allocated++;
+      this.pool.push(new ArrayBuffer(BATCH_BYTES));
     }
+    await this.settle(() => this.pool.length > 0);
+    this.bytes = new Uint8Array(this.pool.pop()!);
+    return this.bytes;
   }
 
-  private post(): void {
-    if (this.batch.length === 0) return;
-    this.worker.postMessage(this.batch);
+  private async flush(): Promise<void> {
+    if (this.ops.length === 0) return;
+    // A batch of dirs and links only still needs a buffer to carry.
+    const bytes = await this.buffer();
+    this.post(this.ops, bytes.buffer as ArrayBuffer);
+    this.ops = [];
+    this.bytes = undefined;
+    this.used = 0;
+  }
+
+  private post(ops: Op[], buffer: ArrayBuffer): void {
+    this.worker.postMessage({ops, buffer}, [buffer]);
     this.inFlight++;
-    this.batch = [];
-    this.batchBytes = 0;
   }
 
-  /** Waits until at most `limit` batches are in flight; throws the writer's first failure. */
-  private async settle(limit: number): Promise<void> {
-    while (this.inFlight > limit && !this.failure) {
+  /** Waits until `ready()` holds; throws the writer's first failure. */
+  private async settle(ready: () => boolean): Promise<void> {
+    while (!ready() && !this.failure) {
       this.worker.ref();
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.worker.unref();
