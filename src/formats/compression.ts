@@ -1,3 +1,4 @@
+import {availableParallelism} from 'node:os';
 import {PassThrough, type Transform} from 'node:stream';
 import {constants, createGzip} from 'node:zlib';
 import {KhpkgError} from '../errors.js';
@@ -42,8 +43,28 @@ function xzPreset6(lzma: LzmaConstants, dictSize: number): object {
   return {dictSize, lc: 3, lp: 0, pb: 2, mode: lzma.MODE_NORMAL, niceLen: 64, mf: lzma.MF_BT4, depth: 0};
 }
 
-/** A compressing transform; the same input always gives the same bytes. */
-export async function createCompressor(kind: Compression): Promise<Transform> {
+/**
+ * xz threads for one of `sharing` compressors that run at once: the cores are split among them, as
+ * each thread holds 47 MiB and threads beyond the cores add memory, not speed (deb+rpm in one call:
+ * 4 threads 350 MB, 2 threads 285 MB and 2 s less CPU, same wall time on 2 cores).
+ */
+function xzThreads(sharing: number): number {
+  return Math.max(1, Math.floor(availableParallelism() / sharing));
+}
+
+/**
+ * How much input a compressor may queue before its writer waits. Alone, a 1 MiB batch in flight is
+ * enough. Packages written at once are fed in step, and an xz with fewer threads than blocks in
+ * hand stops taking input until a thread is free (a whole 6 MiB block, ~2 s): without a queue
+ * longer than a block, the other package's compressor would starve meanwhile (measured: 24 s on
+ * one core instead of 14 s on two).
+ */
+export function inputQueueBytes(kind: Compression, sharing: number): number {
+  return kind === 'xz' && sharing > 1 ? XZ_BLOCK_SIZE + 2 * (1 << 20) : 1 << 20;
+}
+
+/** A compressing transform; the same input always gives the same bytes. `sharing`: see xzThreads. */
+export async function createCompressor(kind: Compression, sharing = 1): Promise<Transform> {
   switch (kind) {
     case 'none':
       return new PassThrough();
@@ -54,7 +75,7 @@ export async function createCompressor(kind: Compression): Promise<Transform> {
       const lzma = (await import('lzma-native')).default;
       const lz = lzma as unknown as LzmaConstants;
       return lzma.createCompressor({
-        threads: 0,
+        threads: xzThreads(sharing),
         blockSize: XZ_BLOCK_SIZE,
         check: lz.CHECK_CRC64,
         filters: [{id: lz.FILTER_LZMA2, options: xzPreset6(lz, XZ_DICT_SIZE)}],

@@ -1,5 +1,4 @@
 import {createHash, type Hash} from 'node:crypto';
-import {once} from 'node:events';
 import type {FileHandle} from 'node:fs/promises';
 import {Writable, type Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
@@ -17,13 +16,18 @@ export class CompressedSection {
   private readonly done: Promise<void>;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Input handed to the compressor and not yet taken, and the most there may be (inputQueueBytes). */
+  private queued = 0;
+  private readonly maxQueued: number;
+  private wake?: () => void;
 
   constructor(
     private readonly compressor: Transform,
     fh: FileHandle,
     offset: number,
-    opts: {digest?: boolean} = {},
+    opts: {digest?: boolean; maxQueued?: number} = {},
   ) {
+    this.maxQueued = opts.maxQueued ?? BATCH;
     if (opts.digest) this.hash = createHash('sha256');
     let position = offset;
     const sink = new Writable({
@@ -55,7 +59,13 @@ export class CompressedSection {
     const batch = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    if (!this.compressor.write(batch)) await Promise.race([once(this.compressor, 'drain'), this.done]);
+    this.queued += batch.length;
+    this.compressor.write(batch, () => {
+      this.queued -= batch.length;
+      this.wake?.();
+    });
+    while (this.queued > this.maxQueued) await Promise.race([new Promise<void>((resolve) => (this.wake = resolve)), this.done]);
+    if (this.failure) throw this.failure;
   }
 
   async end(): Promise<{size: number; sha256?: string}> {

@@ -28,6 +28,8 @@ export interface BuildInput {
   version?: string;
   maintainer: string;
   compression: Compression;
+  /** How many packages are written at once, in one pass: their compressors share the cores. */
+  packagesAtOnce: number;
   outDir: string;
   time: {timestamp: number; clamp?: number};
   /** The module-build tier's files (`--kbuild`), added to the header tree. */

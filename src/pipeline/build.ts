@@ -59,6 +59,7 @@ async function buildFromScan(scan: ArchiveScan, source: ArchiveSource, opts: Bui
           version: opts.version,
           maintainer: opts.maintainer,
           compression: opts.compression,
+          packagesAtOnce: opts.formats.length,
           outDir: opts.outDir,
           time,
           kit: kit?.files,

@@ -3,7 +3,7 @@ import {join} from 'node:path';
 import {gzipSync, constants} from 'node:zlib';
 import {headersPlan} from '../../content/headers.js';
 import type {ContentPlan, PackageEntry} from '../../content/plan.js';
-import {compressBuffer, createCompressor, SUFFIX, type Compression} from '../compression.js';
+import {compressBuffer, createCompressor, inputQueueBytes, SUFFIX, type Compression} from '../compression.js';
 import {CompressedSection, hashFileRange} from '../output.js';
 import {renderTemplate} from '../../content/templates.js';
 import type {Artifact, BuildInput, Packager, PackageSink} from '../writer.js';
@@ -24,7 +24,7 @@ export const debPackager: Packager = {
     const plan = builder.build();
     const control = await controlArchive(id, input, plan);
     const path = join(input.outDir, `${id.name}_${id.version}_${id.arch}.deb`);
-    const sink = await DebWriter.open(path, id, control, input.compression, plan.timestamp);
+    const sink = await DebWriter.open(path, id, control, input.compression, input.packagesAtOnce, plan.timestamp);
     return {plan, sink};
   },
 };
@@ -79,14 +79,14 @@ class DebWriter implements PackageSink {
     private readonly data: CompressedSection,
   ) {}
 
-  static async open(path: string, id: DebIdentity, control: {name: string; bytes: Buffer}, compression: Compression, mtime: number): Promise<DebWriter> {
+  static async open(path: string, id: DebIdentity, control: {name: string; bytes: Buffer}, compression: Compression, sharing: number, mtime: number): Promise<DebWriter> {
     const tmp = `${path}.partial-${process.pid}`;
     const fh = await open(tmp, 'w+', 0o644);
     try {
       const head = Buffer.concat([AR_MAGIC, arMember('debian-binary', Buffer.from('2.0\n'), mtime), arMember(control.name, control.bytes, mtime)]);
       const dataHeader = arHeader(`data.tar${SUFFIX[compression]}`, 0, mtime);
       await fh.write(Buffer.concat([head, dataHeader]), 0, head.length + dataHeader.length, 0);
-      const section = new CompressedSection(await createCompressor(compression), fh, head.length + dataHeader.length);
+      const section = new CompressedSection(await createCompressor(compression, sharing), fh, head.length + dataHeader.length, {maxQueued: inputQueueBytes(compression, sharing)});
       const writer = new DebWriter(path, tmp, id, fh, head.length, section);
       await section.write(tarHeader({path: '', type: 'dir', mode: 0o755, mtime, size: 0}));
       return writer;

@@ -5,7 +5,7 @@ import {join} from 'node:path';
 import {KhpkgError} from '../../errors.js';
 import {headersPlan} from '../../content/headers.js';
 import type {PackageEntry} from '../../content/plan.js';
-import {createCompressor, type Compression} from '../compression.js';
+import {createCompressor, inputQueueBytes, type Compression} from '../compression.js';
 import {CompressedSection, hashFileRange} from '../output.js';
 import {renderTemplate} from '../../content/templates.js';
 import type {Artifact, BuildInput, Packager, PackageSink} from '../writer.js';
@@ -75,7 +75,10 @@ class RpmWriter implements PackageSink {
     const tmp = `${path}.partial-${process.pid}`;
     const fh = await open(tmp, 'w+', 0o644);
     try {
-      const section = new CompressedSection(await createCompressor(input.compression), fh, payloadAt, {digest: true});
+      const section = new CompressedSection(await createCompressor(input.compression, input.packagesAtOnce), fh, payloadAt, {
+        digest: true,
+        maxQueued: inputQueueBytes(input.compression, input.packagesAtOnce),
+      });
       return new RpmWriter(path, tmp, id, fh, payloadAt, section, inodes, makeHeader);
     } catch (e) {
       await fh.close().catch(() => undefined);
