@@ -1,5 +1,5 @@
 import {availableParallelism} from 'node:os';
-import {PassThrough, type Transform} from 'node:stream';
+import {Transform} from 'node:stream';
 import {constants, createGzip} from 'node:zlib';
 import {KhpkgError} from '../errors.js';
 
@@ -63,11 +63,15 @@ export function inputQueueBytes(kind: Compression, sharing: number): number {
   return kind === 'xz' && sharing > 1 ? XZ_BLOCK_SIZE + 2 * (1 << 20) : 1 << 20;
 }
 
-/** A compressing transform; the same input always gives the same bytes. `sharing`: see xzThreads. */
+/**
+ * A compressing transform; the same input always gives the same bytes. A chunk may be reused once
+ * its write callback ran (each one copies or consumes its input by then). `sharing`: see xzThreads.
+ */
 export async function createCompressor(kind: Compression, sharing = 1): Promise<Transform> {
   switch (kind) {
     case 'none':
-      return new PassThrough();
+      // A copy, since writers reuse a chunk once written (a PassThrough would hand the chunk itself on).
+      return new Transform({transform: (chunk: Buffer, _encoding, done) => done(null, Buffer.from(chunk))});
     case 'gzip':
       // zlib writes mtime 0 and no name in the gzip header: reproducible.
       return createGzip({level: constants.Z_BEST_COMPRESSION});

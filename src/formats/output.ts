@@ -14,8 +14,10 @@ export class CompressedSection {
   private readonly hash?: Hash;
   private failure: Error | undefined;
   private readonly done: Promise<void>;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** The batch being filled, and batches the compressor has taken, for reuse. */
+  private batch?: Buffer;
+  private batchBytes = 0;
+  private readonly spare: Buffer[] = [];
   /** Input handed to the compressor and not yet taken, and the most there may be (inputQueueBytes). */
   private queued = 0;
   private readonly maxQueued: number;
@@ -44,24 +46,32 @@ export class CompressedSection {
   }
 
   /**
-   * Small writes (tar headers, padding, small headers' content) are gathered into 1 MiB batches:
-   * each call into the compressor has a fixed cost, and a 6.12 tree is 21,000 of them otherwise.
+   * Writes (tar headers, padding, content) are copied into 1 MiB batches: each call into the
+   * compressor has a fixed cost, and a 6.12 tree is 21,000 of them otherwise. Batches are reused
+   * once the compressor has taken them: new ones, held while queued, outlived V8's young
+   * generation and waited for a full GC (+30 MB of RSS in the second pass).
    */
   async write(data: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
-    this.pending.push(data);
-    this.pendingBytes += data.length;
-    if (this.pendingBytes >= BATCH) await this.flush();
+    for (let at = 0; at < data.length; ) {
+      this.batch ??= this.spare.pop() ?? Buffer.allocUnsafeSlow(BATCH);
+      const n = data.copy(this.batch, this.batchBytes, at);
+      this.batchBytes += n;
+      at += n;
+      if (this.batchBytes === BATCH) await this.flush();
+    }
   }
 
   private async flush(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const batch = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.queued += batch.length;
-    this.compressor.write(batch, () => {
-      this.queued -= batch.length;
+    const batch = this.batch;
+    const bytes = this.batchBytes;
+    if (!batch || bytes === 0) return;
+    this.batch = undefined;
+    this.batchBytes = 0;
+    this.queued += bytes;
+    this.compressor.write(batch.subarray(0, bytes), () => {
+      this.queued -= bytes;
+      this.spare.push(batch);
       this.wake?.();
     });
     while (this.queued > this.maxQueued) await Promise.race([new Promise<void>((resolve) => (this.wake = resolve)), this.done]);
