@@ -1,20 +1,24 @@
 import {KhpkgError} from '../errors.js';
 import {archNames, type ArchNames} from './arch.js';
 
-/** What a kheaders archive says about the kernel it came from, read from its generated headers. */
-export interface KheadersInfo extends ArchNames {
+/** Who the kernel is, from its generated headers: known a third of the way into a sorted archive. */
+export interface KernelIdentity extends ArchNames {
   /** `UTS_RELEASE`, what `uname -r` prints: the key of everything khpkg does. */
   release: string;
   /** `major.minor.sublevel` from version.h (e.g. `6.12.117`). */
   version: string;
   /** The compiler that built the kernel, when the archive says. */
   compiler?: string;
+  /** sha256 of the compressed archive: identifies exactly this build of the release. */
+  sha256: string;
+}
+
+/** What a kheaders archive says about the kernel it came from, and how much it holds. */
+export interface KheadersInfo extends KernelIdentity {
   /** Regular files and symlinks. */
   files: number;
   /** Sum of regular file sizes. */
   bytes: number;
-  /** sha256 of the compressed archive: identifies exactly this build of the release. */
-  sha256: string;
 }
 
 /** The generated headers the info is read from, as captured while streaming. */
@@ -31,11 +35,16 @@ export const INFO_FILES = {
  */
 const SAFE_RELEASE = /^[A-Za-z0-9][A-Za-z0-9._+~-]{0,127}$/;
 
-export function readInfo(
-  captured: Map<string, Buffer>,
-  srcarch: string,
-  counts: {files: number; bytes: number; sha256: string},
-): KheadersInfo {
+export function readInfo(captured: Map<string, Buffer>, srcarch: string, counts: {files: number; bytes: number; sha256: string}): KheadersInfo {
+  return {...readIdentity(captured, srcarch, counts.sha256), files: counts.files, bytes: counts.bytes};
+}
+
+/** True once every generated header the identity is read from was captured. */
+export function identityComplete(captured: Map<string, Buffer>): boolean {
+  return Object.values(INFO_FILES).every((p) => captured.has(p));
+}
+
+export function readIdentity(captured: Map<string, Buffer>, srcarch: string, sha256: string): KernelIdentity {
   const text = (p: string): string | undefined => captured.get(p)?.toString('utf8');
   const uts = text(INFO_FILES.utsrelease);
   const release = uts === undefined ? undefined : /#define\s+UTS_RELEASE\s+"([^"\n]*)"/.exec(uts)?.[1];
@@ -50,7 +59,7 @@ export function readInfo(
     version: kernelVersion(text(INFO_FILES.version), release),
     ...archNames(srcarch, on),
     compiler: compilerOf(text(INFO_FILES.compile), autoconf),
-    ...counts,
+    sha256,
   };
 }
 

@@ -26,6 +26,8 @@ export class TreeRules {
   private readonly seen = new Map<string, EntryType>();
   private readonly links = new Map<string, string>();
   srcarch: string | undefined;
+  /** The first entry's mtime (the root `./` in a kernel-made archive): the time of the tree's own dir. */
+  treeMtime: number | undefined;
   private entries = 0;
   private total = 0;
 
@@ -42,8 +44,10 @@ export class TreeRules {
     const path = normalise(name);
     if (path === undefined) {
       if (type !== 'dir') throw invalidEntry(name, 'the tree root must be a directory');
+      this.treeMtime ??= h.mtime;
       return undefined;
     }
+    this.treeMtime ??= h.mtime;
     this.checkPlace(name, path, type);
     if (type === 'file') {
       if (h.size > this.limits.maxFileBytes) {

@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto';
 import type {Entry} from './entry.js';
-import {INFO_FILES, readInfo, type KheadersInfo} from './info.js';
+import {identityComplete, INFO_FILES, readIdentity, readInfo, type KernelIdentity, type KheadersInfo} from './info.js';
 import type {Limits} from './limits.js';
 import {readTree} from './reader.js';
 import {TreeRules} from './rules.js';
@@ -18,6 +18,8 @@ export interface ArchiveScan {
   entries: ScannedEntry[];
   /** Newest mtime in the archive: the timestamp of a build without SOURCE_DATE_EPOCH. */
   newestMtime: number;
+  /** Mtime of the tree's own dir (the archive's first entry, its root `./`). */
+  rootMtime: number;
   /** The generated headers other parts need (autoconf.h for config checks). */
   captured: Map<string, Buffer>;
   /** The decompressed tar, when asked for and the temp dir could take it: the input of pass 2. Close it. */
@@ -26,7 +28,52 @@ export interface ArchiveScan {
 
 export type Progress = (event: {phase: string; done: number; total?: number}) => void;
 
+export type Digest = 'md5' | 'sha256';
+
 const CAPTURE = new Set<string>(Object.values(INFO_FILES));
+
+/**
+ * What a pass learns from entries as they go by: their digests, the counts, the generated headers
+ * the kernel's identity is read from. Shared by the scan and the one-pass build.
+ */
+export class ScanState {
+  readonly entries: ScannedEntry[] = [];
+  readonly captured = new Map<string, Buffer>();
+  newestMtime = 0;
+  private files = 0;
+  private bytes = 0;
+
+  constructor(
+    readonly rules: TreeRules,
+    readonly sha256: string,
+    private readonly digests: readonly Digest[] = ['md5', 'sha256'],
+  ) {}
+
+  /** Digests and records one validated entry. */
+  see(entry: Entry, data: Buffer | undefined): ScannedEntry {
+    const scanned: ScannedEntry = {...entry};
+    if (data) {
+      for (const d of this.digests) scanned[d] = createHash(d).update(data).digest('hex');
+      this.bytes += data.length;
+      if (CAPTURE.has(entry.path)) this.captured.set(entry.path, data);
+    }
+    if (entry.type !== 'dir') this.files++;
+    this.newestMtime = Math.max(this.newestMtime, entry.mtime);
+    this.entries.push(scanned);
+    return scanned;
+  }
+
+  /** The kernel's identity as soon as every header it is read from went by, else undefined. */
+  earlyIdentity(): KernelIdentity | undefined {
+    return this.rules.srcarch !== undefined && identityComplete(this.captured) ? readIdentity(this.captured, this.rules.srcarch, this.sha256) : undefined;
+  }
+
+  /** After the last entry (readTree has checked the whole tree by then). */
+  result(): ArchiveScan {
+    const info = readInfo(this.captured, this.rules.srcarch!, {files: this.files, bytes: this.bytes, sha256: this.sha256});
+    return {info, entries: this.entries, newestMtime: this.newestMtime, rootMtime: this.rules.treeMtime ?? this.newestMtime, captured: this.captured};
+  }
+}
 
 /**
  * Streams the archive once: validates it, digests every file, reads release/arch/compiler.
@@ -59,26 +106,11 @@ export async function scanArchive(
 export type EntryHook = (entry: ScannedEntry, data: Buffer | undefined) => void | Promise<void>;
 
 async function scanTree(bytes: Buffer, limits: Limits, onProgress: Progress | undefined, sha256: string, spool: TarSpool | undefined, onEntry: EntryHook | undefined): Promise<ArchiveScan> {
-  const rules = new TreeRules(limits);
-  const entries: ScannedEntry[] = [];
-  const captured = new Map<string, Buffer>();
-  let files = 0;
-  let total = 0;
-  let newestMtime = 0;
-  for await (const {entry, data} of readTree(bytes, limits, rules, spool)) {
-    const scanned: ScannedEntry = {...entry};
-    if (data) {
-      scanned.md5 = createHash('md5').update(data).digest('hex');
-      scanned.sha256 = createHash('sha256').update(data).digest('hex');
-      total += data.length;
-      if (CAPTURE.has(entry.path)) captured.set(entry.path, data);
-    }
-    if (entry.type !== 'dir') files++;
-    newestMtime = Math.max(newestMtime, entry.mtime);
-    entries.push(scanned);
+  const state = new ScanState(new TreeRules(limits), sha256);
+  for await (const {entry, data} of readTree(bytes, limits, state.rules, spool)) {
+    const scanned = state.see(entry, data);
     await onEntry?.(scanned, data);
-    if (onProgress && entries.length % 256 === 0) onProgress({phase: 'reading archive', done: entries.length});
+    if (onProgress && state.entries.length % 256 === 0) onProgress({phase: 'reading archive', done: state.entries.length});
   }
-  const info = readInfo(captured, rules.srcarch!, {files, bytes: total, sha256});
-  return {info, entries, newestMtime, captured};
+  return state.result();
 }

@@ -57,6 +57,23 @@ export class TarSpool {
     }
   }
 
+  /** Bytes written so far (each earlier write stays readable even after a later one failed). */
+  get length(): number {
+    return this.size;
+  }
+
+  /** `length` bytes from `at`, as written. */
+  readAt(at: number, length: number): Buffer {
+    if (this.fd === undefined) throw new Error('the spool was closed while being read');
+    const buf = Buffer.allocUnsafe(length);
+    for (let done = 0; done < length; ) {
+      const n = readSync(this.fd, buf, done, length - done, at + done);
+      if (n === 0) throw new Error('the spool ended early');
+      done += n;
+    }
+    return buf;
+  }
+
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;

@@ -1,6 +1,7 @@
 import type {ArchiveScan} from '../archive/scan.js';
 import {deriveAutoConf, type KernelConfig} from './config.js';
-import {PlanBuilder} from './plan.js';
+import {PlanBuilder, type ExtraFile} from './plan.js';
+import type {KitFile} from '../kbuild/source-tree.js';
 import {renderTemplate} from './templates.js';
 
 /** Where a header tree lives: Debian's builddeb layout, or Fedora/kernel.spec's. */
@@ -14,32 +15,45 @@ export function treeDirFor(layout: Layout, release: string): string {
 export const SHARED_DIRS: ReadonlySet<string> = new Set(['usr', 'usr/src', 'usr/src/kernels', 'lib', 'lib/modules', 'usr/share', 'usr/share/doc']);
 
 /**
- * The header tree every format and the installer ship: the archive verbatim, `.config` and a derived
- * `include/config/auto.conf` when a config is given, the module-build kit when there is one (else a
- * `Makefile` that stops kbuild and DKMS with one clear sentence: this tree cannot build modules, and
- * how to get one that can), and the absolute
- * `/lib/modules/<rel>/build` link (what builddeb and kernel.spec install; a relative one breaks
- * across /lib → /usr/lib).
+ * The header tree every format and the installer ship: the archive verbatim, then what khpkg adds
+ * (headerExtras). For sinks that see the whole scan first (the installer, the kbuild kit).
  */
 export function headersPlan(
   scan: ArchiveScan,
   layout: Layout,
   config: KernelConfig | undefined,
   time: {timestamp: number; clamp?: number},
-  kit?: readonly {path: string; mode: number; data: Buffer}[],
+  kit?: readonly KitFile[],
 ): PlanBuilder {
-  const {release, version, srcarch} = scan.info;
-  const treeDir = treeDirFor(layout, release);
-  const plan = new PlanBuilder(treeDir, time, SHARED_DIRS).addArchive(scan);
+  const plan = new PlanBuilder(treeDirFor(layout, scan.info.release), time, SHARED_DIRS).addArchive(scan).setTimestamp(time.timestamp);
+  for (const extra of headerExtras(scan.info, layout, config, kit)) plan.addExtra(extra);
+  return plan;
+}
+
+/**
+ * What khpkg adds to the archive's tree: `.config` and a derived `include/config/auto.conf` when a
+ * config is given, the module-build kit when there is one (else a `Makefile` that stops kbuild and
+ * DKMS with one clear sentence: this tree cannot build modules, and how to get one that can), and the
+ * absolute `/lib/modules/<rel>/build` link (what builddeb and kernel.spec install; a relative one
+ * breaks across /lib → /usr/lib).
+ */
+export function headerExtras(
+  kernel: {release: string; version: string; srcarch: string},
+  layout: Layout,
+  config: KernelConfig | undefined,
+  kit?: readonly KitFile[],
+): ExtraFile[] {
+  const {release, version, srcarch} = kernel;
+  const extras: ExtraFile[] = [];
   if (config) {
-    plan.addExtra({path: '.config', data: config.text});
-    plan.addExtra({path: 'include/config/auto.conf', data: deriveAutoConf(config, version, srcarch)});
+    extras.push({path: '.config', data: config.text});
+    extras.push({path: 'include/config/auto.conf', data: deriveAutoConf(config, version, srcarch)});
   }
   // The module-build tier brings kbuild (its own Makefile among it); a headers-only tree says it has none.
-  if (kit) for (const f of kit) plan.addExtra({path: f.path, data: f.data, mode: f.mode});
-  else plan.addExtra({path: 'Makefile', data: Buffer.from(headersOnlyMakefile(release, version))});
-  plan.addExtra({path: `lib/modules/${release}/build`, linkTarget: `/${treeDir}`, absolute: true});
-  return plan;
+  if (kit) for (const f of kit) extras.push({path: f.path, data: f.data, mode: f.mode});
+  else extras.push({path: 'Makefile', data: Buffer.from(headersOnlyMakefile(release, version))});
+  extras.push({path: `lib/modules/${release}/build`, linkTarget: `/${treeDirFor(layout, release)}`, absolute: true});
+  return extras;
 }
 
 /** The top-level Makefile of a headers-only tree: `make` stops at once, saying what to do instead. */

@@ -1,5 +1,6 @@
-import {createHash, type Hash} from 'node:crypto';
-import type {FileHandle} from 'node:fs/promises';
+import {createHash, randomBytes, type Hash} from 'node:crypto';
+import {open, rename, rm, unlink, type FileHandle} from 'node:fs/promises';
+import {join} from 'node:path';
 import {Writable, type Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 
@@ -90,6 +91,52 @@ export class CompressedSection {
   }
 }
 
+/**
+ * A compressed section whose place in the package is known only at the end: the deb's data member
+ * follows its control member, and the rpm's payload its header, and both of those list every
+ * entry's digest. So the section is compressed into a temp file beside the package, unlinked at
+ * once (nothing is left behind, whatever happens), and copied in behind them at the end (a few MB).
+ */
+export class DeferredSection {
+  private constructor(
+    private readonly fh: FileHandle,
+    private readonly section: CompressedSection,
+  ) {}
+
+  static async open(dir: string, compressor: Transform, opts: {digest?: boolean; maxQueued?: number} = {}): Promise<DeferredSection> {
+    const path = join(dir, `.khpkg-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+    const fh = await open(path, 'wx+', 0o600);
+    await unlink(path).catch(() => undefined);
+    return new DeferredSection(fh, new CompressedSection(compressor, fh, 0, opts));
+  }
+
+  write(data: Buffer): Promise<void> {
+    return this.section.write(data);
+  }
+
+  end(): Promise<{size: number; sha256?: string}> {
+    return this.section.end();
+  }
+
+  /** Copies the first `size` compressed bytes to `out` at `offset`, feeding every chunk to `hashes`. */
+  async copyTo(out: FileHandle, offset: number, size: number, hashes: Hash[] = []): Promise<void> {
+    const buf = Buffer.allocUnsafe(BATCH);
+    for (let at = 0; at < size; ) {
+      const {bytesRead} = await this.fh.read(buf, 0, Math.min(BATCH, size - at), at);
+      if (bytesRead === 0) throw new Error('the package temp file ended early');
+      const chunk = buf.subarray(0, bytesRead);
+      for (const h of hashes) h.update(chunk);
+      await out.write(chunk, 0, bytesRead, offset + at);
+      at += bytesRead;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.section.destroy();
+    await this.fh.close().catch(() => undefined);
+  }
+}
+
 /** Hashes part of an open file in 1 MiB reads, so finishing a package never loads it whole. */
 export async function hashFileRange(fh: FileHandle, algorithm: string, start: number, length: number, prefix?: Buffer): Promise<Buffer> {
   const hash = createHash(algorithm);
@@ -102,4 +149,24 @@ export async function hashFileRange(fh: FileHandle, algorithm: string, start: nu
     at += bytesRead;
   }
   return hash.digest();
+}
+
+/**
+ * Writes a package file under a hidden temp name beside it and renames it into place once complete
+ * and synced, so a package file is never seen half-written. `write` returns the file's size.
+ */
+export async function writePackageFile(path: string, write: (fh: FileHandle) => Promise<number>): Promise<number> {
+  const tmp = `${path}.partial-${process.pid}`;
+  const fh = await open(tmp, 'w+', 0o644);
+  try {
+    const size = await write(fh);
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, path);
+    return size;
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, {force: true});
+    throw e;
+  }
 }

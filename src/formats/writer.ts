@@ -1,8 +1,9 @@
-import type {ArchiveScan} from '../archive/scan.js';
+import type {KernelIdentity} from '../archive/info.js';
+import type {Digest} from '../archive/scan.js';
+import type {Layout} from '../content/headers.js';
 import type {KernelConfig} from '../content/config.js';
-import type {ContentPlan, PackageEntry} from '../content/plan.js';
+import type {ContentPlan, ExtraFile, PackageEntry, TimeBounds} from '../content/plan.js';
 import type {Compression} from './compression.js';
-import type {KitFile} from '../kbuild/source-tree.js';
 
 export type Format = 'deb' | 'rpm';
 export const FORMATS: readonly Format[] = ['deb', 'rpm'];
@@ -18,9 +19,13 @@ export interface Artifact {
   size: number;
 }
 
-/** What every format needs to know, and nothing about the CLI. */
+/**
+ * What every format needs to know before the first entry, and nothing about the CLI. The kernel's
+ * identity is known a third of the way into the archive; what only its end tells (every digest, the
+ * newest mtime) reaches the sink with the finished plan.
+ */
 export interface BuildInput {
-  scan: ArchiveScan;
+  kernel: KernelIdentity;
   config?: KernelConfig;
   /** Package revision (deb revision, rpm Release). */
   revision: string;
@@ -31,22 +36,31 @@ export interface BuildInput {
   /** How many packages are written at once, in one pass: their compressors share the cores. */
   packagesAtOnce: number;
   outDir: string;
-  time: {timestamp: number; clamp?: number};
-  /** The module-build tier's files (`--kbuild`), added to the header tree. */
-  kit?: readonly KitFile[];
+  time: TimeBounds & {
+    /** The mtime of the dirs written before the archive's first entry (its root's, bounded). */
+    tree: number;
+  };
 }
 
-/** Receives a plan's entries in order (content for files), then writes the package in place. */
+/**
+ * Receives a package's entries in order as the archive is read (content for files), then writes
+ * the package file from its complete plan.
+ */
 export interface PackageSink {
   add(entry: PackageEntry, data: Buffer | undefined): Promise<void>;
-  /** Completes the file and moves it into place. */
-  finish(): Promise<Artifact>;
+  /** Files the format itself ships beside the tree (deb: copyright, changelog), at the package's time. */
+  extras(timestamp: number): ExtraFile[];
+  /** Completes the file from the whole plan and moves it into place. */
+  finish(plan: ContentPlan): Promise<Artifact>;
   /** Removes every trace of a partial package. */
   abort(): Promise<void>;
 }
 
-/** One per format (nfpm's Packager): the package's manifest, and a sink that writes it. */
+/** One per format (nfpm's Packager): where its tree goes, what it digests, and a sink that writes it. */
 export interface Packager {
   readonly format: Format;
-  prepare(input: BuildInput): Promise<{plan: ContentPlan; sink: PackageSink}>;
+  readonly layout: Layout;
+  /** The file digests its metadata lists (deb md5sums, rpm FILEDIGESTS). */
+  readonly digests: readonly Digest[];
+  open(input: BuildInput): Promise<PackageSink>;
 }

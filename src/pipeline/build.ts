@@ -3,16 +3,20 @@ import {resolve} from 'node:path';
 import {Registry} from '../registry/registry.js';
 import {KhpkgError} from '../errors.js';
 import type {Limits} from '../archive/limits.js';
-import {scanArchive, type ArchiveScan, type Progress} from '../archive/scan.js';
-import {checkConfigMatches, parseConfig, type KernelConfig} from '../content/config.js';
-import {buildTimestamp, type ContentPlan} from '../content/plan.js';
+import {INFO_FILES, type KernelIdentity} from '../archive/info.js';
+import {readTree, type ArchiveInput} from '../archive/reader.js';
+import {TreeRules} from '../archive/rules.js';
+import {scanArchive, ScanState, type Progress} from '../archive/scan.js';
+import {checkConfigMatches, parseConfig} from '../content/config.js';
+import {headerExtras, SHARED_DIRS, treeDirFor, type Layout} from '../content/headers.js';
+import {packageMtime, packageTimestamp, PlanBuilder, timeBounds} from '../content/plan.js';
 import type {Compression} from '../formats/compression.js';
 import {packagerFor} from '../formats/index.js';
-import type {Artifact, Format, PackageSink} from '../formats/writer.js';
+import type {Artifact, BuildInput, Format, PackageSink} from '../formats/writer.js';
+import type {KitFile} from '../kbuild/source-tree.js';
 import type {ArchiveSource} from '../source/index.js';
-import {INFO_FILES} from '../archive/info.js';
-import {feedPlans} from './feed.js';
 import {buildKbuildKit, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
+import {HeldEntries} from './held.js';
 
 export interface BuildOptions {
   formats: Format[];
@@ -29,59 +33,120 @@ export interface BuildOptions {
   kbuild?: KbuildInputs;
 }
 
-/** The whole build: scan, plan each format, one streaming pass into every writer. */
+/**
+ * The whole build in one pass over the archive: entries are validated, digested and streamed into
+ * every package writer as they are read; the packages' metadata (md5sums, rpm header), which lists
+ * every entry, is written last. The module-build tier needs the whole tree before it can build
+ * kbuild's programs, so with `--kbuild` a scan comes first and the build reads the tar it kept.
+ */
 export async function buildPackages(source: ArchiveSource, opts: BuildOptions): Promise<{release: string; artifacts: Artifact[]; kbuild?: KbuildKit}> {
+  if (!opts.kbuild) return streamBuild(source.bytes, source, opts);
   const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256, {keepTar: true});
   try {
-    return await buildFromScan(scan, source, opts);
+    const archive = scan.tar ?? source.bytes;
+    const given = givenConfig(source, opts);
+    const config = given && parseConfig(given.bytes, given.origin);
+    if (config) checkConfigMatches(config, scan.captured.get(INFO_FILES.autoconf), given.origin);
+    const kit = await buildKbuildKit(scan, archive, config, opts.kbuild, opts.limits);
+    return {...(await streamBuild(archive, source, opts, kit.files)), kbuild: kit};
   } finally {
     scan.tar?.close();
   }
 }
 
-async function buildFromScan(scan: ArchiveScan, source: ArchiveSource, opts: BuildOptions): Promise<{release: string; artifacts: Artifact[]; kbuild?: KbuildKit}> {
-  const archive = scan.tar ?? source.bytes;
-  const config = loadConfig(opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`}), scan.captured);
-  const time = buildTimestamp(scan);
-  const kit = opts.kbuild && (await buildKbuildKit(scan, archive, config, opts.kbuild, opts.limits));
-  await mkdir(opts.outDir, {recursive: true}).catch((e: Error) => {
-    throw new KhpkgError('io', `--out ${opts.outDir}: ${e.message}`);
-  });
+interface Target {
+  layout: Layout;
+  plan: PlanBuilder;
+  sink: PackageSink;
+}
+
+async function streamBuild(archive: ArchiveInput, source: ArchiveSource, opts: BuildOptions, kit?: readonly KitFile[]): Promise<{release: string; artifacts: Artifact[]}> {
+  const given = givenConfig(source, opts);
+  const config = given && parseConfig(given.bytes, given.origin);
+  const bounds = timeBounds();
+  const packagers = opts.formats.map(packagerFor);
+  const state = new ScanState(new TreeRules(opts.limits), source.sha256, [...new Set(packagers.flatMap((p) => p.digests))]);
+  const held = new HeldEntries();
+  const targets: Target[] = [];
   const artifacts: Artifact[] = [];
-  const prepared: {plan: ContentPlan; sink: PackageSink}[] = [];
-  try {
-    for (const format of opts.formats) {
-      prepared.push(
-        await packagerFor(format).prepare({
-          scan,
-          config,
-          revision: opts.revision,
-          version: opts.version,
-          maintainer: opts.maintainer,
-          compression: opts.compression,
-          packagesAtOnce: opts.formats.length,
-          outDir: opts.outDir,
-          time,
-          kit: kit?.files,
-        }),
-      );
+  let kernel: KernelIdentity | undefined;
+  let createdOutDir: string | undefined;
+
+  /** Hands each target what its plan gained; archive files with the content just read. */
+  const flush = (data?: Buffer): Promise<unknown> =>
+    Promise.all(
+      targets.map(async (t) => {
+        for (const e of t.plan.take()) await t.sink.add(e, e.fromArchive ? data : e.data);
+      }),
+    );
+  /** The kernel is known: open every package, and give it what was read so far. */
+  const start = async (k: KernelIdentity): Promise<void> => {
+    if (config) checkConfigMatches(config, state.captured.get(INFO_FILES.autoconf), given.origin);
+    createdOutDir = await mkdir(opts.outDir, {recursive: true}).catch((e: Error) => {
+      throw new KhpkgError('io', `--out ${opts.outDir}: ${e.message}`);
+    });
+    const rootMtime = state.rules.treeMtime ?? 0;
+    const input: BuildInput = {
+      kernel: k,
+      config,
+      revision: opts.revision,
+      version: opts.version,
+      maintainer: opts.maintainer,
+      compression: opts.compression,
+      packagesAtOnce: packagers.length,
+      outDir: opts.outDir,
+      time: {...bounds, tree: packageMtime(rootMtime, bounds)},
+    };
+    for (const p of packagers) {
+      const sink = await p.open(input);
+      targets.push({layout: p.layout, sink, plan: new PlanBuilder(treeDirFor(p.layout, k.release), bounds, SHARED_DIRS).openTree(rootMtime)});
     }
-    await feedPlans(prepared, archive, opts.limits, opts.onProgress);
-    for (const p of prepared) artifacts.push(await p.sink.finish());
-    return {release: scan.info.release, artifacts, kbuild: kit};
+    kernel = k;
+    await flush();
+    for (const {entry, data} of held.drain()) {
+      for (const t of targets) t.plan.addArchiveEntry(entry);
+      await flush(data);
+    }
+  };
+
+  try {
+    for await (const {entry, data} of readTree(archive, opts.limits, state.rules)) {
+      const scanned = state.see(entry, data);
+      if (kernel) {
+        for (const t of targets) t.plan.addArchiveEntry(scanned);
+        await flush(data);
+      } else {
+        held.add(scanned, data);
+        const k = state.earlyIdentity();
+        if (k) await start(k);
+      }
+      if (opts.onProgress && state.entries.length % 256 === 0) opts.onProgress({phase: 'building', done: state.entries.length});
+    }
+    // An archive without one of the identity's headers (or unsorted) is known only now.
+    const scan = state.result();
+    if (!kernel) await start(scan.info);
+    const timestamp = packageTimestamp(scan.newestMtime, bounds);
+    for (const t of targets) {
+      t.plan.setTimestamp(timestamp);
+      for (const extra of [...headerExtras(scan.info, t.layout, config, kit), ...t.sink.extras(timestamp)]) t.plan.addExtra(extra);
+    }
+    await flush();
+    for (const t of targets) artifacts.push(await t.sink.finish(t.plan.build()));
+    return {release: scan.info.release, artifacts};
   } catch (e) {
     // All or nothing: a failed build leaves no package, not even one of the formats that completed.
-    await Promise.all(prepared.map((p) => p.sink.abort()));
+    await Promise.all(targets.map((t) => t.sink.abort()));
     await Promise.all(artifacts.map((a) => rm(a.path, {force: true})));
+    if (createdOutDir) await rm(createdOutDir, {recursive: true, force: true});
     throw e;
+  } finally {
+    held.close();
   }
 }
 
-function loadConfig(given: {bytes: Buffer; origin: string} | undefined, captured: Map<string, Buffer>): KernelConfig | undefined {
-  if (!given) return undefined;
-  const config = parseConfig(given.bytes, given.origin);
-  checkConfigMatches(config, captured.get(INFO_FILES.autoconf), given.origin);
-  return config;
+/** The config to ship: the user's, else the one that comes with the source (/proc/config.gz, a package's). */
+function givenConfig(source: ArchiveSource, opts: BuildOptions): {bytes: Buffer; origin: string} | undefined {
+  return opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`});
 }
 
 /** dpkg's convention: DEBFULLNAME/DEBEMAIL, else a placeholder that says what to set. */

@@ -2,20 +2,13 @@
 export const AR_MAGIC = Buffer.from('!<arch>\n', 'latin1');
 export const AR_HEADER_SIZE = 60;
 
-/** A member header; `size` may be patched later with `arSizeField` once a streamed member ends. */
+/** A member header. */
 export function arHeader(name: string, size: number, mtime: number): Buffer {
   if (name.length > 16) throw new RangeError(`ar member name too long: ${name}`);
+  if (String(size).length > 10) throw new RangeError(`ar member too large: ${size}`);
   const h =
     name.padEnd(16) + String(mtime).padEnd(12) + '0'.padEnd(6) + '0'.padEnd(6) + '100644'.padEnd(8) + String(size).padEnd(10) + '`\n';
   return Buffer.from(h, 'latin1');
-}
-
-/** The size field alone (offset 48 in the header, 10 bytes). */
-export const AR_SIZE_OFFSET = 48;
-export function arSizeField(size: number): Buffer {
-  const s = String(size);
-  if (s.length > 10) throw new RangeError(`ar member too large: ${size}`);
-  return Buffer.from(s.padEnd(10), 'latin1');
 }
 
 /** A whole small member: header, body, and the newline that pads odd sizes. */

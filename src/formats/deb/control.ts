@@ -17,7 +17,7 @@ export interface DebIdentity {
  * other character becomes `-` (the on-disk path keeps the exact release).
  */
 export function debIdentity(input: BuildInput): DebIdentity {
-  const {release, version, debArch} = input.scan.info;
+  const {release, version, debArch} = input.kernel;
   const name = `linux-headers-${release.toLowerCase().replace(/[^a-z0-9+.-]/g, '-')}`;
   const upstream = input.version ?? version;
   if (!/^[0-9][A-Za-z0-9.+~-]*$/.test(upstream)) throw new KhpkgError('usage', `--version '${upstream}' is not a Debian upstream version`);
@@ -31,7 +31,7 @@ export function installedSizeKiB(entries: PackageEntry[]): number {
 }
 
 export function controlParagraph(id: DebIdentity, input: BuildInput, entries: PackageEntry[]): Paragraph {
-  const [synopsis, ...body] = renderTemplate('deb/description', {RELEASE: input.scan.info.release, SHA256: input.scan.info.sha256}).trimEnd().split('\n');
+  const [synopsis, ...body] = renderTemplate('deb/description', {RELEASE: input.kernel.release, SHA256: input.kernel.sha256}).trimEnd().split('\n');
   const wrapped = body.flatMap((paragraph) => (paragraph === '' ? [''] : wrap(paragraph, 78)));
   return new Paragraph([
     ['Package', id.name],

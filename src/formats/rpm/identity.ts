@@ -24,7 +24,7 @@ export interface RpmIdentity {
  * (`6.1.0-56-amd64` → `6.1.0_56_amd64`).
  */
 export function rpmIdentity(input: BuildInput): RpmIdentity {
-  const {release, rpmArch} = input.scan.info;
+  const {release, rpmArch} = input.kernel;
   const version = (input.version ?? release).replace(/-/g, '_');
   if (!/^[A-Za-z0-9._+~^]+$/.test(version)) throw new KhpkgError('usage', `'${version}' is not an RPM version`);
   if (!/^[A-Za-z0-9._+~^]+$/.test(input.revision)) throw new KhpkgError('usage', `--revision '${input.revision}' is not an RPM release`);

@@ -2,8 +2,10 @@
  * The 96-byte lead rpm still reads first: magic, format 3.0, binary, the package's NVR (66 bytes,
  * NUL-terminated), and "header-style signature" (5). Arch/OS numbers are legacy; rpm ignores them.
  */
+export const LEAD_SIZE = 96;
+
 export function lead(nvr: string): Buffer {
-  const b = Buffer.alloc(96);
+  const b = Buffer.alloc(LEAD_SIZE);
   b.writeUInt32BE(0xedabeedb, 0);
   b[4] = 3;
   b[5] = 0;

@@ -1,18 +1,15 @@
 import {createHash, type Hash} from 'node:crypto';
-import {open, rename, rm, type FileHandle} from 'node:fs/promises';
-import {posix} from 'node:path';
-import {join} from 'node:path';
+import {join, posix} from 'node:path';
 import {KhpkgError} from '../../errors.js';
-import {headersPlan} from '../../content/headers.js';
-import type {PackageEntry} from '../../content/plan.js';
+import type {ContentPlan, ExtraFile, PackageEntry} from '../../content/plan.js';
 import {createCompressor, inputQueueBytes, type Compression} from '../compression.js';
-import {CompressedSection, hashFileRange} from '../output.js';
+import {DeferredSection, hashFileRange, writePackageFile} from '../output.js';
 import {renderTemplate} from '../../content/templates.js';
 import type {Artifact, BuildInput, Packager, PackageSink} from '../writer.js';
-import {CPIO_TRAILER, cpioHeader, cpioMemberSize, cpioPadding} from './cpio.js';
+import {CPIO_TRAILER, cpioHeader, cpioPadding} from './cpio.js';
 import {bin, headerBytes, i18n, int16, int32, str, strArray, type TagValue} from './header.js';
 import {rpmIdentity, rpmlibRequires, type Dependency, type RpmIdentity} from './identity.js';
-import {lead} from './lead.js';
+import {lead, LEAD_SIZE} from './lead.js';
 import {HASH_SHA256, HEADER_IMMUTABLE, HEADER_SIGNATURES, SIG, TAG} from './tags.js';
 
 /** rpm's names for payload compressors, and the level recorded in PAYLOADFLAGS. */
@@ -31,65 +28,45 @@ const TYPE_BITS = {dir: S_IFDIR, file: S_IFREG, symlink: S_IFLNK} as const;
 /** kernel-devel-<version>-<release>.<arch>.rpm, written without rpmbuild. */
 export const rpmPackager: Packager = {
   format: 'rpm',
-  async prepare(input: BuildInput) {
+  layout: 'kernels',
+  digests: ['sha256'],
+  async open(input: BuildInput) {
     const compressor = COMPRESSOR[input.compression];
     if (!compressor) throw new KhpkgError('usage', `--compression ${input.compression} is not available for rpm (xz, zstd or gzip)`);
-    const id = rpmIdentity(input);
-    const plan = headersPlan(input.scan, 'kernels', input.config, input.time, input.kit).build();
-    const path = join(input.outDir, `${id.name}-${id.version}-${id.release}.${id.arch}.rpm`);
-    const sink = await RpmWriter.open(path, id, input, plan.entries.filter((e) => !e.shared), compressor);
-    return {plan, sink};
+    return RpmWriter.open(input, rpmIdentity(input), compressor);
   },
 };
 
 /**
- * The payload is compressed straight into the file, after room left for the lead, signature and
- * header: their sizes do not depend on the payload (its digests are fixed-length hex), so they are
- * written last, into that room. Nothing of the payload is held in memory.
+ * The cpio payload is compressed as entries arrive, into a temp file (DeferredSection): the header
+ * that precedes it lists every file's digest, known only at the end. Then the lead, signature and
+ * header are written, the payload copied in behind them, and the file renamed into place.
  */
 class RpmWriter implements PackageSink {
   private readonly cpioHash: Hash = createHash('sha256');
   private cpioBytes = 0;
+  /** cpio inode numbers in the order entries arrive; the header lists the same ones. */
+  private readonly inodes = new Map<string, number>();
 
   private constructor(
-    private readonly path: string,
-    private readonly tmp: string,
+    private readonly input: BuildInput,
     private readonly id: RpmIdentity,
-    private readonly fh: FileHandle,
-    private readonly payloadAt: number,
-    private readonly payload: CompressedSection,
-    private readonly inodes: Map<string, number>,
-    private readonly makeHeader: (digests: {payload: string; payloadAlt: string}) => Buffer,
+    private readonly compressor: {name: string; flags: string},
+    private readonly payload: DeferredSection,
   ) {}
 
-  static async open(path: string, id: RpmIdentity, input: BuildInput, owned: PackageEntry[], compressor: {name: string; flags: string}): Promise<RpmWriter> {
-    // rpm looks files up by binary search: the header lists them sorted by path.
-    const files = [...owned].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const inodes = new Map(files.map((f, i) => [f.path, i + 1]));
-    const archiveSize = files.reduce((n, f) => n + cpioMemberSize(`./${f.path}`, payloadSize(f)), 0) + CPIO_TRAILER.length;
-    const makeHeader = (digests: {payload: string; payloadAlt: string}): Buffer =>
-      headerBytes(HEADER_IMMUTABLE, mainTags(id, input, files, compressor, digests));
-    const placeholder = makeHeader({payload: '0'.repeat(64), payloadAlt: '0'.repeat(64)});
-    const sigSize = signatureBytes({headerAndPayload: 0, md5: Buffer.alloc(16), sha1: '0'.repeat(40), sha256: '0'.repeat(64), archiveSize}).length;
-    const payloadAt = 96 + sigSize + placeholder.length;
-    const tmp = `${path}.partial-${process.pid}`;
-    const fh = await open(tmp, 'w+', 0o644);
-    try {
-      const section = new CompressedSection(await createCompressor(input.compression, input.packagesAtOnce), fh, payloadAt, {
-        digest: true,
-        maxQueued: inputQueueBytes(input.compression, input.packagesAtOnce),
-      });
-      return new RpmWriter(path, tmp, id, fh, payloadAt, section, inodes, makeHeader);
-    } catch (e) {
-      await fh.close().catch(() => undefined);
-      await rm(tmp, {force: true});
-      throw e;
-    }
+  static async open(input: BuildInput, id: RpmIdentity, compressor: {name: string; flags: string}): Promise<RpmWriter> {
+    const payload = await DeferredSection.open(input.outDir, await createCompressor(input.compression, input.packagesAtOnce), {
+      digest: true,
+      maxQueued: inputQueueBytes(input.compression, input.packagesAtOnce),
+    });
+    return new RpmWriter(input, id, compressor, payload);
   }
 
   async add(e: PackageEntry, data: Buffer | undefined): Promise<void> {
-    const ino = this.inodes.get(e.path);
-    if (ino === undefined) return; // a shared system directory: not ours to own
+    if (e.shared) return; // a shared system directory: not ours to own
+    const ino = this.inodes.size + 1;
+    this.inodes.set(e.path, ino);
     const body = e.type === 'symlink' ? Buffer.from(e.linkTarget ?? '') : e.type === 'file' ? (data ?? Buffer.alloc(0)) : undefined;
     const size = body?.length ?? 0;
     await this.write(cpioHeader({name: `./${e.path}`, ino, mode: TYPE_BITS[e.type] | e.mode, mtime: e.mtime, size, nlink: e.type === 'dir' ? 2 : 1}));
@@ -100,46 +77,51 @@ class RpmWriter implements PackageSink {
     }
   }
 
+  extras(): ExtraFile[] {
+    return [];
+  }
+
   private async write(b: Buffer): Promise<void> {
     this.cpioHash.update(b);
     this.cpioBytes += b.length;
     await this.payload.write(b);
   }
 
-  async finish(): Promise<Artifact> {
+  async finish(plan: ContentPlan): Promise<Artifact> {
     await this.write(CPIO_TRAILER);
     const {size, sha256} = await this.payload.end();
-    const header = this.makeHeader({payload: sha256!, payloadAlt: this.cpioHash.digest('hex')});
-    if (96 + header.length > this.payloadAt) throw new KhpkgError('internal', 'rpm header grew after the payload was written');
-    const sig = signatureBytes({
-      headerAndPayload: header.length + size,
-      md5: await hashFileRange(this.fh, 'md5', this.payloadAt, size, header),
-      sha1: createHash('sha1').update(header).digest('hex'),
-      sha256: createHash('sha256').update(header).digest('hex'),
-      archiveSize: this.cpioBytes,
+    // rpm looks files up by binary search: the header lists them sorted by path.
+    const files = plan.entries.filter((e) => !e.shared).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const inodes = files.map((f) => this.inodes.get(f.path) ?? 0);
+    if (inodes.includes(0) || files.length !== this.inodes.size) throw new KhpkgError('internal', 'the rpm header and payload list different files');
+    const header = headerBytes(HEADER_IMMUTABLE, mainTags(this.id, this.input, plan, files, inodes, this.compressor, {payload: sha256!, payloadAlt: this.cpioHash.digest('hex')}));
+    const path = join(this.input.outDir, `${this.id.name}-${this.id.version}-${this.id.release}.${this.id.arch}.rpm`);
+    let fileSha256 = '';
+    const total = await writePackageFile(path, async (fh) => {
+      const sigFor = (md5: Buffer): Buffer =>
+        signatureBytes({
+          headerAndPayload: header.length + size,
+          md5,
+          sha1: createHash('sha1').update(header).digest('hex'),
+          sha256: createHash('sha256').update(header).digest('hex'),
+          archiveSize: this.cpioBytes,
+        });
+      // The signature's size does not depend on its digests' values: the payload goes in behind it first.
+      const payloadAt = LEAD_SIZE + sigFor(Buffer.alloc(16)).length + header.length;
+      const md5 = createHash('md5').update(header);
+      await this.payload.copyTo(fh, payloadAt, size, [md5]);
+      const front = Buffer.concat([lead(`${this.id.name}-${this.id.version}-${this.id.release}`), sigFor(md5.digest()), header]);
+      if (front.length !== payloadAt) throw new KhpkgError('internal', 'rpm signature and header do not fill their room');
+      await fh.write(front, 0, front.length, 0);
+      fileSha256 = (await hashFileRange(fh, 'sha256', 0, payloadAt + size)).toString('hex');
+      return payloadAt + size;
     });
-    const front = Buffer.concat([lead(`${this.id.name}-${this.id.version}-${this.id.release}`), sig, header]);
-    if (front.length !== this.payloadAt) throw new KhpkgError('internal', 'rpm signature and header do not fill their room');
-    await this.fh.write(front, 0, front.length, 0);
-    await this.fh.sync();
-    const fileSha256 = (await hashFileRange(this.fh, 'sha256', 0, this.payloadAt + size)).toString('hex');
-    await this.fh.close();
-    await rename(this.tmp, this.path);
-    return {
-      format: 'rpm',
-      path: this.path,
-      name: this.id.name,
-      version: `${this.id.version}-${this.id.release}`,
-      arch: this.id.arch,
-      sha256: fileSha256,
-      size: this.payloadAt + size,
-    };
+    await this.payload.close();
+    return {format: 'rpm', path, name: this.id.name, version: `${this.id.version}-${this.id.release}`, arch: this.id.arch, sha256: fileSha256, size: total};
   }
 
   async abort(): Promise<void> {
-    this.payload.destroy();
-    await this.fh.close().catch(() => undefined);
-    await rm(this.tmp, {force: true});
+    await this.payload.close();
   }
 }
 
@@ -163,11 +145,13 @@ function signatureBytes(s: {headerAndPayload: number; md5: Buffer; sha1: string;
 function mainTags(
   id: RpmIdentity,
   input: BuildInput,
+  plan: ContentPlan,
   files: PackageEntry[],
+  inodes: number[],
   compressor: {name: string; flags: string},
   digests: {payload: string; payloadAlt: string},
 ): Map<number, TagValue> {
-  const {info} = input.scan;
+  const info = input.kernel;
   const [summary, ...body] = renderTemplate('rpm/description', {RELEASE: info.release, SHA256: info.sha256}).trimEnd().split('\n');
   const dirs: string[] = [];
   const dirIndex = new Map<string, number>();
@@ -192,7 +176,7 @@ function mainTags(
     [TAG.RELEASE, str(id.release)],
     [TAG.SUMMARY, i18n(summary!)],
     [TAG.DESCRIPTION, i18n(body.join('\n').trim())],
-    [TAG.BUILDTIME, int32([input.time.timestamp])],
+    [TAG.BUILDTIME, int32([plan.timestamp])],
     // The real host would make builds differ from machine to machine.
     [TAG.BUILDHOST, str('khpkg')],
     [TAG.SIZE, int32([files.reduce((s, f) => s + payloadSize(f), 0)])],
@@ -219,7 +203,7 @@ function mainTags(
     [TAG.REQUIREVERSION, strArray(requires.map((r) => r.version))],
     [TAG.RPMVERSION, str('4.18.0 (khpkg)')],
     [TAG.FILEDEVICES, int32(each(1))],
-    [TAG.FILEINODES, int32(files.map((_, i) => i + 1))],
+    [TAG.FILEINODES, int32(inodes)],
     [TAG.FILELANGS, strArray(each(''))],
     [TAG.PROVIDEFLAGS, int32(id.provides.map((p: Dependency) => p.flags))],
     [TAG.PROVIDEVERSION, strArray(id.provides.map((p) => p.version))],
