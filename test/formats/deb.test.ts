@@ -114,6 +114,12 @@ describe('.deb reproducibility, compressions and foreign arches', () => {
     assert.ok(list.split('\n').filter(Boolean).every((l) => l.includes('2023-11-14 22:13')), 'every mtime clamped to SOURCE_DATE_EPOCH');
   });
 
+  it('the entries read before the release is known are held in a temp file, or in memory where there is none: same package', () => {
+    const a = build([REAL.archive, '--out', join(s.dir, 'held-file'), '-z', 'zstd']);
+    const b = build([REAL.archive, '--out', join(s.dir, 'held-mem'), '-z', 'zstd'], {TMPDIR: join(s.dir, 'no-such-dir')});
+    assert.equal(a[0]!.sha256, b[0]!.sha256);
+  });
+
   it('xz builds are byte-identical too, whatever the thread count (block size decides, not threads)', function () {
     this.timeout(300_000);
     // Alone, the .deb's xz gets every core; beside an .rpm in one call, half of them.

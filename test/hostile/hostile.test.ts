@@ -98,6 +98,18 @@ describe('hostile inputs: exit non-zero, one line, nothing written (inspect, bui
     assertRejected(file('through-in.tar.xz', await xz([...base(), {name: './include/in', type: '2', linkname: 'linux'}, {name: './include/in/x.h', data: 'x'}])));
   });
 
+  it('bad entries after utsrelease.h, when the packages are already being written', async () => {
+    // With compile.h the kernel is known at utsrelease.h and the writers start: what follows must still undo them.
+    const early = (): RawMember[] => {
+      const m = base();
+      m.splice(m.findIndex((x) => x.name === './include/generated/uapi/'), 0, {name: './include/generated/compile.h', data: '#define LINUX_COMPILER "gcc (Test) 12.2.0"\n'});
+      return m;
+    };
+    assertRejected(file('late-escape.tar.xz', await xz([...early(), {name: './include/linux/zz.h', type: '2', linkname: '../../../etc/shadow'}])));
+    assertRejected(file('late-dangling.tar.xz', await xz([...early(), {name: './include/linux/zz.h', type: '2', linkname: 'nothing.h'}])));
+    assertRejected(file('late-cut.tar.xz', (await xz([...early(), ...Array.from({length: 200}, (_, i): RawMember => ({name: `./include/linux/z${i}.h`, data: `#define Z${i} ${i}\n`.repeat(400)}))])).subarray(0, -2000)));
+  });
+
   it('hard links, devices, fifos (tar cannot hold sockets: GNU tar skips them)', async () => {
     assertRejected(file('hard.tar.xz', await xz([...base(), {name: './include/linux/h.h', type: '1', linkname: './include/linux/kref.h'}])));
     assertRejected(file('chr.tar.xz', await xz([...base(), {name: './include/linux/c.h', type: '3'}])));
