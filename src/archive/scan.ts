@@ -37,29 +37,32 @@ const CAPTURE = new Set<string>(Object.values(INFO_FILES));
  * the kernel's identity is read from. Shared by the scan and the one-pass build.
  */
 export class ScanState {
+  /** Every entry, unless the caller keeps its own (a build's plans do). */
   readonly entries: ScannedEntry[] = [];
   readonly captured = new Map<string, Buffer>();
   newestMtime = 0;
+  count = 0;
   private files = 0;
   private bytes = 0;
 
   constructor(
     readonly rules: TreeRules,
     readonly sha256: string,
-    private readonly digests: readonly Digest[] = ['md5', 'sha256'],
+    private readonly opts: {digests?: readonly Digest[]; keepEntries?: boolean} = {},
   ) {}
 
   /** Digests and records one validated entry. */
   see(entry: Entry, data: Buffer | undefined): ScannedEntry {
     const scanned: ScannedEntry = {...entry};
     if (data) {
-      for (const d of this.digests) scanned[d] = createHash(d).update(data).digest('hex');
+      for (const d of this.opts.digests ?? ['md5', 'sha256']) scanned[d] = createHash(d).update(data).digest('hex');
       this.bytes += data.length;
       if (CAPTURE.has(entry.path)) this.captured.set(entry.path, data);
     }
     if (entry.type !== 'dir') this.files++;
     this.newestMtime = Math.max(this.newestMtime, entry.mtime);
-    this.entries.push(scanned);
+    this.count++;
+    if (this.opts.keepEntries !== false) this.entries.push(scanned);
     return scanned;
   }
 
@@ -110,7 +113,7 @@ async function scanTree(bytes: Buffer, limits: Limits, onProgress: Progress | un
   for await (const {entry, data} of readTree(bytes, limits, state.rules, spool)) {
     const scanned = state.see(entry, data);
     await onEntry?.(scanned, data);
-    if (onProgress && state.entries.length % 256 === 0) onProgress({phase: 'reading archive', done: state.entries.length});
+    if (onProgress && state.count % 256 === 0) onProgress({phase: 'reading archive', done: state.count});
   }
   return state.result();
 }

@@ -65,7 +65,7 @@ async function streamBuild(archive: ArchiveInput, source: ArchiveSource, opts: B
   const config = given && parseConfig(given.bytes, given.origin);
   const bounds = timeBounds();
   const packagers = opts.formats.map(packagerFor);
-  const state = new ScanState(new TreeRules(opts.limits), source.sha256, [...new Set(packagers.flatMap((p) => p.digests))]);
+  const state = new ScanState(new TreeRules(opts.limits), source.sha256, {digests: [...new Set(packagers.flatMap((p) => p.digests))], keepEntries: false});
   const held = new HeldEntries();
   const targets: Target[] = [];
   const artifacts: Artifact[] = [];
@@ -120,7 +120,7 @@ async function streamBuild(archive: ArchiveInput, source: ArchiveSource, opts: B
         const k = state.earlyIdentity();
         if (k) await start(k);
       }
-      if (opts.onProgress && state.entries.length % 256 === 0) opts.onProgress({phase: 'building', done: state.entries.length});
+      if (opts.onProgress && state.count % 256 === 0) opts.onProgress({phase: 'building', done: state.count});
     }
     // An archive without one of the identity's headers (or unsorted) is known only now.
     const scan = state.result();

@@ -10,9 +10,10 @@ export interface EntrySink {
 }
 
 /**
- * Pass 2: reads the archive (or the tar pass 1 kept) once and feeds every target its own plan in order, archive files with
- * their content, extras from the plan. Targets run side by side (their compressors overlap). The
- * archive is validated again on the way and must give exactly what pass 1 saw.
+ * A second read, for sinks that need the whole scan before their first entry (the kbuild kit, an
+ * install that could not write while scanning): reads the archive (or the tar the scan kept) and
+ * feeds every target its own plan in order, archive files with their content, extras from the plan.
+ * The archive is validated again on the way and must give exactly what the scan saw.
  */
 export async function feedPlans(targets: {plan: ContentPlan; sink: EntrySink}[], archive: ArchiveInput, limits: Limits, onProgress?: Progress): Promise<void> {
   const cursors = targets.map((t) => ({...t, i: 0}));
