@@ -12,7 +12,7 @@ export interface ScannedEntry extends Entry {
   sha256?: string;
 }
 
-/** Pass 1: everything about the archive that must be known before any output byte is written. */
+/** A whole scan: everything about the archive, for what needs all of it before writing (install, kbuild, inspect). */
 export interface ArchiveScan {
   info: KheadersInfo;
   entries: ScannedEntry[];
@@ -22,7 +22,7 @@ export interface ArchiveScan {
   rootMtime: number;
   /** The generated headers other parts need (autoconf.h for config checks). */
   captured: Map<string, Buffer>;
-  /** The decompressed tar, when asked for and the temp dir could take it: the input of pass 2. Close it. */
+  /** The decompressed tar, when asked for and the temp dir could take it: the input of a second read. Close it. */
   tar?: TarSpool;
 }
 

@@ -6,10 +6,12 @@ import {join} from 'node:path';
 const READ_CHUNK = 1 << 20;
 
 /**
- * The decompressed tar, kept from the first pass for the second: reading it back costs ~20 ms where
- * decompressing the xz again costs ~300 ms of the same core. It is a temp file unlinked at once (no
- * name anyone can open or that outlives the process), not memory, so RSS stays flat however large
- * the archive. Best effort: if the temp dir cannot take it, the second pass decompresses again.
+ * A temp file of decompressed bytes: the tar a scan keeps for a second read (--kbuild builds its
+ * kit from the whole tree first; reading it back costs ~20 ms where decompressing the xz again
+ * costs ~300 ms), and the content of entries a build reads before it knows the release
+ * (HeldEntries). Unlinked at once (no name anyone can open or that outlives the process), and not
+ * memory, so RSS stays flat however large the archive. Best effort: if the temp dir cannot take
+ * it, callers do without (decompress again, or hold in memory).
  */
 export class TarSpool {
   private size = 0;

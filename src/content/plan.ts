@@ -20,7 +20,7 @@ export interface PackageEntry {
   linkTarget?: string;
   /** A directory other packages own too (`usr`, `lib/modules`...): rpm leaves it out. */
   shared?: boolean;
-  /** Content made by khpkg (config, docs); archive files get theirs streamed in pass 2. */
+  /** Content made by khpkg (config, docs); archive files get theirs streamed as they are read. */
   data?: Buffer;
   /** True for entries streamed from the archive. */
   fromArchive?: boolean;

@@ -50,7 +50,7 @@ export class CompressedSection {
    * Writes (tar headers, padding, content) are copied into 1 MiB batches: each call into the
    * compressor has a fixed cost, and a 6.12 tree is 21,000 of them otherwise. Batches are reused
    * once the compressor has taken them: new ones, held while queued, outlived V8's young
-   * generation and waited for a full GC (+30 MB of RSS in the second pass).
+   * generation and waited for a full GC (+30 MB of RSS).
    */
   async write(data: Buffer): Promise<void> {
     if (this.failure) throw this.failure;

@@ -11,8 +11,9 @@ export type SourceKind = 'file' | 'stdin' | 'running-kernel' | 'module' | 'deb' 
 
 /**
  * Where a kheaders archive came from, and its compressed bytes. They are held in memory (a few MB)
- * so the two passes read the very same bytes, whatever the source: stdin and sysfs cannot be re-read,
- * and a file could change between passes.
+ * so that the sha256 naming the archive and every read of it (a build, an install, the second read
+ * of --kbuild) see the very same bytes, whatever the source: stdin and sysfs cannot be re-read, and
+ * a file could change meanwhile.
  */
 export interface ArchiveSource {
   kind: SourceKind;
