@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import {cpioHeader, cpioMemberSize, CPIO_TRAILER} from '../../src/formats/rpm/cpio.js';
+import {cpioHeader, CPIO_TRAILER} from '../../src/formats/rpm/cpio.js';
 import {headerBytes, int16, int32, str} from '../../src/formats/rpm/header.js';
 import {lead} from '../../src/formats/rpm/lead.js';
 import {HEADER_IMMUTABLE} from '../../src/formats/rpm/tags.js';
@@ -31,12 +31,11 @@ describe('rpm format parts, byte by byte', () => {
     assert.equal(l.readUInt16BE(78), 5);
   });
 
-  it('a newc cpio header is 4-aligned and its size is known in advance', () => {
+  it('a newc cpio header is 4-aligned', () => {
     const h = cpioHeader({name: './a/b.h', ino: 3, mode: 0o100644, mtime: 1, size: 5, nlink: 1});
     assert.equal(h.toString('latin1', 0, 6), '070701');
     assert.equal(h.length % 4, 0);
     assert.equal(h.toString('latin1', 6, 14), '00000003');
-    assert.equal(cpioMemberSize('./a/b.h', 5), h.length + 8);
     assert.match(CPIO_TRAILER.toString('latin1'), /TRAILER!!!/);
   });
 });

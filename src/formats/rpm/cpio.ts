@@ -30,12 +30,6 @@ export function cpioPadding(size: number): Buffer {
 
 export const CPIO_TRAILER = cpioHeader({name: 'TRAILER!!!', ino: 0, mode: 0, mtime: 0, size: 0, nlink: 1});
 
-/** The size a member takes in the archive, to know the payload size before writing it. */
-export function cpioMemberSize(name: string, size: number): number {
-  const headerAndName = 110 + Buffer.byteLength(name) + 1;
-  return headerAndName + pad4(headerAndName) + size + pad4(size);
-}
-
 /** One member read back from a newc archive. */
 export interface CpioEntry {
   name: string;
