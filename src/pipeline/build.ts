@@ -7,7 +7,7 @@ import {INFO_FILES, type KernelIdentity} from '../archive/info.js';
 import {readTree, type ArchiveInput} from '../archive/reader.js';
 import {TreeRules} from '../archive/rules.js';
 import {scanArchive, ScanState, type Progress} from '../archive/scan.js';
-import {checkConfigMatches, parseConfig} from '../content/config.js';
+import {checkConfigMatches, parseConfig, type KernelConfig} from '../content/config.js';
 import {headerExtras, SHARED_DIRS, treeDirFor, type Layout} from '../content/headers.js';
 import {packageMtime, packageTimestamp, PlanBuilder, timeBounds} from '../content/plan.js';
 import type {Compression} from '../formats/compression.js';
@@ -40,15 +40,15 @@ export interface BuildOptions {
  * kbuild's programs, so with `--kbuild` a scan comes first and the build reads the tar it kept.
  */
 export async function buildPackages(source: ArchiveSource, opts: BuildOptions): Promise<{release: string; artifacts: Artifact[]; kbuild?: KbuildKit}> {
-  if (!opts.kbuild) return streamBuild(source.bytes, source, opts);
+  const given = givenConfig(source, opts);
+  const config = given && {parsed: parseConfig(given.bytes, given.origin), origin: given.origin};
+  if (!opts.kbuild) return streamBuild(source.bytes, source, opts, config);
   const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256, {keepTar: true});
   try {
     const archive = scan.tar ?? source.bytes;
-    const given = givenConfig(source, opts);
-    const config = given && parseConfig(given.bytes, given.origin);
-    if (config) checkConfigMatches(config, scan.captured.get(INFO_FILES.autoconf), given.origin);
-    const kit = await buildKbuildKit(scan, archive, config, opts.kbuild, opts.limits);
-    return {...(await streamBuild(archive, source, opts, kit.files)), kbuild: kit};
+    if (config) checkConfigMatches(config.parsed, scan.captured.get(INFO_FILES.autoconf), config.origin);
+    const kit = await buildKbuildKit(scan, archive, config?.parsed, opts.kbuild, opts.limits);
+    return {...(await streamBuild(archive, source, opts, config, kit.files)), kbuild: kit};
   } finally {
     scan.tar?.close();
   }
@@ -60,9 +60,14 @@ interface Target {
   sink: PackageSink;
 }
 
-async function streamBuild(archive: ArchiveInput, source: ArchiveSource, opts: BuildOptions, kit?: readonly KitFile[]): Promise<{release: string; artifacts: Artifact[]}> {
-  const given = givenConfig(source, opts);
-  const config = given && parseConfig(given.bytes, given.origin);
+async function streamBuild(
+  archive: ArchiveInput,
+  source: ArchiveSource,
+  opts: BuildOptions,
+  given: {parsed: KernelConfig; origin: string} | undefined,
+  kit?: readonly KitFile[],
+): Promise<{release: string; artifacts: Artifact[]}> {
+  const config = given?.parsed;
   const bounds = timeBounds();
   const packagers = opts.formats.map(packagerFor);
   const state = new ScanState(new TreeRules(opts.limits), source.sha256, {digests: [...new Set(packagers.flatMap((p) => p.digests))], keepEntries: false});
@@ -81,7 +86,7 @@ async function streamBuild(archive: ArchiveInput, source: ArchiveSource, opts: B
     );
   /** The kernel is known: open every package, and give it what was read so far. */
   const start = async (k: KernelIdentity): Promise<void> => {
-    if (config) checkConfigMatches(config, state.captured.get(INFO_FILES.autoconf), given.origin);
+    if (given) checkConfigMatches(given.parsed, state.captured.get(INFO_FILES.autoconf), given.origin);
     createdOutDir = await mkdir(opts.outDir, {recursive: true}).catch((e: Error) => {
       throw new KhpkgError('io', `--out ${opts.outDir}: ${e.message}`);
     });
