@@ -66,13 +66,12 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
   // The tree is written while the archive is read, beside where it will go, unless it is installed
   // already (the usual case when run on every boot): then reading alone decides.
   const parent = dirname(treeDirFor(opts.layout, 'any'));
-  let made: string[] = [];
+  const made: string[] = [];
   let scan: ArchiveScan | undefined;
   let result: InstallResult | undefined;
   try {
     if (opts.force || !alreadyInstalled(root, source.sha256, opts.layout, wanted)) {
-      made = makeDirsInRoot(root, parent);
-      wanted.scanStage = new ScanStage(inRoot(root, `${parent}/${scanDirName()}`));
+      wanted.scanStage = openScanStage(root, parent, made);
     }
     const stage = wanted.scanStage;
     const onEntry = stage && (async (e: ScannedEntry, data: Buffer | undefined): Promise<void> => {
@@ -121,6 +120,22 @@ function alreadyInstalled(root: string, sha256: string, layout: Layout, wanted: 
     return registry.installed().some((set) => isSameInstall(set, sha256, layout, wanted));
   } finally {
     registry.close();
+  }
+}
+
+/**
+ * The scan dir, beside where the tree goes; `made` gets the dirs made for it. It is made without the
+ * lock, so another install may remove an empty parent it made itself (its archive was installed
+ * already) between our making sure of that parent and our mkdir: then make sure again.
+ */
+function openScanStage(root: string, parent: string, made: string[]): ScanStage {
+  for (let attempt = 1; ; attempt++) {
+    made.push(...makeDirsInRoot(root, parent));
+    try {
+      return new ScanStage(inRoot(root, `${parent}/${scanDirName()}`));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 5) throw e;
+    }
   }
 }
 

@@ -27,8 +27,13 @@ export function ensureDirInRoot(root: string, rel: string, mode = 0o755, made: s
     current = join(current, part);
     let st = lstatSync(current, {throwIfNoEntry: false});
     if (!st) {
-      mkdirSync(current, {mode});
-      made.push(current);
+      try {
+        mkdirSync(current, {mode});
+        made.push(current);
+      } catch (e) {
+        // Another khpkg on the same root made it meanwhile (scan dirs are made before the lock).
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
       st = lstatSync(current);
     }
     if (st.isSymbolicLink()) {

@@ -62,10 +62,11 @@ export class StageSink implements EntrySink {
  */
 export class ScanStage {
   written = 0;
-  private readonly writer = new FileWriter();
+  private readonly writer: FileWriter;
 
   constructor(readonly dirAbs: string) {
     mkdirSync(dirAbs, {mode: 0o700});
+    this.writer = new FileWriter();
   }
 
   async add(e: Entry, data: Buffer | undefined): Promise<void> {
