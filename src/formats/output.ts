@@ -3,6 +3,7 @@ import {open, rename, rm, unlink, type FileHandle} from 'node:fs/promises';
 import {join} from 'node:path';
 import {Writable, type Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
+import {createCompressor, inputQueueBytes, type Compression} from './compression.js';
 
 const BATCH = 1 << 20;
 
@@ -103,11 +104,21 @@ export class DeferredSection {
     private readonly section: CompressedSection,
   ) {}
 
-  static async open(dir: string, compressor: Transform, opts: {digest?: boolean; maxQueued?: number} = {}): Promise<DeferredSection> {
+  /**
+   * The temp file in `dir`, and a `kind` compressor for one of `sharing` packages written at once.
+   * The compressor (threads, for xz) is made only once the file is there, so a failure leaks none.
+   */
+  static async open(dir: string, kind: Compression, sharing: number, opts: {digest?: boolean} = {}): Promise<DeferredSection> {
     const path = join(dir, `.khpkg-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
     const fh = await open(path, 'wx+', 0o600);
-    await unlink(path).catch(() => undefined);
-    return new DeferredSection(fh, new CompressedSection(compressor, fh, 0, opts));
+    try {
+      await unlink(path).catch(() => undefined);
+      const compressor = await createCompressor(kind, sharing);
+      return new DeferredSection(fh, new CompressedSection(compressor, fh, 0, {...opts, maxQueued: inputQueueBytes(kind, sharing)}));
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
+    }
   }
 
   write(data: Buffer): Promise<void> {

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto';
 import {join} from 'node:path';
 import {gzipSync, constants} from 'node:zlib';
 import type {ContentPlan, ExtraFile, PackageEntry} from '../../content/plan.js';
-import {compressBuffer, createCompressor, inputQueueBytes, SUFFIX} from '../compression.js';
+import {compressBuffer, SUFFIX} from '../compression.js';
 import {DeferredSection, writePackageFile} from '../output.js';
 import {renderTemplate} from '../../content/templates.js';
 import type {Artifact, BuildInput, Packager, PackageSink} from '../writer.js';
@@ -68,7 +68,7 @@ class DebWriter implements PackageSink {
   ) {}
 
   static async open(input: BuildInput, id: DebIdentity): Promise<DebWriter> {
-    const data = await DeferredSection.open(input.outDir, await createCompressor(input.compression, input.packagesAtOnce), {maxQueued: inputQueueBytes(input.compression, input.packagesAtOnce)});
+    const data = await DeferredSection.open(input.outDir, input.compression, input.packagesAtOnce);
     const writer = new DebWriter(input, id, data);
     try {
       await data.write(tarHeader({path: '', type: 'dir', mode: 0o755, mtime: input.time.tree, size: 0}));

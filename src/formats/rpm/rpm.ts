@@ -2,7 +2,7 @@ import {createHash, type Hash} from 'node:crypto';
 import {join, posix} from 'node:path';
 import {KhpkgError} from '../../errors.js';
 import type {ContentPlan, ExtraFile, PackageEntry} from '../../content/plan.js';
-import {createCompressor, inputQueueBytes, type Compression} from '../compression.js';
+import type {Compression} from '../compression.js';
 import {DeferredSection, hashFileRange, writePackageFile} from '../output.js';
 import {renderTemplate} from '../../content/templates.js';
 import type {Artifact, BuildInput, Packager, PackageSink} from '../writer.js';
@@ -56,10 +56,7 @@ class RpmWriter implements PackageSink {
   ) {}
 
   static async open(input: BuildInput, id: RpmIdentity, compressor: {name: string; flags: string}): Promise<RpmWriter> {
-    const payload = await DeferredSection.open(input.outDir, await createCompressor(input.compression, input.packagesAtOnce), {
-      digest: true,
-      maxQueued: inputQueueBytes(input.compression, input.packagesAtOnce),
-    });
+    const payload = await DeferredSection.open(input.outDir, input.compression, input.packagesAtOnce, {digest: true});
     return new RpmWriter(input, id, compressor, payload);
   }
 
