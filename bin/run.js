@@ -7,6 +7,9 @@ import {setFlagsFromString} from 'node:v8';
 // wall time). This V8 heuristic is read on each growth decision, so setting it now takes effect.
 setFlagsFromString('--semi-space-growth-factor=1');
 
+// Signals undo open work, a closed or full stdout ends with one line at most, nothing prints a stack.
+const {guardProcess} = await import('../dist/cli/errors.js');
+guardProcess();
 const {fastPath} = await import('../dist/cli/fast-path.js');
 if (!(await fastPath(process.argv.slice(2)))) {
   const {execute} = await import('@oclif/core');

@@ -22,6 +22,13 @@ export interface ArchiveScan {
   rootMtime: number;
   /** The generated headers other parts need (autoconf.h for config checks). */
   captured: Map<string, Buffer>;
+  /**
+   * The identity of the headers themselves: sha256 over the sorted manifest of every entry (type,
+   * path, content sha256 or link target). Unlike the archive's sha256 it does not change when the
+   * same tree is compressed otherwise (xz -T2) or stored with other mtimes. Absent when the pass
+   * computed no sha256s.
+   */
+  contentSha256?: string;
   /** The decompressed tar, when asked for and the temp dir could take it: the input of a second read. Close it. */
   tar?: TarSpool;
 }
@@ -44,6 +51,8 @@ export class ScanState {
   count = 0;
   private files = 0;
   private bytes = 0;
+  private readonly manifest: string[] = [];
+  private manifestComplete = true;
 
   constructor(
     readonly rules: TreeRules,
@@ -60,6 +69,8 @@ export class ScanState {
       if (CAPTURE.has(entry.path)) this.captured.set(entry.path, data);
     }
     if (entry.type !== 'dir') this.files++;
+    if (entry.type === 'file' && data && !scanned.sha256) this.manifestComplete = false;
+    this.manifest.push(manifestLine(entry.type, entry.path, entry.type === 'symlink' ? entry.linkTarget : entry.type === 'file' ? (scanned.sha256 ?? EMPTY_SHA256) : undefined));
     this.newestMtime = Math.max(this.newestMtime, entry.mtime);
     this.count++;
     if (this.opts.keepEntries !== false) this.entries.push(scanned);
@@ -74,8 +85,23 @@ export class ScanState {
   /** After the last entry (readTree has checked the whole tree by then). */
   result(): ArchiveScan {
     const info = readInfo(this.captured, this.rules.srcarch!, {files: this.files, bytes: this.bytes, sha256: this.sha256});
-    return {info, entries: this.entries, newestMtime: this.newestMtime, rootMtime: this.rules.treeMtime ?? this.newestMtime, captured: this.captured};
+    const contentSha256 = this.manifestComplete ? contentDigest(this.manifest) : undefined;
+    return {info, entries: this.entries, newestMtime: this.newestMtime, rootMtime: this.rules.treeMtime ?? this.newestMtime, captured: this.captured, contentSha256};
   }
+}
+
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
+/** One line of the content manifest: what a tree entry is, whatever its mtime or tar encoding. */
+export function manifestLine(type: string, path: string, what: string | undefined): string {
+  return `${type}\t${path}\t${what ?? ''}\n`;
+}
+
+/** The content identity of a tree from its manifest lines, in any order. */
+export function contentDigest(lines: string[]): string {
+  const hash = createHash('sha256');
+  for (const line of [...lines].sort()) hash.update(line);
+  return hash.digest('hex');
 }
 
 /**

@@ -1,5 +1,9 @@
+import {existsSync} from 'node:fs';
 import {Command, Errors, Flags, Interfaces} from '@oclif/core';
 import {KhpkgError, printable} from '../errors.js';
+import {reportError} from './errors.js';
+import {resolveRoot} from '../root/paths.js';
+import {registryExists} from '../registry/registry.js';
 import {DEFAULT_LIMITS, parseSize, type Limits} from '../archive/limits.js';
 import type {KbuildInputs} from '../kbuild/kit.js';
 
@@ -15,7 +19,8 @@ export abstract class KhpkgCommand extends Command {
     debug: Flags.boolean({description: 'show stack traces of errors'}),
   };
 
-  protected printJson(value: unknown): void {
+  /** The command's one JSON result (each command exports its type beside it). */
+  protected printJson<T>(value: T): void {
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
@@ -23,23 +28,13 @@ export abstract class KhpkgCommand extends Command {
     const debug = this.argv.includes('--debug') || process.env.KHPKG_DEBUG === '1';
     // this.exit(n) throws ExitError: a deliberate exit code, not an error to report.
     if (err instanceof Errors.ExitError) throw err;
-    let code = 1;
-    let message: string;
-    if (err instanceof KhpkgError) {
-      code = err.exitCode;
-      message = err.message;
-    } else if (err.oclif || err.parse) {
-      code = 2;
-      message = `usage: ${err.message.split('\n')[0]} (see 'khpkg ${this.id ?? ''} --help')`;
-    } else if ((err as NodeJS.ErrnoException).code && (err as NodeJS.ErrnoException).syscall) {
-      const e = err as NodeJS.ErrnoException;
-      message = `${e.path ?? e.syscall}: ${e.code === 'ENOSPC' ? 'no space left on device' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.message}`;
-    } else {
-      message = `internal error: ${err.message}`;
+    // A flag's own parse (--root) failed: oclif wraps our one line in its own words; unwrap it.
+    if (err instanceof KhpkgError) err.message = err.message.replace(/^Parsing --[\w-]+ \n\t([^]*)\nSee more help with --help$/, '$1');
+    if (err.oclif || err.parse) {
+      process.stderr.write(`khpkg: ${printable(`usage: ${err.message.split('\n')[0]} (see 'khpkg ${this.id ?? ''} --help')`)}\n`);
+      this.exit(2);
     }
-    process.stderr.write(`khpkg: ${printable(message)}\n`);
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
-    this.exit(code);
+    this.exit(reportError(err, debug));
   }
 }
 
@@ -68,10 +63,32 @@ export const sourceArg = {
   required: false,
 };
 
-/** Every command that reads or changes installed headers. */
+/** Every command that reads or changes installed headers: `--root`, resolved as it is parsed (see resolveRoot). */
 export const rootFlags = {
-  root: Flags.string({description: 'the file system root to work under', default: '/', env: 'KHPKG_ROOT'}),
+  root: Flags.custom<string>({
+    description: 'the file system root to work under',
+    env: 'KHPKG_ROOT',
+    parse: async (input) => resolveRoot(input),
+    default: async () => '/',
+  })(),
 };
+
+/**
+ * `build` and `repo` only build or publish: they record what they made in a registry only where one
+ * is wanted, so this `--root` has no default (see recordingRoot).
+ */
+export const recordRootFlags = {
+  root: Flags.string({description: "record built packages in this root's registry (default: /, only if it has a registry already)", env: 'KHPKG_ROOT'}),
+};
+
+/**
+ * The root whose registry records built packages: the one given (if it exists: a build may name a
+ * root only for --kbuild's modules), else `/` if it has a registry already.
+ */
+export function recordingRoot(root: string | undefined): string | undefined {
+  if (root !== undefined) return existsSync(root) ? resolveRoot(root) : undefined;
+  return registryExists('/') ? '/' : undefined;
+}
 
 /** Commands that change a root wait this long for another khpkg to finish. */
 export const waitFlag = {

@@ -15,7 +15,7 @@ export async function fastPath(argv: string[]): Promise<boolean> {
     else return false;
   }
   try {
-    const [{listText}, {resolveRoot}] = await Promise.all([import('./list-view.js'), import('../install/paths.js')]);
+    const [{listText}, {resolveRoot}] = await Promise.all([import('./list-view.js'), import('../root/paths.js')]);
     process.stdout.write(listText(resolveRoot(opts.root), opts));
     return true;
   } catch {

@@ -1,5 +1,6 @@
-import {Flags} from '@oclif/core';
+import {Flags, Interfaces} from '@oclif/core';
 import {KhpkgError} from '../errors.js';
+import {sourceDateEpoch} from '../content/plan.js';
 import {Registry} from '../registry/registry.js';
 import {GpgSigner} from '../repo/gpg.js';
 import {updateRepo, type RepoOptions, type RepoResult} from '../repo/repo.js';
@@ -16,33 +17,14 @@ export const repoFlags = {
   'valid-for': Flags.integer({description: "days until Release's Valid-Until (default: none)", min: 1}),
 };
 
-type RepoFlagValues = {
-  'sign-key'?: string;
-  keep?: number;
-  flat: boolean;
-  suite: string;
-  component: string;
-  origin: string;
-  label: string;
-  'valid-for'?: number;
-  wait: number;
-};
+type RepoFlagValues = Interfaces.InferredFlags<typeof repoFlags> & {wait: number};
 
-/**
- * The repo options from flags, with the registry of `root` (if it can be opened for writing: an
- * unprivileged user still gets a repo, only every package is read again each time).
- */
-export function repoOptionsFrom(flags: RepoFlagValues, root: string, add: string[], remove: string[]): RepoOptions {
+/** The repo options from flags. */
+export function repoOptionsFrom(flags: RepoFlagValues, add: string[], remove: string[]): RepoOptions {
   for (const [name, value] of [['suite', flags.suite], ['component', flags.component]] as const) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(value)) throw new KhpkgError('usage', `--${name} '${value}' is not a plain name`);
   }
-  let registry: Registry | undefined;
-  try {
-    registry = Registry.open(root, {create: true});
-  } catch (e) {
-    if (e instanceof KhpkgError && e.code === 'registry-damaged') throw e;
-  }
-  const epoch = process.env.SOURCE_DATE_EPOCH;
+  const epoch = sourceDateEpoch();
   return {
     add,
     remove,
@@ -54,8 +36,7 @@ export function repoOptionsFrom(flags: RepoFlagValues, root: string, add: string
     label: flags.label,
     validDays: flags['valid-for'],
     signer: flags['sign-key'] ? new GpgSigner(flags['sign-key']) : undefined,
-    now: epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date(),
-    registry,
+    now: epoch !== undefined ? new Date(epoch * 1000) : new Date(),
     waitSeconds: flags.wait,
   };
 }
@@ -68,7 +49,20 @@ export function describeRepo(r: RepoResult): string[] {
   return lines;
 }
 
-/** Updates the repo, then lets go of the registry the options opened. */
-export function publish(dir: string, options: RepoOptions): Promise<RepoResult> {
-  return updateRepo(dir, options).finally(() => options.registry?.close());
+/**
+ * Updates the repo, with the registry of `root` where one is wanted and can be opened for writing
+ * (an unprivileged user still gets a repo; only every package is read again each time).
+ */
+export async function publish(dir: string, options: RepoOptions, root: string | undefined): Promise<RepoResult> {
+  let registry: Registry | undefined;
+  try {
+    registry = root === undefined ? undefined : Registry.open(root, {create: true});
+  } catch (e) {
+    if (!(e instanceof KhpkgError) || e.code === 'registry-damaged' || e.code === 'unsafe-root') throw e;
+  }
+  try {
+    return await updateRepo(dir, {...options, registry});
+  } finally {
+    registry?.close();
+  }
 }

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core';
-import {KhpkgCommand, kbuildFlags, kbuildFrom, limitFlags, limitsFrom, rootFlags, sourceArg, waitFlag} from '../cli/base.js';
+import {KhpkgCommand, kbuildFlags, kbuildFrom, limitFlags, limitsFrom, recordingRoot, recordRootFlags, sourceArg, waitFlag} from '../cli/base.js';
 import {describeKbuild} from '../cli/kbuild.js';
 import {describeRepo, publish, repoFlags, repoOptionsFrom} from '../cli/repo.js';
 import {progressBar} from '../cli/progress.js';
@@ -8,6 +8,11 @@ import {COMPRESSIONS, type Compression} from '../formats/compression.js';
 import {FORMATS, type Format} from '../formats/writer.js';
 import {buildPackages, defaultMaintainer, recordArtifacts} from '../pipeline/build.js';
 import {openSource} from '../source/index.js';
+import type {Artifact} from '../formats/writer.js';
+import type {RepoResult} from '../repo/repo.js';
+
+/** `build --json`: the packages written, and with `--repo` the repository update too. */
+export type BuildJson = Artifact[] | {artifacts: Artifact[]; repo: RepoResult};
 
 export default class Build extends KhpkgCommand {
   static override summary = 'Build linux-headers .deb (and kernel-devel .rpm) packages from a kheaders archive.';
@@ -20,7 +25,7 @@ export default class Build extends KhpkgCommand {
   static override args = {source: Args.string(sourceArg)};
   static override flags = {
     ...limitFlags,
-    ...rootFlags,
+    ...recordRootFlags,
     ...waitFlag,
     ...repoFlags,
     ...kbuildFlags,
@@ -38,6 +43,7 @@ export default class Build extends KhpkgCommand {
     const {args, flags} = await this.parse(Build);
     const limits = limitsFrom(flags);
     const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
+    const root = recordingRoot(flags.root);
     const source = await openSource(args.source, limits);
     const progress = progressBar(!flags.json && !flags.quiet);
     const {release, artifacts, kbuild} = await buildPackages(source, {
@@ -50,12 +56,12 @@ export default class Build extends KhpkgCommand {
       config,
       limits,
       onProgress: progress.onProgress,
-      kbuild: kbuildFrom(flags, flags.root),
+      kbuild: kbuildFrom(flags, flags.root ?? '/'),
     }).finally(progress.done);
-    const recorded = recordArtifacts(flags.root, artifacts, release, source.sha256);
-    const repo = flags.repo === undefined ? undefined : await publish(flags.repo, repoOptionsFrom(flags, flags.root, artifacts.map((a) => a.path), []));
-    if (flags.json) return this.printJson(repo ? {artifacts, repo} : artifacts);
-    if (!recorded && flags.verbose) this.log(`(not recorded: the registry under ${flags.root} is not writable)`);
+    const recorded = root !== undefined && recordArtifacts(root, artifacts, release, source.sha256);
+    const repo = flags.repo === undefined ? undefined : await publish(flags.repo, repoOptionsFrom(flags, artifacts.map((a) => a.path), []), root);
+    if (flags.json) return this.printJson<BuildJson>(repo ? {artifacts, repo} : artifacts);
+    if (root !== undefined && !recorded && flags.verbose) this.log(`(not recorded: the registry under ${root} is not writable)`);
     if (flags.quiet) return;
     for (const a of artifacts) {
       this.log(`${a.path}`);

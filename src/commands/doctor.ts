@@ -1,7 +1,10 @@
 import {Flags} from '@oclif/core';
 import {KhpkgCommand, rootFlags, waitFlag} from '../cli/base.js';
 import {checkRegistry, rebuildRegistry} from '../install/doctor.js';
-import {resolveRoot} from '../install/paths.js';
+import type {DoctorResult} from '../install/doctor.js';
+
+/** `doctor --json`: the check's verdict, or with `--rebuild` what was rebuilt. */
+export type DoctorJson = {registry: string} | DoctorResult;
 
 export default class Doctor extends KhpkgCommand {
   static override summary = 'Check the registry; with --rebuild, recreate a damaged one from the header trees on disk.';
@@ -10,13 +13,13 @@ export default class Doctor extends KhpkgCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Doctor);
-    const root = resolveRoot(flags.root);
+    const root = flags.root;
     if (!flags.rebuild) {
       const state = checkRegistry(root);
-      return flags.json ? this.printJson({registry: state}) : this.log(`registry: ${state}`);
+      return flags.json ? this.printJson<DoctorJson>({registry: state}) : this.log(`registry: ${state}`);
     }
     const result = rebuildRegistry(root, flags.wait);
-    if (flags.json) return this.printJson(result);
+    if (flags.json) return this.printJson<DoctorJson>(result);
     if (result.movedAside) this.log(`moved the old registry to ${result.movedAside} (records of built packages are lost)`);
     for (const r of result.rebuilt) this.log(`re-registered ${r.release} at ${r.path} (${r.files} files, hashes re-read)`);
     this.log(`registry: ${result.integrity}`);

@@ -3,6 +3,10 @@ import {KhpkgCommand, limitFlags, limitsFrom, sourceArg} from '../cli/base.js';
 import {progressBar} from '../cli/progress.js';
 import {inspectArchive} from '../pipeline/inspect.js';
 import {openSource} from '../source/index.js';
+import type {KheadersInfo} from '../archive/info.js';
+
+/** `inspect --json`: what the archive is. */
+export type InspectJson = KheadersInfo;
 
 export default class Inspect extends KhpkgCommand {
   static override summary = 'Validate a kheaders archive and show which kernel it belongs to.';
@@ -21,7 +25,7 @@ export default class Inspect extends KhpkgCommand {
     const source = await openSource(args.source, limits);
     const progress = progressBar(!flags.json && !flags.quiet);
     const info = await inspectArchive(source, limits, progress.onProgress).finally(progress.done);
-    if (flags.json) return this.printJson(info);
+    if (flags.json) return this.printJson<InspectJson>(info);
     if (flags.quiet) return;
     const rows: [string, string][] = [
       ['release', info.release],

@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core';
 import {KhpkgCommand, rootFlags} from '../cli/base.js';
 import {listText} from '../cli/list-view.js';
-import {resolveRoot} from '../install/paths.js';
 
 export default class List extends KhpkgCommand {
   static override summary = 'List installed header sets (or, with --built, packages khpkg built).';
@@ -10,6 +9,6 @@ export default class List extends KhpkgCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(List);
-    process.stdout.write(listText(resolveRoot(flags.root), {json: flags.json, built: flags.built}));
+    process.stdout.write(listText(flags.root, {json: flags.json, built: flags.built}));
   }
 }

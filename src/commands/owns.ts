@@ -1,9 +1,12 @@
 import {Args} from '@oclif/core';
 import {KhpkgCommand, rootFlags} from '../cli/base.js';
 import {KhpkgError} from '../errors.js';
-import {resolveRoot} from '../install/paths.js';
 import {readRegistry} from '../install/query.js';
 import {rootRelative} from '../install/verify.js';
+import type {EntryType} from '../archive/entry.js';
+
+/** `owns --json`: each set that lists the path. */
+export type OwnsJson = {release: string; path: string; type: EntryType}[];
 
 export default class Owns extends KhpkgCommand {
   static override summary = 'Which installed header set a path belongs to (like dpkg -S); exit 1 if none.';
@@ -13,10 +16,10 @@ export default class Owns extends KhpkgCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Owns);
-    const root = resolveRoot(flags.root);
+    const root = flags.root;
     const rel = rootRelative(root, args.path);
     const owners = readRegistry(root, (r) => r.owners(rel), []);
-    if (flags.json) this.printJson(owners.map((o) => ({release: o.release, path: `/${o.file.path}`, type: o.file.type})));
+    if (flags.json) this.printJson<OwnsJson>(owners.map((o) => ({release: o.release, path: `/${o.file.path}`, type: o.file.type})));
     else for (const o of owners) this.log(`${o.release}: /${o.file.path}`);
     if (owners.length === 0) throw new KhpkgError('not-owned', `/${rel} belongs to no installed header set`);
   }

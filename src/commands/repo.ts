@@ -1,6 +1,10 @@
 import {Args, Flags} from '@oclif/core';
-import {KhpkgCommand, rootFlags, waitFlag} from '../cli/base.js';
+import {KhpkgCommand, recordingRoot, recordRootFlags, waitFlag} from '../cli/base.js';
 import {describeRepo, publish, repoFlags, repoOptionsFrom} from '../cli/repo.js';
+import type {RepoResult} from '../repo/repo.js';
+
+/** `repo --json`: what the update added and removed, and what the repository now holds. */
+export type RepoJson = RepoResult;
 
 export default class Repo extends KhpkgCommand {
   static override summary = 'Add packages to a directory that is both an APT and a DNF repository, and rewrite its indexes.';
@@ -15,7 +19,7 @@ export default class Repo extends KhpkgCommand {
   static override strict = false;
   static override args = {dir: Args.string({description: 'the repository directory', required: true})};
   static override flags = {
-    ...rootFlags,
+    ...recordRootFlags,
     ...waitFlag,
     ...repoFlags,
     remove: Flags.string({multiple: true, default: [], description: 'take out packages by name, name_version or file name'}),
@@ -24,8 +28,8 @@ export default class Repo extends KhpkgCommand {
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(Repo);
     const packages = (argv as string[]).slice(1);
-    const result = await publish(args.dir, repoOptionsFrom(flags, flags.root, packages, flags.remove));
-    if (flags.json) return this.printJson(result);
+    const result = await publish(args.dir, repoOptionsFrom(flags, packages, flags.remove), recordingRoot(flags.root));
+    if (flags.json) return this.printJson<RepoJson>(result);
     if (flags.quiet) return;
     for (const line of describeRepo(result)) this.log(line);
     if (flags.verbose) this.log(`read ${result.read} package file(s); the others came from the registry`);

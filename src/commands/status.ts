@@ -1,6 +1,9 @@
 import {KhpkgCommand, rootFlags} from '../cli/base.js';
-import {resolveRoot} from '../install/paths.js';
 import {kernelStatus} from '../install/status.js';
+import type {KernelStatus} from '../install/status.js';
+
+/** `status --json`: the running kernel and its headers. */
+export type StatusJson = KernelStatus;
 
 export default class Status extends KhpkgCommand {
   static override summary = "The running kernel: does it carry kheaders, are its headers installed and current, what to run if not.";
@@ -9,8 +12,8 @@ export default class Status extends KhpkgCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Status);
-    const s = kernelStatus(resolveRoot(flags.root));
-    if (flags.json) return this.printJson(s);
+    const s = kernelStatus(flags.root);
+    if (flags.json) return this.printJson<StatusJson>(s);
     this.log(`running kernel  ${s.release}`);
     this.log(`kheaders        ${s.kheaders}`);
     this.log(`config          ${s.config ? 'present' : 'absent'}`);

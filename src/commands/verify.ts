@@ -1,8 +1,11 @@
 import {Args} from '@oclif/core';
 import {KhpkgCommand, rootFlags} from '../cli/base.js';
-import {resolveRoot} from '../install/paths.js';
 import {readRegistry} from '../install/query.js';
 import {verifyHeaders} from '../install/verify.js';
+import type {Problem} from '../install/verify.js';
+
+/** `verify --json`: every difference found; empty when clean. */
+export type VerifyJson = Problem[];
 
 export default class Verify extends KhpkgCommand {
   static override summary = 'Check installed headers against the registry (like rpm -V); exit 1 when anything differs.';
@@ -12,9 +15,9 @@ export default class Verify extends KhpkgCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Verify);
-    const root = resolveRoot(flags.root);
+    const root = flags.root;
     const problems = readRegistry(root, (r) => verifyHeaders(root, r, args.release), []);
-    if (flags.json) this.printJson(problems);
+    if (flags.json) this.printJson<VerifyJson>(problems);
     else for (const p of problems) this.log(`${p.problem.padEnd(15)} ${p.path} (${p.detail})`);
     if (problems.length > 0) this.exit(1);
   }

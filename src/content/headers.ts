@@ -1,7 +1,6 @@
 import type {ArchiveScan} from '../archive/scan.js';
 import {deriveAutoConf, type KernelConfig} from './config.js';
 import {PlanBuilder, type ExtraFile} from './plan.js';
-import type {KitFile} from '../kbuild/source-tree.js';
 import {renderTemplate} from './templates.js';
 
 /** Where a header tree lives: Debian's builddeb layout, or Fedora/kernel.spec's. */
@@ -9,6 +8,13 @@ export type Layout = 'debian' | 'kernels';
 
 export function treeDirFor(layout: Layout, release: string): string {
   return layout === 'debian' ? `usr/src/linux-headers-${release}` : `usr/src/kernels/${release}`;
+}
+
+/** A file of the module-build kit (`--kbuild`): kbuild's Makefiles, scripts and host programs. */
+export interface KitFile {
+  path: string;
+  mode: number;
+  data: Buffer;
 }
 
 /** System directories that other packages own too. */

@@ -1,23 +1,18 @@
 import {createHash} from 'node:crypto';
 import {posix} from 'node:path';
 import {KhpkgError} from '../errors.js';
-import type {EntryType} from '../archive/entry.js';
+import type {Entry, EntryType} from '../archive/entry.js';
 import type {ArchiveScan, ScannedEntry} from '../archive/scan.js';
 
 /**
  * One entry of a package's file system image: the content model every sink (deb, rpm, installer)
  * shares. Paths are POSIX, relative to `/`, without `./`. Owner is always root.
  */
-export interface PackageEntry {
-  path: string;
-  type: EntryType;
+export interface PackageEntry extends Entry {
   /** Normalised permission bits: dirs 0755, files 0644, links 0777, whatever the archive said. */
   mode: number;
-  mtime: number;
-  size: number;
   md5?: string;
   sha256?: string;
-  linkTarget?: string;
   /** A directory other packages own too (`usr`, `lib/modules`...): rpm leaves it out. */
   shared?: boolean;
   /** Content made by khpkg (config, docs); archive files get theirs streamed as they are read. */
@@ -42,12 +37,18 @@ export interface TimeBounds {
   clamp?: number;
 }
 
+/** `SOURCE_DATE_EPOCH` (seconds), if set: the one parser, strict, for packages and repo indexes alike. */
+export function sourceDateEpoch(env = process.env): number | undefined {
+  const sde = env.SOURCE_DATE_EPOCH;
+  if (sde === undefined || sde === '') return undefined;
+  if (!/^\d+$/.test(sde)) throw new KhpkgError('usage', `SOURCE_DATE_EPOCH='${sde}' is not a number of seconds`);
+  return Number(sde);
+}
+
 /** `SOURCE_DATE_EPOCH`, if set: every mtime in a package is clamped to it. */
 export function timeBounds(env = process.env): TimeBounds {
-  const sde = env.SOURCE_DATE_EPOCH;
-  if (sde === undefined || sde === '') return {};
-  if (!/^\d+$/.test(sde)) throw new KhpkgError('usage', `SOURCE_DATE_EPOCH='${sde}' is not a number of seconds`);
-  return {clamp: Math.max(Number(sde), OLDEST_MTIME)};
+  const sde = sourceDateEpoch(env);
+  return sde === undefined ? {} : {clamp: Math.max(sde, OLDEST_MTIME)};
 }
 
 /** A package mtime: clamped to `SOURCE_DATE_EPOCH`, never before 1980. */

@@ -1,5 +1,7 @@
 import {createHash, randomBytes, type Hash} from 'node:crypto';
+import {rmSync} from 'node:fs';
 import {open, rename, rm, unlink, type FileHandle} from 'node:fs/promises';
+import {onInterrupt} from '../interrupt.js';
 import {join} from 'node:path';
 import {Writable, type Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
@@ -169,6 +171,7 @@ export async function hashFileRange(fh: FileHandle, algorithm: string, start: nu
 export async function writePackageFile(path: string, write: (fh: FileHandle) => Promise<number>): Promise<number> {
   const tmp = `${path}.partial-${process.pid}`;
   const fh = await open(tmp, 'w+', 0o644);
+  const forget = onInterrupt(() => rmSync(tmp, {force: true}));
   try {
     const size = await write(fh);
     await fh.sync();
@@ -179,5 +182,7 @@ export async function writePackageFile(path: string, write: (fh: FileHandle) => 
     await fh.close().catch(() => undefined);
     await rm(tmp, {force: true});
     throw e;
+  } finally {
+    forget();
   }
 }

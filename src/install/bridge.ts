@@ -1,20 +1,20 @@
-import {spawn} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
-import {delimiter, join, resolve} from 'node:path';
+import {delimiter, join} from 'node:path';
 import {KhpkgError} from '../errors.js';
+import {relevantLines, runTool} from '../tool.js';
 import type {Limits} from '../archive/limits.js';
 import type {Progress} from '../archive/scan.js';
 import {buildPackages, defaultMaintainer} from '../pipeline/build.js';
 import {Registry} from '../registry/registry.js';
 import type {HeaderSet} from '../registry/types.js';
-import type {ArchiveSource} from '../source/index.js';
+import {recordedOrigin, type ArchiveSource} from '../source/index.js';
 import {describeTree} from './doctor.js';
-import type {KbuildInputs} from '../kbuild/kit.js';
+import {kitRecord, type KbuildInputs} from '../kbuild/kit.js';
 import {runHeaderHooks} from './hooks.js';
-import type {InstallResult} from './install.js';
-import {lockRoot} from './lock.js';
+import type {InstallOptions, InstallResult} from './install.js';
+import {lockRoot} from '../registry/lock.js';
 import {recover} from './recover.js';
 
 export type Via = 'khpkg' | 'dpkg' | 'rpm';
@@ -35,17 +35,8 @@ function onPath(cmd: string): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((d) => d !== '' && existsSync(join(d, cmd)));
 }
 
-export interface BridgeOptions {
-  root: string;
-  via: 'dpkg' | 'rpm';
-  config?: {bytes: Buffer; origin: string};
-  force: boolean;
-  hooks: boolean;
-  waitSeconds: number;
-  limits: Limits;
-  onProgress?: Progress;
-  kbuild?: KbuildInputs;
-}
+/** What install takes, less the layout (the package manager's own) and with who installs. */
+export type BridgeOptions = Omit<InstallOptions, 'layout'> & {via: 'dpkg' | 'rpm'};
 
 /**
  * Bridge mode: build the matching package and let the system's package manager install it, so
@@ -72,7 +63,7 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
       kbuild: opts.kbuild,
     });
     const tier = kit ? 'kbuild' : 'headers';
-    const kbuild = kit && {source: resolve(kit.sourcePath), sourceVersion: kit.sourceVersion, symversFrom: kit.symvers?.from, symversSymbols: kit.symvers?.symbols};
+    const kbuild = kit && kitRecord(kit);
     const pkg = artifacts[0]!;
     const lock = lockRoot(root, opts.waitSeconds);
     const registry = Registry.open(root, {create: true})!;
@@ -84,7 +75,7 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
         throw new KhpkgError('conflict', `headers for ${release} are installed by ${existing.via === 'khpkg' ? 'khpkg itself' : existing.via}: remove them first to install them through ${via}`);
       }
       if (existing && existing.sourceSha256 === source.sha256 && !opts.force) {
-        return {release, path: `/${existing.path}`, status: 'unchanged', files: existing.files, bytes: existing.bytes, recovered: [], hooks: [], via, package: existing.package ?? '', tier: existing.tier ?? 'headers', kbuild: existing.kbuild};
+        return {release, path: `/${existing.path}`, status: 'unchanged', files: existing.files, bytes: existing.bytes, recovered: [], hooks: [], via, package: existing.package ?? '', tier: existing.tier ?? 'headers', kbuild: existing.kbuild, kept: [], overwritten: []};
       }
       if (existing && !opts.force) {
         throw new KhpkgError('conflict', `headers for ${release} are already installed from another archive (sha256 ${existing.sourceSha256.slice(0, 12)}…): pass --force to replace them`);
@@ -100,7 +91,7 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
       const set: HeaderSet = {
         ...onDisk,
         sourceKind: source.kind,
-        sourcePath: ['file', 'module', 'deb', 'rpm'].includes(source.kind) ? resolve(source.origin) : source.origin,
+        sourcePath: recordedOrigin(source),
         sourceSha256: source.sha256,
         via,
         package: name,
@@ -108,7 +99,7 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
         kbuild,
       };
       registry.recordInstall(set, files);
-      result = {release, path: `/${set.path}`, status: existing ? 'replaced' : 'installed', files: set.files, bytes: set.bytes, recovered: [], hooks: [], via, package: name, tier, kbuild};
+      result = {release, path: `/${set.path}`, status: existing ? 'replaced' : 'installed', files: set.files, bytes: set.bytes, recovered: [], hooks: [], via, package: name, tier, kbuild, kept: [], overwritten: []};
     } finally {
       registry.close();
       lock.release();
@@ -136,20 +127,11 @@ function rpmRoot(root: string): string[] {
   return root === '/' ? [] : ['--root', root];
 }
 
-function packageManager(cmd: 'dpkg' | 'rpm', args: string[]): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, {stdio: ['ignore', 'pipe', 'pipe']});
-    const out: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => out.push(d));
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(new KhpkgError('no-package-manager', e.code === 'ENOENT' ? `--via ${cmd}: ${cmd} is not installed` : `${cmd}: ${e.message}`)),
-    );
-    child.on('close', (code) => {
-      if (code === 0) return resolvePromise();
-      const lines = Buffer.concat(out).toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean);
-      const why = lines.find((l) => /error|failed|conflict/i.test(l)) ?? lines[lines.length - 1] ?? '';
-      reject(new KhpkgError('package-manager', `${cmd} ${args.filter((a) => !a.startsWith('--')).join(' ')} failed (exit ${code})${why ? `: ${why}` : ''}`));
-    });
+async function packageManager(cmd: 'dpkg' | 'rpm', args: string[]): Promise<void> {
+  const r = await runTool(cmd, args).catch((e: NodeJS.ErrnoException) => {
+    throw new KhpkgError('no-package-manager', e.code === 'ENOENT' ? `--via ${cmd}: ${cmd} is not installed` : `${cmd}: ${e.message}`);
   });
+  if (r.code === 0) return;
+  const why = relevantLines(r.output, /error|failed|conflict/i, 1)[0] ?? '';
+  throw new KhpkgError('package-manager', `${cmd} ${args.filter((a) => !a.startsWith('--')).join(' ')} failed (exit ${r.code})${why ? `: ${why}` : ''}`);
 }

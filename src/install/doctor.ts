@@ -7,8 +7,9 @@ import {treeDirFor, type Layout} from '../content/headers.js';
 import {KhpkgError} from '../errors.js';
 import {Registry, registryDir} from '../registry/registry.js';
 import type {FileRecord, HeaderSet} from '../registry/types.js';
-import {lockRoot} from './lock.js';
-import {inRoot, linkPointsAt} from './paths.js';
+import {lockRoot} from '../registry/lock.js';
+import {foreignOwners} from './owners.js';
+import {inRoot, linkPointsAt} from '../root/paths.js';
 
 export interface DoctorResult {
   /** Where the damaged registry was moved, if it was. */
@@ -37,6 +38,8 @@ export function rebuildRegistry(root: string, waitSeconds: number): DoctorResult
     try {
       const rebuilt: DoctorResult['rebuilt'] = [];
       for (const {layout, release} of treesOnDisk(root)) {
+        // A tree dpkg or rpm installed is theirs: recording it would let 'khpkg remove' delete it.
+        if (foreignOwners(root, [treeDirFor(layout, release)]).length > 0) continue;
         const {set, files} = describeTree(root, layout, release);
         const op = registry.beginOperation({kind: 'install', release, phase: 'rebuilding', treePath: set.path});
         registry.recordInstall(set, files, op);
@@ -58,7 +61,10 @@ export function checkRegistry(root: string): string {
     registry = Registry.open(root);
     if (!registry) return 'no registry yet';
     const result = registry.integrityCheck();
-    if (result !== 'ok') throw new KhpkgError('registry-damaged', `registry is damaged (${result}): run 'khpkg doctor --rebuild'`);
+    if (result !== 'ok') {
+      const first = result.split('\n').find((l) => l.trim() !== '' && !l.startsWith('***')) ?? result;
+      throw new KhpkgError('registry-damaged', `registry ${registry.file} is damaged (${first.trim()}): run 'khpkg doctor --rebuild'`);
+    }
     return 'ok';
   } finally {
     registry?.close();
@@ -111,12 +117,12 @@ export function describeTree(root: string, layout: Layout, release: string): {se
     add(rel);
     if (lstatSync(inRoot(root, rel)).isDirectory()) for (const n of readdirSync(inRoot(root, rel)).sort()) walk(`${rel}/${n}`);
   };
-  const parts = treeRel.split('/');
-  for (let i = 1; i < parts.length; i++) add(parts.slice(0, i).join('/'));
+  // Only the tree and its link: who made the dirs above them is not known, so they are left to their owners.
   walk(treeRel);
   const link = `lib/modules/${release}/build`;
   if (linkPointsAt(root, link, treeRel)) {
-    for (const d of ['lib', 'lib/modules', `lib/modules/${release}`]) add(d);
+    // A /lib/modules/<release> holding nothing but our link is one an install made: no kernel's modules are there.
+    if (readdirSync(inRoot(root, `lib/modules/${release}`)).join() === 'build') add(`lib/modules/${release}`);
     add(link);
   }
   const read = (p: string): string => {

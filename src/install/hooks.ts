@@ -1,6 +1,7 @@
-import {spawn} from 'node:child_process';
 import {accessSync, constants, readdirSync, statSync} from 'node:fs';
 import {join} from 'node:path';
+import {checkedInRoot} from '../root/paths.js';
+import {runTool} from '../tool.js';
 
 export interface HookResult {
   hook: string;
@@ -17,9 +18,10 @@ export const HEADER_HOOKS_DIR = 'etc/kernel/header_postinst.d';
  * the hooks get DPKG_ROOT (as under `dpkg --root`) so they can stay inside it.
  */
 export async function runHeaderHooks(root: string, release: string): Promise<HookResult[]> {
-  const dir = join(root, HEADER_HOOKS_DIR);
   let names: string[];
+  let dir: string;
   try {
+    dir = checkedInRoot(root, HEADER_HOOKS_DIR);
     names = readdirSync(dir).filter((n) => /^[A-Za-z0-9_-]+$/.test(n)).sort();
   } catch {
     return [];
@@ -28,6 +30,7 @@ export async function runHeaderHooks(root: string, release: string): Promise<Hoo
   for (const name of names) {
     const file = join(dir, name);
     try {
+      checkedInRoot(root, `${HEADER_HOOKS_DIR}/${name}`); // a hook linked out of the root is not the root's
       if (!statSync(file).isFile()) continue;
       accessSync(file, constants.X_OK);
     } catch {
@@ -40,13 +43,11 @@ export async function runHeaderHooks(root: string, release: string): Promise<Hoo
   return results;
 }
 
-function run(file: string, args: string[], env: Record<string, string>): Promise<{code: number; output: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', (e) => resolve({code: 127, output: e.message}));
-    child.on('close', (code) => resolve({code: code ?? 1, output}));
-  });
+async function run(file: string, args: string[], env: Record<string, string>): Promise<{code: number; output: string}> {
+  try {
+    const r = await runTool(file, args, {env: {...process.env, ...env}});
+    return {code: r.code, output: r.output};
+  } catch (e) {
+    return {code: 127, output: (e as Error).message};
+  }
 }

@@ -1,30 +1,37 @@
-import {existsSync, lstatSync, renameSync, rmSync, symlinkSync, chmodSync} from 'node:fs';
+import {chmodSync, existsSync, linkSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync} from 'node:fs';
 import {createHash} from 'node:crypto';
-import {basename, dirname, resolve} from 'node:path';
+import {basename, dirname} from 'node:path';
 import {KhpkgError} from '../errors.js';
 import type {Limits} from '../archive/limits.js';
 import {scanArchive, type ArchiveScan, type Progress, type ScannedEntry} from '../archive/scan.js';
 import {INFO_FILES} from '../archive/info.js';
 import {checkConfigMatches, parseConfig, type KernelConfig} from '../content/config.js';
-import {headersPlan, treeDirFor, type Layout} from '../content/headers.js';
-import {buildTimestamp, type PackageEntry} from '../content/plan.js';
-import {feedPlans} from '../pipeline/feed.js';
+import {headersPlan, SHARED_DIRS, treeDirFor, type Layout} from '../content/headers.js';
+import {buildTimestamp, type ContentPlan, type PackageEntry} from '../content/plan.js';
+import type {ArchiveInput} from '../archive/reader.js';
+import {onInterrupt} from '../interrupt.js';
+import {foreignOwners, ownedError, type ForeignOwner} from './owners.js';
+import {quickCheck} from './verify.js';
+import {feedPlans} from '../content/feed.js';
 import {Registry} from '../registry/registry.js';
-import type {HeaderSet} from '../registry/types.js';
-import type {ArchiveSource} from '../source/index.js';
+import type {FileRecord, HeaderSet} from '../registry/types.js';
+import {configFor, recordedOrigin, type ArchiveSource} from '../source/index.js';
 import {runHeaderHooks, type HookResult} from './hooks.js';
-import {lockRoot} from './lock.js';
-import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkPointsAt, makeDirsInRoot, removeEmptyDirs} from './paths.js';
+import {lockRoot} from '../registry/lock.js';
+import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkPointsAt, makeDirsInRoot, removeEmptyDirs} from '../root/paths.js';
 import {recover, scanDirName} from './recover.js';
 import {ScanStage, StageSink} from './stage.js';
-import {buildKbuildKit, type KbuildInputs} from '../kbuild/kit.js';
+import {buildKbuildKit, kitRecord, type KbuildInputs} from '../kbuild/kit.js';
 
 export interface InstallOptions {
   /** Absolute, resolved root (see resolveRoot). */
   root: string;
   layout: Layout;
   config?: {bytes: Buffer; origin: string};
+  /** Replace headers installed from other content or config, or a tree nobody recorded. */
   force: boolean;
+  /** Rewrite every file of an installed set of the same headers (repair). */
+  reinstall?: boolean;
   hooks: boolean;
   waitSeconds: number;
   limits: Limits;
@@ -36,26 +43,31 @@ export interface InstallOptions {
 export interface InstallResult {
   release: string;
   path: string;
-  status: 'installed' | 'replaced' | 'unchanged';
+  status: 'installed' | 'replaced' | 'reinstalled' | 'unchanged';
   files: number;
   bytes: number;
   recovered: string[];
   hooks: HookResult[];
   tier: 'headers' | 'kbuild';
   kbuild?: HeaderSet['kbuild'];
+  /** The headers' identity (see ArchiveScan.contentSha256). */
+  contentSha256?: string;
+  /** Files a user added under the old tree, carried into the new one (root-relative). */
+  kept: string[];
+  /** Files a user added whose paths the new headers use: replaced by them. */
+  overwritten: string[];
 }
 
 /**
- * read + stage (one pass, without the lock) → check → extras → rename → swap link → commit (under
+ * read + stage (one pass, without the lock) → decide → extras → rename → swap link → commit (under
  * the root lock). A crash at any point leaves the old state or the new one: a scan dir whose process
  * is gone is a leftover, the operation row committed before the swap tells the next command what to
- * undo, and the registry commit is the moment the new state becomes true.
+ * undo, and the registry commit is the moment the new state becomes true. A signal undoes at once.
  */
 export async function installHeaders(source: ArchiveSource, opts: InstallOptions): Promise<InstallResult> {
   const {root} = opts;
   await checkWritable(root, ['usr/src', 'lib/modules', 'var/lib/khpkg']);
-  const configInput = opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`});
-  const config = configInput && {origin: configInput.origin, parsed: parseConfig(configInput.bytes, configInput.origin)};
+  const config = settleConfig(source, opts.config);
   const wanted: Wanted = {
     config: config?.parsed,
     configOrigin: config?.origin,
@@ -63,15 +75,21 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
     tier: opts.kbuild ? 'kbuild' : 'headers',
   };
   const previousUmask = process.umask(0o022);
-  // The tree is written while the archive is read, beside where it will go, unless it is installed
-  // already (the usual case when run on every boot): then reading alone decides.
+  // The tree is written while the archive is read, beside where it will go, unless this very archive
+  // is installed already (the usual case when run on every boot): then reading alone decides.
   const parent = dirname(treeDirFor(opts.layout, 'any'));
   const made: string[] = [];
   let scan: ArchiveScan | undefined;
   let result: InstallResult | undefined;
+  let forgetScanStage = (): void => {};
   try {
-    if (opts.force || !alreadyInstalled(root, source.sha256, opts.layout, wanted)) {
-      wanted.scanStage = openScanStage(root, parent, made);
+    if (opts.force || opts.reinstall || !alreadyInstalled(root, source.sha256, opts.layout, wanted)) {
+      const stage = openScanStage(root, parent, made);
+      wanted.scanStage = stage;
+      forgetScanStage = onInterrupt(() => {
+        removeTreeNow(stage.dirAbs);
+        removeEmptyDirs(made);
+      });
     }
     const stage = wanted.scanStage;
     const onEntry = stage && (async (e: ScannedEntry, data: Buffer | undefined): Promise<void> => {
@@ -90,11 +108,17 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
       rmSync(wanted.scanStage.dirAbs, {recursive: true, force: true});
     }
     if (!result || result.status === 'unchanged') removeEmptyDirs(made);
+    forgetScanStage();
     process.umask(previousUmask);
   }
   // After the lock: a hook may well call khpkg itself.
   if (opts.hooks && result.status !== 'unchanged') result.hooks = await runHeaderHooks(opts.root, result.release);
   return result;
+}
+
+function settleConfig(source: ArchiveSource, given: InstallOptions['config']): {origin: string; parsed: KernelConfig} | undefined {
+  const input = configFor(source, given);
+  return input && {origin: input.origin, parsed: parseConfig(input.bytes, input.origin)};
 }
 
 /** What the caller asked for, settled before the archive is read. */
@@ -107,17 +131,18 @@ interface Wanted {
   scanStage?: ScanStage;
 }
 
-/** The installed set is this archive with these settings: installing again changes nothing. */
-function isSameInstall(set: HeaderSet, sha256: string, layout: Layout, wanted: Wanted): boolean {
-  return set.sourceSha256 === sha256 && set.layout === layout && set.configSha256 === wanted.configSha256 && (set.tier ?? 'headers') === wanted.tier && set.via !== 'dpkg' && set.via !== 'rpm';
-}
-
-/** A look without the lock: is this very archive installed with these settings? Checked again under it. */
+/**
+ * A look without the lock: is this very archive (same bytes) installed with these settings? Then
+ * the archive is only read, not written out. Content that is the same under other bytes is found
+ * under the lock, after the read (decideInstall).
+ */
 function alreadyInstalled(root: string, sha256: string, layout: Layout, wanted: Wanted): boolean {
   const registry = Registry.open(root);
   if (!registry) return false;
   try {
-    return registry.installed().some((set) => isSameInstall(set, sha256, layout, wanted));
+    return registry
+      .installed()
+      .some((set) => set.sourceSha256 === sha256 && set.layout === layout && (wanted.configSha256 === undefined || set.configSha256 === wanted.configSha256) && (set.tier ?? 'headers') === wanted.tier && (set.via ?? 'khpkg') === 'khpkg');
   } finally {
     registry.close();
   }
@@ -139,18 +164,94 @@ function openScanStage(root: string, parent: string, made: string[]): ScanStage 
   }
 }
 
+/** What an install will do, decided before anything in the root changes. */
+export type InstallDecision = {action: 'unchanged'} | {action: 'install'} | {action: 'replace'} | {action: 'reinstall'};
+
+/** Everything decideInstall looks at, gathered under the lock. */
+export interface InstallFacts {
+  release: string;
+  treeRel: string;
+  linkRel: string;
+  existing?: HeaderSet;
+  contentSha256?: string;
+  archiveSha256: string;
+  layout: Layout;
+  configSha256?: string;
+  tier: 'headers' | 'kbuild';
+  /** Paths of the tree or the link that dpkg or rpm own. */
+  foreign: ForeignOwner[];
+  treeExists: boolean;
+  /** The build link exists and leads elsewhere. */
+  linkElsewhere: boolean;
+  /** Entries of the installed set that a quick look finds changed or missing. */
+  damaged: number;
+  force: boolean;
+  reinstall: boolean;
+}
+
+const short = (sha: string | undefined): string => (sha ? `${sha.slice(0, 12)}…` : 'none');
+
+/**
+ * The install policy, pure: nothing dpkg or rpm owns is ever written; the same headers are not
+ * written again unless asked (`--reinstall`) and a damaged set is said to be so; other headers or
+ * another config replace a set only with `--force`, and so does a tree or link khpkg did not make.
+ */
+export function decideInstall(f: InstallFacts): InstallDecision {
+  const {existing, release} = f;
+  if (existing?.via === 'dpkg' || existing?.via === 'rpm') {
+    throw new KhpkgError('conflict', `headers for ${release} are installed through ${existing.via} (${existing.package}): remove them first, or install with --via ${existing.via}`);
+  }
+  const owner = f.foreign[0];
+  if (owner) throw ownedError(owner, existing ? 'replace' : 'overwrite');
+  if (existing && existing.path !== f.treeRel) {
+    throw new KhpkgError('conflict', `headers for ${release} are installed at /${existing.path}: remove them first to change the layout`);
+  }
+  if (existing) {
+    const sameContent = f.contentSha256 !== undefined && existing.contentSha256 !== undefined ? existing.contentSha256 === f.contentSha256 : existing.sourceSha256 === f.archiveSha256;
+    const sameConfig = f.configSha256 === undefined || f.configSha256 === existing.configSha256;
+    const sameTier = (existing.tier ?? 'headers') === f.tier;
+    if (sameContent && sameConfig && sameTier) {
+      if (f.reinstall || f.force) return {action: 'reinstall'};
+      if (f.damaged > 0) {
+        throw new KhpkgError(
+          'damaged',
+          `headers for ${release} are installed but damaged: ${f.damaged} file(s) changed or missing (see 'khpkg verify ${release}'): run 'khpkg install --reinstall' with the same archive to repair them`,
+        );
+      }
+      return {action: 'unchanged'};
+    }
+    if (!f.force) {
+      if (!sameContent) {
+        throw new KhpkgError(
+          'conflict',
+          `headers for ${release} are installed from other content (installed ${short(existing.contentSha256 ?? existing.sourceSha256)}, this archive ${short(f.contentSha256 ?? f.archiveSha256)}): pass --force to replace them`,
+        );
+      }
+      if (!sameConfig) {
+        throw new KhpkgError('conflict', `headers for ${release} are installed with another config (installed ${short(existing.configSha256)}, given ${short(f.configSha256)}): pass --force to replace it`);
+      }
+      const was = existing.tier === 'kbuild' ? 'module-build' : 'headers-only';
+      const will = f.tier === 'kbuild' ? 'module-build' : 'headers-only';
+      throw new KhpkgError('conflict', `headers for ${release} are installed as a ${was} tree: pass --force to replace it with a ${will} one`);
+    }
+    return {action: 'replace'};
+  }
+  if (f.treeExists && !f.force) throw new KhpkgError('conflict', `/${f.treeRel} exists and khpkg did not install it: remove it, or pass --force to replace it`);
+  if (f.linkElsewhere && !f.force) throw new KhpkgError('conflict', `/${f.linkRel} exists and points elsewhere: pass --force to point it at the new headers`);
+  return {action: 'install'};
+}
+
 async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: InstallOptions, wanted: Wanted): Promise<InstallResult> {
   const {root} = opts;
   const archive = scan.tar ?? source.bytes;
   const {release} = scan.info;
-  const {config, configSha256, tier} = wanted;
+  const {config, tier} = wanted;
   if (config && wanted.configOrigin) checkConfigMatches(config, scan.captured.get(INFO_FILES.autoconf), wanted.configOrigin);
   const treeRel = treeDirFor(opts.layout, release);
-  const treeAbs = inRoot(root, treeRel);
   const linkRel = `lib/modules/${release}/build`;
   // Before the lock: building kbuild's host programs takes a while, and touches only a temp dir.
   const kit = opts.kbuild && (await buildKbuildKit(scan, archive, config, opts.kbuild, opts.limits));
-  const kbuild = kit && {source: resolve(kit.sourcePath), sourceVersion: kit.sourceVersion, symversFrom: kit.symvers?.from, symversSymbols: kit.symvers?.symbols};
+  const kbuild = kit && kitRecord(kit);
 
   const lock = lockRoot(root, opts.waitSeconds);
   let registry: Registry | undefined;
@@ -158,67 +259,32 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
     registry = Registry.open(root, {create: true})!;
     const recovered = recover(root, registry);
     const existing = registry.get(release);
-    if (existing?.via === 'dpkg' || existing?.via === 'rpm') {
-      throw new KhpkgError('conflict', `headers for ${release} are installed through ${existing.via} (${existing.package}): remove them first, or install with --via ${existing.via}`);
-    }
-    if (existing && !opts.force && isSameInstall(existing, source.sha256, opts.layout, wanted)) {
-      return {release, path: `/${existing.path}`, status: 'unchanged', files: existing.files, bytes: existing.bytes, recovered, hooks: [], tier, kbuild: existing.kbuild};
-    }
-    if (existing && !opts.force && existing.sourceSha256 === source.sha256 && existing.configSha256 === configSha256 && (existing.tier ?? 'headers') !== tier) {
-      throw new KhpkgError('conflict', `headers for ${release} are installed as a ${existing.tier === 'kbuild' ? 'module-build' : 'headers-only'} tree: pass --force to replace it with a ${tier === 'kbuild' ? 'module-build' : 'headers-only'} one`);
-    }
-    if (existing && !opts.force) {
-      throw new KhpkgError(
-        'conflict',
-        `headers for ${release} are already installed from another archive or config (sha256 ${existing.sourceSha256.slice(0, 12)}…, installed ${existing.installedAt}): pass --force to replace them`,
-      );
-    }
-    if (existing && existing.path !== treeRel) {
-      throw new KhpkgError('conflict', `headers for ${release} are installed at /${existing.path}: remove them first to change the layout`);
-    }
-    if (!existing && existsSync(treeAbs) && !opts.force) {
-      throw new KhpkgError('conflict', `/${treeRel} exists and khpkg did not install it (a distro package?): remove it, or pass --force to replace it`);
-    }
     const link = lstatSync(inRoot(root, linkRel), {throwIfNoEntry: false});
-    if (link && !opts.force && !linkPointsAt(root, linkRel, treeRel)) {
-      throw new KhpkgError('conflict', `/${linkRel} exists and points elsewhere: pass --force to point it at the new headers`);
-    }
-
-    const time = buildTimestamp(scan);
-    const plan = headersPlan(scan, opts.layout, config, time, kit?.files).build();
-    const parent = dirname(treeRel);
-    ensureDirInRoot(root, parent);
-    const stageRel = wanted.scanStage ? `${parent}/${basename(wanted.scanStage.dirAbs)}` : `${parent}/.khpkg-stage-${release}-${process.pid}`;
-    const oldRel = `${parent}/.khpkg-old-${release}-${process.pid}`;
-    const op = registry.beginOperation({kind: 'install', release, phase: 'staging', treePath: treeRel, stagePath: stageRel, oldPath: oldRel});
-    const stage = new StageSink(treeRel, inRoot(root, stageRel));
-    try {
-      if (wanted.scanStage) {
-        await stage.addExtras(plan);
-      } else {
-        let fed = 0;
-        const sink = {add: (e: PackageEntry, d: Buffer | undefined) => (++fed === 500 && crashPoint('mid-stage'), stage.add(e, d))};
-        await feedPlans([{plan, sink}], archive, opts.limits, opts.onProgress);
-      }
-      crashPoint('staged');
-      chmodSync(inRoot(root, stageRel), 0o755);
-      for (const d of stage.outsideDirs) ensureDirInRoot(root, d);
-      registry.setPhase(op, 'swapping');
-      crashPoint('swapping');
-      if (existsSync(treeAbs)) renameSync(treeAbs, inRoot(root, oldRel));
-      crashPoint('old-moved');
-      renameSync(inRoot(root, stageRel), treeAbs);
-      crashPoint('new-in-place');
-      const link = stage.buildLink!;
-      const target = buildLinkTarget(root, link.path, treeRel);
-      const record = stage.records.find((r) => r.path === link.path);
-      if (record) record.linkTarget = target;
-      swapLink(root, link.path, target);
-      crashPoint('linked');
-    } catch (e) {
-      recover(root, registry);
-      throw e;
-    }
+    const facts: InstallFacts = {
+      release,
+      treeRel,
+      linkRel,
+      existing,
+      contentSha256: scan.contentSha256,
+      archiveSha256: source.sha256,
+      layout: opts.layout,
+      configSha256: wanted.configSha256,
+      tier,
+      foreign: foreignOwners(root, [treeRel, linkRel]),
+      treeExists: existsSync(inRoot(root, treeRel)),
+      linkElsewhere: Boolean(link) && !linkPointsAt(root, linkRel, treeRel),
+      damaged: existing && (existing.via ?? 'khpkg') === 'khpkg' ? quickCheck(root, registry.files(release)) : 0,
+      force: opts.force,
+      reinstall: Boolean(opts.reinstall),
+    };
+    const decision = decideInstall(facts);
+    const unchanged = {release, files: existing?.files ?? 0, bytes: existing?.bytes ?? 0, recovered, hooks: [], tier, kept: [], overwritten: []};
+    if (decision.action === 'unchanged') return {...unchanged, path: inRoot(root, existing!.path), status: 'unchanged', kbuild: existing!.kbuild, contentSha256: existing!.contentSha256};
+    // A reinstall of the same headers without --config keeps the config they were installed with.
+    const settled = config ?? (decision.action === 'reinstall' && existing?.configSha256 ? installedConfig(root, existing) : undefined);
+    const configSha256 = settled ? createHash('sha256').update(settled.text).digest('hex') : undefined;
+    const plan = headersPlan(scan, opts.layout, settled, buildTimestamp(scan), kit?.files).build();
+    const swapped = await stageAndSwap(root, registry, plan, {release, treeRel, archive, wanted, limits: opts.limits, onProgress: opts.onProgress, existing});
     const set: HeaderSet = {
       release,
       version: scan.info.version,
@@ -228,24 +294,155 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
       layout: opts.layout,
       path: treeRel,
       sourceKind: source.kind,
-      sourcePath: ['file', 'module', 'deb', 'rpm'].includes(source.kind) ? resolve(source.origin) : source.origin,
+      sourcePath: recordedOrigin(source),
       sourceSha256: source.sha256,
       configSha256,
+      contentSha256: scan.contentSha256,
       installedAt: new Date().toISOString(),
-      files: stage.records.filter((r) => r.type !== 'dir').length,
-      bytes: stage.bytes,
+      files: swapped.records.filter((r) => r.type !== 'dir').length,
+      bytes: swapped.bytes,
       state: 'installed',
       tier,
       kbuild,
     };
-    registry.recordInstall(set, stage.records, op);
+    registry.recordInstall(set, swapped.records, swapped.operation);
+    swapped.committed();
     crashPoint('committed');
-    rmSync(inRoot(root, oldRel), {recursive: true, force: true});
-    return {release, path: `/${treeRel}`, status: existing ? 'replaced' : 'installed', files: set.files, bytes: set.bytes, recovered, hooks: [], tier, kbuild};
+    rmSync(inRoot(root, swapped.oldRel), {recursive: true, force: true});
+    const status = decision.action === 'install' ? 'installed' : decision.action === 'reinstall' ? 'reinstalled' : 'replaced';
+    return {...unchanged, path: inRoot(root, treeRel), status, files: set.files, bytes: set.bytes, kbuild, contentSha256: set.contentSha256, kept: swapped.kept, overwritten: swapped.overwritten};
   } finally {
     registry?.close();
     lock.release();
   }
+}
+
+/** The config an installed set was made with, read back from its tree if it is still the same. */
+function installedConfig(root: string, set: HeaderSet): KernelConfig {
+  const file = inRoot(root, `${set.path}/.config`);
+  let text: Buffer | undefined;
+  try {
+    text = readFileSync(file);
+  } catch {
+    // missing: refused below
+  }
+  const config = text && parseConfig(text, `/${set.path}/.config`);
+  if (!config || createHash('sha256').update(config.text).digest('hex') !== set.configSha256) {
+    throw new KhpkgError('usage', `headers for ${set.release} were installed with a config whose copy in the tree is gone or changed: pass --config again`);
+  }
+  return config;
+}
+
+interface Swapped {
+  records: FileRecord[];
+  bytes: number;
+  operation: number;
+  oldRel: string;
+  kept: string[];
+  overwritten: string[];
+  /** Ends the interrupt cleanup once the registry holds the new state. */
+  committed: () => void;
+}
+
+/**
+ * Stages the plan beside the tree, carries over what a user added to the old tree, renames the
+ * stage into place and swaps the build link. The operation row is written first, so a crash (or a
+ * signal) at any point is undone by recover(). Records only the dirs outside the tree that this
+ * set made (or its predecessor had made): the shared ones belong to others.
+ */
+async function stageAndSwap(
+  root: string,
+  registry: Registry,
+  plan: ContentPlan,
+  ctx: {release: string; treeRel: string; archive: ArchiveInput; wanted: Wanted; limits: Limits; onProgress?: Progress; existing?: HeaderSet},
+): Promise<Swapped> {
+  const {release, treeRel} = ctx;
+  const treeAbs = inRoot(root, treeRel);
+  const parent = dirname(treeRel);
+  ensureDirInRoot(root, parent);
+  const stageRel = ctx.wanted.scanStage ? `${parent}/${basename(ctx.wanted.scanStage.dirAbs)}` : `${parent}/.khpkg-stage-${release}-${process.pid}`;
+  const oldRel = `${parent}/.khpkg-old-${release}-${process.pid}`;
+  const operation = registry.beginOperation({kind: 'install', release, phase: 'staging', treePath: treeRel, stagePath: stageRel, oldPath: oldRel});
+  const committed = onInterrupt(() => recover(root, registry));
+  const stage = new StageSink(treeRel, inRoot(root, stageRel));
+  try {
+    if (ctx.wanted.scanStage) {
+      await stage.addExtras(plan);
+    } else {
+      let fed = 0;
+      const sink = {add: (e: PackageEntry, d: Buffer | undefined) => (++fed === 500 && crashPoint('mid-stage'), stage.add(e, d))};
+      await feedPlans([{plan, sink}], ctx.archive, ctx.limits, ctx.onProgress);
+    }
+    const owned = ctx.existing && (ctx.existing.via ?? 'khpkg') === 'khpkg' ? registry.files(release) : [];
+    const carried = existsSync(treeAbs) && ctx.existing ? carryUserFiles(root, treeRel, stageRel, owned, new Set(stage.records.map((r) => r.path))) : {kept: [], overwritten: []};
+    crashPoint('staged');
+    chmodSync(inRoot(root, stageRel), 0o755);
+    const made = new Set<string>();
+    for (const d of stage.outsideDirs) for (const abs of makeDirsInRoot(root, d)) made.add(abs);
+    const ownedBefore = new Set(owned.filter((r) => r.type === 'dir').map((r) => r.path));
+    const records = stage.records.filter((r) => r.type !== 'dir' || r.path === treeRel || r.path.startsWith(`${treeRel}/`) || (!SHARED_DIRS.has(r.path) && (made.has(inRoot(root, r.path)) || ownedBefore.has(r.path))));
+    registry.setPhase(operation, 'swapping');
+    crashPoint('swapping');
+    if (existsSync(treeAbs)) renameSync(treeAbs, inRoot(root, oldRel));
+    crashPoint('old-moved');
+    renameSync(inRoot(root, stageRel), treeAbs);
+    crashPoint('new-in-place');
+    const link = stage.buildLink!;
+    const target = buildLinkTarget(root, link.path, treeRel);
+    const record = records.find((r) => r.path === link.path);
+    if (record) record.linkTarget = target;
+    swapLink(root, link.path, target);
+    crashPoint('linked');
+    return {records, bytes: stage.bytes, operation, oldRel, ...carried, committed};
+  } catch (e) {
+    recover(root, registry);
+    committed();
+    throw e;
+  }
+}
+
+/**
+ * Files under the old tree that the set did not install are a user's: hard-linked into the stage
+ * (the old tree stays whole until the swap commits), unless the new headers use that very path.
+ */
+function carryUserFiles(root: string, treeRel: string, stageRel: string, owned: readonly FileRecord[], incoming: ReadonlySet<string>): {kept: string[]; overwritten: string[]} {
+  const ours = new Set(owned.map((r) => r.path));
+  const kept: string[] = [];
+  const overwritten: string[] = [];
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(inRoot(root, rel)).sort()) {
+      const child = `${rel}/${name}`;
+      const st = lstatSync(inRoot(root, child));
+      if (st.isDirectory()) {
+        if (!ours.has(child) && !incoming.has(child)) {
+          ensureDirInRoot(root, `${stageRel}${child.slice(treeRel.length)}`, st.mode & 0o7777);
+        }
+        walk(child);
+      } else if (!ours.has(child)) {
+        if (incoming.has(child)) {
+          overwritten.push(child);
+          continue;
+        }
+        const into = `${stageRel}${child.slice(treeRel.length)}`;
+        ensureDirInRoot(root, dirname(into));
+        linkSync(inRoot(root, child), inRoot(root, into));
+        kept.push(child);
+      }
+    }
+  };
+  walk(treeRel);
+  return {kept, overwritten};
+}
+
+/** Removes a tree being written by another thread: renamed away first, so no new file lands in it. */
+function removeTreeNow(dir: string): void {
+  const away = `${dir}.gone`;
+  try {
+    renameSync(dir, away);
+  } catch {
+    return;
+  }
+  rmSync(away, {recursive: true, force: true, maxRetries: 3});
 }
 
 /** A new link under a temporary name, renamed over the old one: never a moment without a link. */

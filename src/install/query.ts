@@ -1,7 +1,7 @@
 import {Registry} from '../registry/registry.js';
 import type {HeaderSet} from '../registry/types.js';
 import {runningRelease} from '../source/kernel.js';
-import {tryLockRoot} from './lock.js';
+import {tryLockRoot} from '../registry/lock.js';
 import {hasLeftovers, recover, sweepLeftovers} from './recover.js';
 
 /** What `list --json` prints for each installed header set. */

@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto';
 import {existsSync, lstatSync, readdirSync, renameSync, rmSync, unlinkSync} from 'node:fs';
 import {join} from 'node:path';
 import type {Registry} from '../registry/registry.js';
-import {inRoot, linkPointsAt} from './paths.js';
+import {inRoot, linkPointsAt} from '../root/paths.js';
 import {removeRecordedFiles} from './remove-files.js';
 
 /** Where staging and old trees live: beside the trees, on the same file system. */

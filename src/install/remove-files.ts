@@ -1,7 +1,8 @@
 import {lstatSync, readdirSync, rmdirSync, unlinkSync} from 'node:fs';
 import {join} from 'node:path';
+import {SHARED_DIRS} from '../content/headers.js';
 import type {FileRecord, HeaderSet} from '../registry/types.js';
-import {inRoot, linkPointsAt} from './paths.js';
+import {inRoot, linkPointsAt} from '../root/paths.js';
 
 /**
  * Removes exactly what the registry lists: files and links, then directories left empty, deepest
@@ -25,7 +26,8 @@ export function removeRecordedFiles(root: string, set: HeaderSet, files: FileRec
     removed++;
   }
   const kept = leftovers(root, set.path);
-  const dirs = files.filter((f) => f.type === 'dir').sort((a, b) => b.path.split('/').length - a.path.split('/').length || (a.path < b.path ? 1 : -1));
+  // Shared system dirs are never a set's, even where an old registry listed them.
+  const dirs = files.filter((f) => f.type === 'dir' && !SHARED_DIRS.has(f.path)).sort((a, b) => b.path.split('/').length - a.path.split('/').length || (a.path < b.path ? 1 : -1));
   for (const d of dirs) {
     try {
       rmdirSync(inRoot(root, d.path));

@@ -1,9 +1,10 @@
 import {notInstalled} from '../errors.js';
 import {Registry} from '../registry/registry.js';
 import {removeVia} from './bridge.js';
-import {lockRoot} from './lock.js';
+import {lockRoot} from '../registry/lock.js';
 import {recover} from './recover.js';
 import {removeRecordedFiles} from './remove-files.js';
+import {foreignOwners} from './owners.js';
 
 export interface RemoveResult {
   release: string;
@@ -11,6 +12,8 @@ export interface RemoveResult {
   removed: number;
   /** Files under the tree that khpkg did not install: kept, and reported. */
   kept: string[];
+  /** Set when dpkg or rpm has since taken the tree or link over: the files are theirs, only the record went. */
+  ownedBy?: string;
 }
 
 /**
@@ -29,6 +32,12 @@ export async function removeHeaders(root: string, release: string, waitSeconds: 
       await removeVia(root, set);
       registry.forget(release);
       return {release, path: `/${set.path}`, removed: set.files, kept: []};
+    }
+    // dpkg or rpm installed a package over the set since: the files are theirs now, not ours to delete.
+    const owner = foreignOwners(root, [set.path, `lib/modules/${release}/build`])[0];
+    if (owner) {
+      registry.forget(release);
+      return {release, path: `/${set.path}`, removed: 0, kept: [], ownedBy: `${owner.manager} package ${owner.package}`};
     }
     const op = registry.beginOperation({kind: 'remove', release, phase: 'removing', treePath: set.path});
     registry.markRemoving(release);

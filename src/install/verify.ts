@@ -4,7 +4,7 @@ import {dirname, join, posix} from 'node:path';
 import {notInstalled} from '../errors.js';
 import type {Registry} from '../registry/registry.js';
 import type {FileRecord} from '../registry/types.js';
-import {inRoot} from './paths.js';
+import {inRoot} from '../root/paths.js';
 
 export type ProblemKind = 'missing' | 'changed-content' | 'changed-mode' | 'changed-type' | 'changed-link' | 'broken-link';
 
@@ -13,6 +13,14 @@ export interface Problem {
   path: string;
   problem: ProblemKind;
   detail: string;
+}
+
+/**
+ * The quick look an install of the same headers takes: types, modes, sizes and link targets of
+ * every recorded entry, without reading any file (a full rehash is `verify`'s job).
+ */
+export function quickCheck(root: string, files: readonly FileRecord[]): number {
+  return files.filter((f) => checkFile(root, f, false) !== undefined).length;
 }
 
 /** Like `rpm -V`/debsums: every recorded file against the disk. An empty list means clean. */
@@ -29,7 +37,7 @@ export function verifyHeaders(root: string, registry: Registry, release?: string
   return problems;
 }
 
-function checkFile(root: string, f: FileRecord): Omit<Problem, 'release' | 'path'> | undefined {
+function checkFile(root: string, f: FileRecord, hash = true): Omit<Problem, 'release' | 'path'> | undefined {
   const abs = inRoot(root, f.path);
   const st = lstatSync(abs, {throwIfNoEntry: false});
   if (!st) return {problem: 'missing', detail: `${f.type} is missing`};
@@ -50,6 +58,7 @@ function checkFile(root: string, f: FileRecord): Omit<Problem, 'release' | 'path
   }
   if (f.type === 'file') {
     if (st.size !== f.size) return {problem: 'changed-content', detail: `size ${st.size}, expected ${f.size}`};
+    if (!hash) return undefined;
     const sha = createHash('sha256').update(readFileSync(abs)).digest('hex');
     if (sha !== f.sha256) return {problem: 'changed-content', detail: 'sha256 differs'};
   }

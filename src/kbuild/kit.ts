@@ -1,19 +1,19 @@
-import {spawn} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import {lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile} from 'node:fs/promises';
 import {availableParallelism, tmpdir} from 'node:os';
-import {dirname, join} from 'node:path';
+import {dirname, join, resolve} from 'node:path';
 import type {ArchiveScan} from '../archive/scan.js';
 import type {Limits} from '../archive/limits.js';
 import type {ArchiveInput} from '../archive/reader.js';
 import type {KernelConfig} from '../content/config.js';
-import {headersPlan, treeDirFor} from '../content/headers.js';
+import {headersPlan, treeDirFor, type KitFile} from '../content/headers.js';
 import {renderTemplate} from '../content/templates.js';
 import {KhpkgError} from '../errors.js';
-import {StageSink} from '../install/stage.js';
-import {feedPlans} from '../pipeline/feed.js';
+import {relevantLines, runTool} from '../tool.js';
+import {TreeSink} from '../content/tree-writer.js';
+import {feedPlans} from '../content/feed.js';
 import {runningRelease} from '../source/kernel.js';
-import {readKernelSource, type KitFile} from './source-tree.js';
+import {readKernelSource} from './source-tree.js';
 import {reconstructSymvers} from './symvers.js';
 
 /** What `--kbuild` was given. */
@@ -34,6 +34,11 @@ export interface KbuildKit {
   sourcePath: string;
   sourceVersion: string;
   symvers?: {from: string; symbols: number; fromModules: number; fromVmlinux: number; modules: number};
+}
+
+/** What the registry keeps of a kit: what it was made from. */
+export function kitRecord(kit: KbuildKit): {source: string; sourceVersion: string; symversFrom?: string; symversSymbols?: number} {
+  return {source: resolve(kit.sourcePath), sourceVersion: kit.sourceVersion, symversFrom: kit.symvers?.from, symversSymbols: kit.symvers?.symbols};
 }
 
 const HOST_ARCH: Record<string, string> = {x64: 'x86', ia32: 'x86', arm64: 'arm64', arm: 'arm', ppc64: 'powerpc', s390x: 's390', riscv64: 'riscv', loong64: 'loongarch', mips: 'mips'};
@@ -60,7 +65,7 @@ export async function buildKbuildKit(scan: ArchiveScan, archive: ArchiveInput, c
     const treeRel = treeDirFor('debian', release);
     const tree = join(work, 'tree');
     const plan = headersPlan(scan, 'debian', config, {timestamp: Math.floor(Date.now() / 1000)}).build();
-    await feedPlans([{plan, sink: new StageSink(treeRel, tree)}], archive, limits);
+    await feedPlans([{plan, sink: new TreeSink(treeRel, tree)}], archive, limits);
     await unlink(join(tree, 'Makefile'));
     for (const f of source.files) {
       await mkdir(dirname(join(tree, f.path)), {recursive: true});
@@ -144,22 +149,14 @@ function make(args: string[], what: string): Promise<void> {
 }
 
 /** Runs a build tool; a failure says which step and the tool's last words. */
-function run(cmd: string, args: string[], what: string, cwd?: string): Promise<void> {
+async function run(cmd: string, args: string[], what: string, cwd?: string): Promise<void> {
   const env: NodeJS.ProcessEnv = {...process.env, LC_ALL: 'C'};
   for (const k of ['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'ARCH', 'CROSS_COMPILE', 'KBUILD_OUTPUT', 'O']) delete env[k];
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {cwd, env, stdio: ['ignore', 'pipe', 'pipe']});
-    const out: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => out.push(d));
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(new KhpkgError('kbuild', e.code === 'ENOENT' ? `--kbuild needs ${cmd}, which is not installed` : `${cmd}: ${e.message}`)),
-    );
-    child.on('close', (code) => {
-      if (code === 0) return resolve();
-      const lines = Buffer.concat(out).toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean);
-      const why = lines.find((l) => /error|not found|No such file/i.test(l)) ?? lines[lines.length - 1] ?? '';
-      reject(new KhpkgError('kbuild', `--kbuild: building ${what} failed: ${why}`));
-    });
+  const r = await runTool(cmd, args, {cwd, env}).catch((e: NodeJS.ErrnoException) => {
+    throw new KhpkgError('kbuild', e.code === 'ENOENT' ? `--kbuild needs ${cmd}, which is not installed` : `${cmd}: ${e.message}`);
   });
+  if (r.code === 0) return;
+  // The lines that say why (kbuild's list of missing files, the first compiler error), not one cut short.
+  const why = relevantLines(r.output, /error|not found|No such file|missing/i).join('\n  ');
+  throw new KhpkgError('kbuild', `--kbuild: building ${what} failed (exit ${r.code}):\n  ${why}`);
 }

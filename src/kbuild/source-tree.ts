@@ -4,13 +4,9 @@ import {join} from 'node:path';
 import {decompressStream, sniff} from '../archive/compression.js';
 import {readTar} from '../archive/tar.js';
 import {KhpkgError} from '../errors.js';
+import type {KitFile} from '../content/headers.js';
 
 /** A file kbuild needs from the kernel source, relative to the tree's top. */
-export interface KitFile {
-  path: string;
-  mode: number;
-  data: Buffer;
-}
 
 export interface KernelSource {
   /** `6.12.117`, from the source's own top-level Makefile. */

@@ -1,3 +1,4 @@
+import {statSync} from 'node:fs';
 import {mkdir, rm} from 'node:fs/promises';
 import {resolve} from 'node:path';
 import {Registry} from '../registry/registry.js';
@@ -8,13 +9,12 @@ import {readTree, type ArchiveInput} from '../archive/reader.js';
 import {TreeRules} from '../archive/rules.js';
 import {scanArchive, ScanState, type Progress} from '../archive/scan.js';
 import {checkConfigMatches, parseConfig, type KernelConfig} from '../content/config.js';
-import {headerExtras, SHARED_DIRS, treeDirFor, type Layout} from '../content/headers.js';
+import {headerExtras, SHARED_DIRS, treeDirFor, type KitFile, type Layout} from '../content/headers.js';
 import {packageMtime, packageTimestamp, PlanBuilder, timeBounds} from '../content/plan.js';
 import type {Compression} from '../formats/compression.js';
 import {packagerFor} from '../formats/index.js';
 import type {Artifact, BuildInput, Format, PackageSink} from '../formats/writer.js';
-import type {KitFile} from '../kbuild/source-tree.js';
-import type {ArchiveSource} from '../source/index.js';
+import {configFor, type ArchiveSource} from '../source/index.js';
 import {buildKbuildKit, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
 import {HeldEntries} from './held.js';
 
@@ -33,6 +33,11 @@ export interface BuildOptions {
   kbuild?: KbuildInputs;
 }
 
+function outDirError(dir: string, e: NodeJS.ErrnoException): KhpkgError {
+  const why = e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'a part of it is a file, not a directory' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'ENOSPC' ? 'no space left on device' : e.message;
+  return new KhpkgError('io', `--out ${dir}: ${why}`);
+}
+
 /**
  * The whole build in one pass over the archive: entries are validated, digested and streamed into
  * every package writer as they are read; the packages' metadata (md5sums, rpm header), which lists
@@ -40,7 +45,10 @@ export interface BuildOptions {
  * kbuild's programs, so with `--kbuild` a scan comes first and the build reads the tar it kept.
  */
 export async function buildPackages(source: ArchiveSource, opts: BuildOptions): Promise<{release: string; artifacts: Artifact[]; kbuild?: KbuildKit}> {
-  const given = givenConfig(source, opts);
+  // Said before the archive is read: a file where the packages should go is a usage mistake.
+  const out = statSync(opts.outDir, {throwIfNoEntry: false});
+  if (out && !out.isDirectory()) throw new KhpkgError('usage', `--out ${opts.outDir}: not a directory`);
+  const given = configFor(source, opts.config);
   const config = given && {parsed: parseConfig(given.bytes, given.origin), origin: given.origin};
   if (!opts.kbuild) return streamBuild(source.bytes, source, opts, config);
   const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256, {keepTar: true});
@@ -87,8 +95,8 @@ async function streamBuild(
   /** The kernel is known: open every package, and give it what was read so far. */
   const start = async (k: KernelIdentity): Promise<void> => {
     if (given) checkConfigMatches(given.parsed, state.captured.get(INFO_FILES.autoconf), given.origin);
-    createdOutDir = await mkdir(opts.outDir, {recursive: true}).catch((e: Error) => {
-      throw new KhpkgError('io', `--out ${opts.outDir}: ${e.message}`);
+    createdOutDir = await mkdir(opts.outDir, {recursive: true}).catch((e: NodeJS.ErrnoException) => {
+      throw outDirError(opts.outDir, e);
     });
     const rootMtime = state.rules.treeMtime ?? 0;
     const input: BuildInput = {
@@ -154,10 +162,6 @@ async function streamBuild(
 }
 
 /** The config to ship: the user's, else the one that comes with the source (/proc/config.gz, a package's). */
-function givenConfig(source: ArchiveSource, opts: BuildOptions): {bytes: Buffer; origin: string} | undefined {
-  return opts.config ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`});
-}
-
 /** dpkg's convention: DEBFULLNAME/DEBEMAIL, else a placeholder that says what to set. */
 export function defaultMaintainer(env = process.env): string {
   const name = env.DEBFULLNAME ?? env.NAME;
@@ -179,8 +183,11 @@ export function recordArtifacts(root: string, artifacts: Artifact[], release: st
     const builtAt = new Date().toISOString();
     for (const a of artifacts) registry!.recordArtifact({...a, path: resolve(a.path), release, sourceSha256, builtAt});
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    // A registry this user cannot write (building as a user on a root-owned system) is expected; a bug is not.
+    const code = (e as {code?: string}).code;
+    if ((e instanceof KhpkgError && (e.code === 'permission' || e.code === 'registry')) || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') return false;
+    throw e;
   } finally {
     registry?.close();
   }

@@ -1,19 +1,42 @@
-import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync} from 'node:fs';
+import {chmodSync, existsSync, readdirSync, readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {join} from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import {KhpkgError} from '../errors.js';
-import type {RepoPackage} from '../repo/package-meta.js';
-import type {BuiltArtifact, FileRecord, HeaderSet, Operation} from './types.js';
+import {checkedInRoot, ensureDirInRoot} from '../root/paths.js';
+import type {BuiltArtifact, FileRecord, HeaderSet, Operation, RepoPackage} from './types.js';
 
 /** Top-level registry/: numbered SQL migrations, applied in order (PRAGMA user_version). */
 const MIGRATIONS = new URL('../../registry/', import.meta.url);
 
+const REGISTRY_DIR = 'var/lib/khpkg';
+
+/** The registry's dir in `root`, refused if a symlink on the way leads out of the root. */
 export function registryDir(root: string): string {
-  return join(root, 'var/lib/khpkg');
+  return checkedInRoot(root, REGISTRY_DIR);
+}
+
+/** The registry's dir, made (inside the root) if missing. */
+export function makeRegistryDir(root: string): string {
+  return ensureDirInRoot(root, REGISTRY_DIR);
+}
+
+/** Whether `root` has a registry file (without opening it). */
+export function registryExists(root: string): boolean {
+  return existsSync(join(registryDir(root), 'registry.db'));
 }
 
 type Row = Record<string, unknown>;
+
+/** The registry file most recently opened, for naming it when SQLite finds it damaged later. */
+let lastOpened: string | undefined;
+
+/** SQLite's word that the registry file is damaged, as khpkg's error with the fix; else undefined. */
+export function registryError(e: unknown): KhpkgError | undefined {
+  const code = (e as {code?: unknown})?.code;
+  if (typeof code !== 'string' || !/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return undefined;
+  return new KhpkgError('registry-damaged', `registry ${lastOpened ?? 'var/lib/khpkg/registry.db'} is damaged: run 'khpkg doctor --rebuild' to recreate it from the trees on disk`);
+}
 
 /**
  * The only place that speaks SQL. One SQLite file per root, WAL so readers never wait for a writer,
@@ -31,8 +54,9 @@ export class Registry {
     const file = join(dir, 'registry.db');
     if (!existsSync(file)) {
       if (!opts.create) return undefined;
-      mkdirSync(dir, {recursive: true, mode: 0o755});
+      makeRegistryDir(root);
     }
+    lastOpened = file;
     const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
     let db: BetterSqlite3.Database | undefined;
     try {
@@ -47,7 +71,7 @@ export class Registry {
       if (e instanceof KhpkgError) throw e;
       const msg = (e as Error).message;
       if (/not a database|malformed|corrupt/i.test(msg)) {
-        throw new KhpkgError('registry-damaged', `registry ${file} is damaged (${msg}): run 'khpkg doctor --rebuild' to recreate it from the trees on disk`);
+        throw new KhpkgError('registry-damaged', `registry ${file} is damaged: run 'khpkg doctor --rebuild' to recreate it from the trees on disk`);
       }
       throw new KhpkgError('registry', `registry ${file}: ${msg}`);
     }
@@ -81,9 +105,9 @@ export class Registry {
   recordInstall(set: HeaderSet, files: FileRecord[], operationId?: number): void {
     const insertSet = this.db.prepare(
       `INSERT INTO header_sets (release, version, srcarch, deb_arch, rpm_arch, layout, path, source_kind, source_path, source_sha256,
-         config_sha256, installed_at, files, bytes, state, via, package, tier, kbuild_source, kbuild_source_version, symvers_from, symvers_symbols)
+         config_sha256, content_sha256, installed_at, files, bytes, state, via, package, tier, kbuild_source, kbuild_source_version, symvers_from, symvers_symbols)
        VALUES (@release, @version, @srcarch, @debArch, @rpmArch, @layout, @path, @sourceKind, @sourcePath, @sourceSha256,
-         @configSha256, @installedAt, @files, @bytes, @state, @via, @package, @tier, @kbuildSource, @kbuildSourceVersion, @symversFrom, @symversSymbols)`,
+         @configSha256, @contentSha256, @installedAt, @files, @bytes, @state, @via, @package, @tier, @kbuildSource, @kbuildSourceVersion, @symversFrom, @symversSymbols)`,
     );
     const insertFile = this.db.prepare('INSERT INTO files (release, path, type, mode, size, sha256, link_target) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
@@ -92,6 +116,7 @@ export class Registry {
       insertSet.run({
         ...row,
         configSha256: set.configSha256 ?? null,
+        contentSha256: set.contentSha256 ?? null,
         via: set.via ?? 'khpkg',
         package: set.package ?? null,
         tier: set.tier ?? 'headers',
@@ -181,6 +206,12 @@ export class Registry {
       .run(a);
   }
 
+  /** Forgets the built-package records of these files. */
+  forgetArtifacts(paths: readonly string[]): void {
+    const del = this.db.prepare('DELETE FROM artifacts WHERE path = ?');
+    this.db.transaction(() => paths.forEach((p) => del.run(p)))();
+  }
+
   artifacts(): BuiltArtifact[] {
     return (this.db.prepare('SELECT * FROM artifacts ORDER BY built_at, id').all() as Row[]).map((r) => ({
       format: String(r.format),
@@ -232,6 +263,7 @@ function toHeaderSet(r: Row): HeaderSet {
     sourcePath: String(r.source_path),
     sourceSha256: String(r.source_sha256),
     configSha256: (r.config_sha256 as string | null) ?? undefined,
+    ...(r.content_sha256 ? {contentSha256: String(r.content_sha256)} : {}),
     installedAt: String(r.installed_at),
     files: Number(r.files),
     bytes: Number(r.bytes),

@@ -15,6 +15,8 @@ export interface HeaderSet {
   sourcePath: string;
   sourceSha256: string;
   configSha256?: string;
+  /** The headers' identity: the digest of the uncompressed tree (see ArchiveScan.contentSha256). */
+  contentSha256?: string;
   installedAt: string;
   files: number;
   bytes: number;
@@ -59,4 +61,28 @@ export interface BuiltArtifact {
   size: number;
   sourceSha256: string;
   builtAt: string;
+}
+
+/**
+ * What a repository index needs of one package, read once from the package and then kept in the
+ * registry, so adding a package to a repo of hundreds reads only that one.
+ */
+export interface RepoPackage {
+  format: 'deb' | 'rpm';
+  /** Where it lives in the repo, relative to its top (`pool/...`). */
+  filename: string;
+  name: string;
+  version: string;
+  arch: string;
+  /** Revisions of the same kernel release share a group: what `--keep N` counts within. */
+  group: string;
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+  /** deb: the control paragraph, and the digests APT's Packages index also lists. */
+  deb?: {control: string; md5: string; sha1: string};
+  /** rpm: whether its header carries an OpenPGP signature. */
+  signed?: boolean;
+  /** rpm: this package's XML in the primary, filelists and other indexes. */
+  rpm?: {primary: string; filelists: string; other: string};
 }

@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto';
 import {compressBuffer} from '../formats/compression.js';
 import {Paragraph, parseParagraphs} from '../formats/deb/deb822.js';
-import type {RepoPackage} from './package-meta.js';
+import type {RepoPackage} from '../registry/types.js';
 import {compareDebVersions} from './versions.js';
 
 export interface AptOptions {

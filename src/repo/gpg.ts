@@ -1,5 +1,5 @@
-import {spawn} from 'node:child_process';
 import {KhpkgError} from '../errors.js';
+import {runTool} from '../tool.js';
 
 /**
  * Signing goes through gpg: the keys live in the user's keyring (or its agent, or a smartcard), and
@@ -31,22 +31,11 @@ export class GpgSigner {
   }
 }
 
-function gpg(args: string[], input: Buffer, keyId: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.env.KHPKG_GPG ?? 'gpg', args, {stdio: ['pipe', 'pipe', 'pipe']});
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.stdin.on('error', () => undefined);
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(new KhpkgError('sign', e.code === 'ENOENT' ? 'signing needs gpg, which is not installed' : `gpg: ${e.message}`)),
-    );
-    child.on('close', (code) => {
-      if (code === 0) return resolve(Buffer.concat(out));
-      const why = Buffer.concat(err).toString('utf8').split('\n').map((l) => l.replace(/^gpg: /, '').trim()).filter(Boolean).slice(-1)[0];
-      reject(new KhpkgError('sign', `gpg could not sign with key '${keyId}'${why ? `: ${why}` : ''}`));
-    });
-    child.stdin.end(input);
+async function gpg(args: string[], input: Buffer, keyId: string): Promise<Buffer> {
+  const r = await runTool(process.env.KHPKG_GPG ?? 'gpg', args, {input}).catch((e: NodeJS.ErrnoException) => {
+    throw new KhpkgError('sign', e.code === 'ENOENT' ? 'signing needs gpg, which is not installed' : `gpg: ${e.message}`);
   });
+  if (r.code === 0) return r.stdout;
+  const why = r.stderr.toString('utf8').split('\n').map((l) => l.replace(/^gpg: /, '').trim()).filter(Boolean).slice(-1)[0];
+  throw new KhpkgError('sign', `gpg could not sign with key '${keyId}'${why ? `: ${why}` : ''}`);
 }

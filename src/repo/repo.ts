@@ -1,27 +1,26 @@
+import {rmSync} from 'node:fs';
 import {copyFile, mkdir, readdir, rename, rm, stat, writeFile} from 'node:fs/promises';
+import {onInterrupt} from '../interrupt.js';
 import {basename, dirname, join, relative, resolve, sep} from 'node:path';
 import {KhpkgError} from '../errors.js';
 import {signRpmFile} from '../formats/rpm/signature.js';
-import {lockFile} from '../install/lock.js';
+import {lockFile} from '../registry/lock.js';
 import type {Registry} from '../registry/registry.js';
-import {aptIndexes, type IndexFile} from './apt.js';
+import {aptIndexes, type AptOptions, type IndexFile} from './apt.js';
 import type {GpgSigner} from './gpg.js';
-import {readPackageMeta, type RepoPackage} from './package-meta.js';
+import type {RepoPackage} from '../registry/types.js';
+import {readPackageMeta} from './package-meta.js';
 import {rpmmdIndexes} from './rpmmd.js';
 import {compareDebVersions, compareRpmVersions} from './versions.js';
 
-export interface RepoOptions {
+/** What a repo update does; the APT naming (flat, suite, component, origin, label) as aptIndexes takes it. */
+export interface RepoOptions extends Pick<AptOptions, 'flat' | 'suite' | 'component' | 'origin' | 'label'> {
   /** Package files to copy into the pool. */
   add: string[];
   /** Packages to take out: a name, `name_version`, `name-version` or a file name. */
   remove: string[];
   /** Keep only the newest N revisions of each kernel release. */
   keep?: number;
-  flat: boolean;
-  suite: string;
-  component: string;
-  origin: string;
-  label: string;
   /** Release's `Valid-Until`, in days from `now`. */
   validDays?: number;
   signer?: GpgSigner;
@@ -56,6 +55,7 @@ export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoRe
   await mkdir(join(dir, 'pool'), {recursive: true});
   const lock = lockFile(join(dir, LOCK_FILE), o.waitSeconds, dir);
   const temps: string[] = [];
+  const forget = onInterrupt(() => temps.forEach((t) => rmSync(t, {force: true})));
   try {
     const known = new Map((o.registry?.repoPackages(dir) ?? []).map((p) => [p.filename, p]));
     const current = new Map<string, RepoPackage>();
@@ -142,6 +142,7 @@ export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoRe
     };
   } finally {
     for (const t of temps) await rm(t, {force: true});
+    forget();
     lock.release();
   }
 }
@@ -239,11 +240,14 @@ async function poolFiles(dir: string): Promise<string[]> {
 async function writeAtomic(path: string, data: Buffer): Promise<void> {
   await mkdir(dirname(path), {recursive: true});
   const tmp = `${path}.new-${process.pid}`;
+  const forget = onInterrupt(() => rmSync(tmp, {force: true}));
   try {
     await writeFile(tmp, data, {mode: 0o644});
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, {force: true});
     throw e;
+  } finally {
+    forget();
   }
 }

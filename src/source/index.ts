@@ -1,3 +1,4 @@
+import {resolve} from 'node:path';
 import {createHash} from 'node:crypto';
 import {open, stat} from 'node:fs/promises';
 import {KhpkgError} from '../errors.js';
@@ -23,6 +24,16 @@ export interface ArchiveSource {
   sha256: string;
   /** The config that comes with the source: the running kernel's /proc/config.gz, a package's .config. */
   defaultConfig?: Buffer;
+}
+
+/** The config to add: the one given, else the one the source carries (/proc/config.gz, a package's .config). */
+export function configFor(source: ArchiveSource, given: {bytes: Buffer; origin: string} | undefined): {bytes: Buffer; origin: string} | undefined {
+  return given ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`});
+}
+
+/** Where the archive came from, as the registry records it: files by their absolute path. */
+export function recordedOrigin(source: ArchiveSource): string {
+  return ['file', 'module', 'deb', 'rpm'].includes(source.kind) ? resolve(source.origin) : source.origin;
 }
 
 /**

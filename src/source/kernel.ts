@@ -1,9 +1,9 @@
-import {spawn} from 'node:child_process';
 import {existsSync, readFileSync} from 'node:fs';
 import {readFile} from 'node:fs/promises';
 import {release as osRelease} from 'node:os';
 import {gunzipSync} from 'node:zlib';
 import {KhpkgError} from '../errors.js';
+import {runTool} from '../tool.js';
 
 /** Where the running kernel serves its archive and config (env overrides for chroots and tests). */
 export function kernelPaths(): {kheaders: string; config: string; modules: string} {
@@ -69,14 +69,9 @@ function hasKheadersModule(modulesDir: string): boolean {
   }
 }
 
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {stdio: ['ignore', 'ignore', 'pipe']});
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e) => reject(new KhpkgError('no-kheaders', `cannot run ${cmd}: ${e.message}`)));
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new KhpkgError('no-kheaders', `${cmd} ${args.join(' ')} failed: ${err.trim().split('\n')[0] ?? `exit ${code}`}`)),
-    );
+async function run(cmd: string, args: string[]): Promise<void> {
+  const r = await runTool(cmd, args).catch((e: Error) => {
+    throw new KhpkgError('no-kheaders', `cannot run ${cmd}: ${e.message}`);
   });
+  if (r.code !== 0) throw new KhpkgError('no-kheaders', `${cmd} ${args.join(' ')} failed: ${r.stderr.toString().trim().split('\n')[0] || `exit ${r.code}`}`);
 }

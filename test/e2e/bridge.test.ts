@@ -3,13 +3,9 @@ import {existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {chooseVia} from '../../src/install/bridge.js';
 import {REAL} from '../helpers/kheaders.js';
+import {dpkgRoot} from '../helpers/roots.js';
 import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 
-function dpkgRoot(root: string): void {
-  for (const d of ['info', 'updates', 'triggers']) mkdirSync(join(root, 'var/lib/dpkg', d), {recursive: true});
-  writeFileSync(join(root, 'var/lib/dpkg/status'), '');
-  writeFileSync(join(root, 'var/lib/dpkg/available'), '');
-}
 
 const listJson = (root: string): {release: string; via: string}[] => JSON.parse(khpkg(['list', '--root', root, '--json']).stdout);
 

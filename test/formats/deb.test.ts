@@ -2,31 +2,19 @@ import assert from 'node:assert/strict';
 import {mkdirSync, readFileSync, readlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {kheadersArchive, REAL} from '../helpers/kheaders.js';
-import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
+import {dpkgRoot} from '../helpers/roots.js';
+import {buildJson, khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 import {addedByKhpkg, treeDigest} from '../helpers/tree.js';
 
 const REL = REAL.release;
 const DEB = `linux-headers-${REL}_6.12.117-1_amd64.deb`;
-
-/** A dpkg admin dir inside a scratch root, as `dpkg --root` expects. */
-function dpkgRoot(root: string): void {
-  for (const d of ['info', 'updates', 'triggers']) mkdirSync(join(root, 'var/lib/dpkg', d), {recursive: true});
-  writeFileSync(join(root, 'var/lib/dpkg/status'), '');
-  writeFileSync(join(root, 'var/lib/dpkg/available'), '');
-}
-
-function build(args: string[], env: Record<string, string> = {}): {path: string; sha256: string; name: string; version: string; arch: string}[] {
-  const r = khpkg(['build', ...args, '--json'], {env});
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
 
 describe('.deb from the bundled real archive (dpkg-deb, dpkg --root, lintian)', function () {
   const s = scratch();
   let deb: string;
   let expected: Map<string, string>;
   before(() => {
-    const [a] = build([REAL.archive, '--config', REAL.config, '--out', join(s.dir, 'out')]);
+    const [a] = buildJson([REAL.archive, '--config', REAL.config, '--out', join(s.dir, 'out')]);
     deb = a!.path;
     // What the archive holds, extracted by GNU tar: the installed tree must equal it.
     mkdirSync(join(s.dir, 'x'));
@@ -103,11 +91,11 @@ describe('.deb reproducibility, compressions and foreign arches', () => {
   after(() => s.cleanup());
 
   it('two builds are byte-identical, with and without SOURCE_DATE_EPOCH', () => {
-    const a = build([REAL.archive, '--out', join(s.dir, 'a'), '-z', 'zstd']);
-    const b = build([REAL.archive, '--out', join(s.dir, 'b'), '-z', 'zstd']);
+    const a = buildJson([REAL.archive, '--out', join(s.dir, 'a'), '-z', 'zstd']);
+    const b = buildJson([REAL.archive, '--out', join(s.dir, 'b'), '-z', 'zstd']);
     assert.equal(a[0]!.sha256, b[0]!.sha256);
-    const c = build([REAL.archive, '--out', join(s.dir, 'c'), '-z', 'zstd'], {SOURCE_DATE_EPOCH: '1700000000'});
-    const d = build([REAL.archive, '--out', join(s.dir, 'd'), '-z', 'zstd'], {SOURCE_DATE_EPOCH: '1700000000'});
+    const c = buildJson([REAL.archive, '--out', join(s.dir, 'c'), '-z', 'zstd'], {SOURCE_DATE_EPOCH: '1700000000'});
+    const d = buildJson([REAL.archive, '--out', join(s.dir, 'd'), '-z', 'zstd'], {SOURCE_DATE_EPOCH: '1700000000'});
     assert.equal(c[0]!.sha256, d[0]!.sha256);
     assert.notEqual(a[0]!.sha256, c[0]!.sha256, 'SOURCE_DATE_EPOCH changes the timestamps');
     const list = mustRun('dpkg-deb', ['--contents', c[0]!.path]);
@@ -115,23 +103,23 @@ describe('.deb reproducibility, compressions and foreign arches', () => {
   });
 
   it('the entries read before the release is known are held in a temp file, or in memory where there is none: same package', () => {
-    const a = build([REAL.archive, '--out', join(s.dir, 'held-file'), '-z', 'zstd']);
-    const b = build([REAL.archive, '--out', join(s.dir, 'held-mem'), '-z', 'zstd'], {TMPDIR: join(s.dir, 'no-such-dir')});
+    const a = buildJson([REAL.archive, '--out', join(s.dir, 'held-file'), '-z', 'zstd']);
+    const b = buildJson([REAL.archive, '--out', join(s.dir, 'held-mem'), '-z', 'zstd'], {TMPDIR: join(s.dir, 'no-such-dir')});
     assert.equal(a[0]!.sha256, b[0]!.sha256);
   });
 
   it('xz builds are byte-identical too, whatever the thread count (block size decides, not threads)', function () {
     this.timeout(300_000);
     // Alone, the .deb's xz gets every core; beside an .rpm in one call, half of them.
-    const alone = build([REAL.archive, '--out', join(s.dir, 'xa')]);
-    const paired = build([REAL.archive, '-f', 'deb', '-f', 'rpm', '--out', join(s.dir, 'xb')]);
+    const alone = buildJson([REAL.archive, '--out', join(s.dir, 'xa')]);
+    const paired = buildJson([REAL.archive, '-f', 'deb', '-f', 'rpm', '--out', join(s.dir, 'xb')]);
     assert.match(paired[0]!.path, /\.deb$/);
     assert.equal(alone[0]!.sha256, paired[0]!.sha256);
   });
 
   for (const z of ['zstd', 'gzip', 'none'] as const) {
     it(`--compression ${z}: dpkg-deb reads it and dpkg --root installs it`, () => {
-      const [a] = build([REAL.archive, '--out', join(s.dir, `z-${z}`), '-z', z]);
+      const [a] = buildJson([REAL.archive, '--out', join(s.dir, `z-${z}`), '-z', z]);
       const info = mustRun('dpkg-deb', ['--info', a!.path]);
       assert.match(info, /Package: linux-headers-6\.12\.117\+deb12-amd64/);
       const members = mustRun('ar', ['t', a!.path]).trim().split('\n');
@@ -156,7 +144,7 @@ describe('.deb reproducibility, compressions and foreign arches', () => {
     it(`a foreign ${srcarch} archive gets ${debArch} names and installs with --force-architecture`, async () => {
       const file = join(s.dir, `${srcarch}.tar.xz`);
       writeFileSync(file, await kheadersArchive({srcarch, config, release: `6.1.0-test-${srcarch}`}));
-      const [a] = build([file, '--out', join(s.dir, `f-${srcarch}`), '-z', 'zstd', '--revision', '3']);
+      const [a] = buildJson([file, '--out', join(s.dir, `f-${srcarch}`), '-z', 'zstd', '--revision', '3']);
       assert.equal(a!.arch, debArch);
       assert.equal(a!.path, join(s.dir, `f-${srcarch}`, `linux-headers-6.1.0-test-${srcarch}_6.1.42-3_${debArch}.deb`));
       const root = join(s.dir, `froot-${srcarch}`);
@@ -171,17 +159,17 @@ describe('.deb reproducibility, compressions and foreign arches', () => {
     const file = join(s.dir, 'wsl.tar.xz');
     const rel = '5.15.90.1-microsoft-standard-WSL2';
     writeFileSync(file, await kheadersArchive({release: rel, version: [5, 15, 90]}));
-    const [a] = build([file, '--out', join(s.dir, 'wsl'), '-z', 'zstd']);
+    const [a] = buildJson([file, '--out', join(s.dir, 'wsl'), '-z', 'zstd']);
     assert.equal(a!.name, 'linux-headers-5.15.90.1-microsoft-standard-wsl2');
     assert.match(mustRun('dpkg-deb', ['--contents', a!.path]), /\.\/usr\/src\/linux-headers-5\.15\.90\.1-microsoft-standard-WSL2\/include\/linux\/kconfig\.h/);
   });
 
   it('--version, --maintainer and DEBFULLNAME/DEBEMAIL reach the control file', () => {
-    const [a] = build([REAL.archive, '--out', join(s.dir, 'v'), '-z', 'zstd', '--version', '6.12.117+custom'], {DEBFULLNAME: 'Jane Doe', DEBEMAIL: 'jane@example.com'});
+    const [a] = buildJson([REAL.archive, '--out', join(s.dir, 'v'), '-z', 'zstd', '--version', '6.12.117+custom'], {DEBFULLNAME: 'Jane Doe', DEBEMAIL: 'jane@example.com'});
     const info = mustRun('dpkg-deb', ['--info', a!.path]);
     assert.match(info, /^ Version: 6\.12\.117\+custom-1$/m);
     assert.match(info, /^ Maintainer: Jane Doe <jane@example\.com>$/m);
-    const [b] = build([REAL.archive, '--out', join(s.dir, 'm'), '-z', 'zstd', '--maintainer', 'Ops <ops@example.net>']);
+    const [b] = buildJson([REAL.archive, '--out', join(s.dir, 'm'), '-z', 'zstd', '--maintainer', 'Ops <ops@example.net>']);
     assert.match(mustRun('dpkg-deb', ['--info', b!.path]), /^ Maintainer: Ops <ops@example\.net>$/m);
   });
 

@@ -1,35 +1,20 @@
 import assert from 'node:assert/strict';
 import {mkdirSync, readlinkSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import type {Artifact} from '../../src/formats/writer.js';
+import {rpmRoot} from '../helpers/roots.js';
 import {kheadersArchive, REAL} from '../helpers/kheaders.js';
-import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
+import {buildJson, khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 import {addedByKhpkg, treeDigest} from '../helpers/tree.js';
 
 const REL = REAL.release;
 const RPM = 'kernel-devel-6.12.117+deb12_amd64-1.x86_64.rpm';
-
-type Built = Artifact;
-
-function build(args: string[], env: Record<string, string> = {}): Built[] {
-  const r = khpkg(['build', ...args, '--json'], {env});
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
-
-/** rpm --root with its own database inside the root (Debian's rpm keeps it in ~/.rpmdb). */
-function rpmRoot(root: string): string[] {
-  mkdirSync(root, {recursive: true});
-  mustRun('rpm', ['--root', root, '--initdb']);
-  return ['--root', root];
-}
 
 describe('.rpm from the bundled real archive (rpm -K, -qp, rpm2cpio, rpm --root, dnf)', function () {
   const s = scratch();
   let rpm: string;
   let expected: Map<string, string>;
   before(() => {
-    const [a] = build([REAL.archive, '--config', REAL.config, '--format', 'rpm', '--out', join(s.dir, 'out')]);
+    const [a] = buildJson([REAL.archive, '--config', REAL.config, '--format', 'rpm', '--out', join(s.dir, 'out')]);
     rpm = a!.path;
     mkdirSync(join(s.dir, 'x'));
     mustRun('tar', ['-xJf', REAL.archive, '-C', join(s.dir, 'x')]);
@@ -39,7 +24,7 @@ describe('.rpm from the bundled real archive (rpm -K, -qp, rpm2cpio, rpm --root,
 
   it('is named kernel-devel-<version>-<revision>.<arch>.rpm; --json gives its real size and sha256', () => {
     assert.equal(rpm, join(s.dir, 'out', RPM));
-    const [a] = build([REAL.archive, '--config', REAL.config, '--format', 'rpm', '--out', join(s.dir, 'again')]);
+    const [a] = buildJson([REAL.archive, '--config', REAL.config, '--format', 'rpm', '--out', join(s.dir, 'again')]);
     assert.equal(a!.size, readFileSync(a!.path).length);
     assert.equal(a!.sha256, mustRun('sha256sum', [a!.path]).split(' ')[0]);
   });
@@ -119,7 +104,7 @@ describe('.rpm compressions, reproducibility, foreign arches; deb and rpm in one
 
   for (const z of ['zstd', 'gzip'] as const) {
     it(`--compression ${z}: rpm -K passes and rpm --root installs it`, () => {
-      const [a] = build([REAL.archive, '-f', 'rpm', '-z', z, '--out', join(s.dir, z)]);
+      const [a] = buildJson([REAL.archive, '-f', 'rpm', '-z', z, '--out', join(s.dir, z)]);
       assert.match(mustRun('rpm', ['-K', a!.path]), /digests OK/);
       assert.equal(mustRun('rpm', ['-qp', '--qf', '%{PAYLOADCOMPRESSOR}', a!.path]), z);
       const requires = mustRun('rpm', ['-qp', '--requires', a!.path]);
@@ -141,8 +126,8 @@ describe('.rpm compressions, reproducibility, foreign arches; deb and rpm in one
 
   it('with SOURCE_DATE_EPOCH two builds are byte-identical', () => {
     const env = {SOURCE_DATE_EPOCH: '1700000000'};
-    const a = build([REAL.archive, '-f', 'rpm', '-z', 'zstd', '--out', join(s.dir, 'ra')], env);
-    const b = build([REAL.archive, '-f', 'rpm', '-z', 'zstd', '--out', join(s.dir, 'rb')], env);
+    const a = buildJson([REAL.archive, '-f', 'rpm', '-z', 'zstd', '--out', join(s.dir, 'ra')], env);
+    const b = buildJson([REAL.archive, '-f', 'rpm', '-z', 'zstd', '--out', join(s.dir, 'rb')], env);
     assert.equal(a[0]!.sha256, b[0]!.sha256);
     assert.equal(mustRun('rpm', ['-qp', '--qf', '%{BUILDTIME}', a[0]!.path]), '1700000000');
   });
@@ -150,7 +135,7 @@ describe('.rpm compressions, reproducibility, foreign arches; deb and rpm in one
   it('a foreign arm64 archive becomes an aarch64 rpm that installs with --ignorearch', async () => {
     const file = join(s.dir, 'arm64.tar.xz');
     writeFileSync(file, await kheadersArchive({srcarch: 'arm64', config: ['64BIT', 'ARM64'], release: '6.1.0-56-arm64'}));
-    const [a] = build([file, '-f', 'rpm', '--out', join(s.dir, 'arm')]);
+    const [a] = buildJson([file, '-f', 'rpm', '--out', join(s.dir, 'arm')]);
     assert.equal(a!.path, join(s.dir, 'arm', 'kernel-devel-6.1.0_56_arm64-1.aarch64.rpm'));
     assert.match(mustRun('rpm', ['-qp', '--provides', a!.path]), /^kernel-devel-uname-r = 6\.1\.0_56_arm64$/m, 'more than one - in the release: mapped like Version');
     const root = join(s.dir, 'root-arm');
@@ -159,10 +144,10 @@ describe('.rpm compressions, reproducibility, foreign arches; deb and rpm in one
   });
 
   it('--format deb --format rpm writes both from one pass, and each equals its single-format build', () => {
-    const both = build([REAL.archive, '-f', 'deb', '-f', 'rpm', '-z', 'zstd', '--out', join(s.dir, 'both')]);
+    const both = buildJson([REAL.archive, '-f', 'deb', '-f', 'rpm', '-z', 'zstd', '--out', join(s.dir, 'both')]);
     assert.deepEqual(both.map((a) => a.format), ['deb', 'rpm']);
-    const deb = build([REAL.archive, '-f', 'deb', '-z', 'zstd', '--out', join(s.dir, 'only-deb')]);
-    const rpm = build([REAL.archive, '-f', 'rpm', '-z', 'zstd', '--out', join(s.dir, 'only-rpm')]);
+    const deb = buildJson([REAL.archive, '-f', 'deb', '-z', 'zstd', '--out', join(s.dir, 'only-deb')]);
+    const rpm = buildJson([REAL.archive, '-f', 'rpm', '-z', 'zstd', '--out', join(s.dir, 'only-rpm')]);
     assert.equal(both[0]!.sha256, deb[0]!.sha256);
     assert.equal(both[1]!.sha256, rpm[0]!.sha256);
     assert.equal(tool('rpm', ['-K', both[1]!.path]).code, 0);

@@ -45,3 +45,10 @@ export function scratch(prefix = 'khpkg-test-'): {dir: string; cleanup: () => vo
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return {dir, cleanup: () => rmSync(dir, {recursive: true, force: true})};
 }
+
+/** `khpkg build ... --json`, which must succeed: the packages it wrote. */
+export function buildJson(args: string[], env: Record<string, string> = {}): {path: string; sha256: string; name: string; version: string; arch: string; size: number; format: string}[] {
+  const r = khpkg(['build', ...args, '--json'], {env});
+  if (r.code !== 0) throw new Error(`khpkg build ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}

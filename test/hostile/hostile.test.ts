@@ -155,7 +155,7 @@ describe('hostile inputs: exit non-zero, one line, nothing written (inspect, bui
 
 describe('seeded random mutations of the bundled real archive', function () {
   const count = Number(process.env.KHPKG_MUTANTS ?? 24);
-  const seed = Number(process.env.KHPKG_SEED ?? Date.now() % 100000);
+  const seed = Number(process.env.KHPKG_SEED ?? 20261202); // fixed, so a failure is reproducible; KHPKG_SEED explores others
   it(`${count} mutants (seed ${seed}; KHPKG_MUTANTS and KHPKG_SEED for long runs) are each rejected with one line`, async function () {
     console.log(`      mutation seed: ${seed}`);
     this.timeout(600_000);

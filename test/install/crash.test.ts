@@ -5,7 +5,7 @@ import {createRequire} from 'node:module';
 import {join} from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import {kheadersArchive} from '../helpers/kheaders.js';
-import {lockRoot} from '../../src/install/lock.js';
+import {lockRoot} from '../../src/registry/lock.js';
 import {khpkg, mustRun, scratch} from '../helpers/run.js';
 
 const REL = '6.1.0-crash';

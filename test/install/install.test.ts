@@ -36,7 +36,7 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
   it('installs the real archive: the tree is byte-identical, the build link points at it', () => {
     const r = json<{status: string; release: string; path: string}>(['install', REAL.archive, '--root', root, '--config', REAL.config]);
     assert.equal(r.status, 'installed');
-    assert.equal(r.path, `/${TREE}`);
+    assert.equal(r.path, join(root, TREE), 'where the tree really is');
     assert.deepEqual(treeDigest(join(root, TREE), addedByKhpkg), expected);
     assert.match(readFileSync(join(root, TREE, 'Makefile'), 'utf8'), /^\$\(error khpkg: .* is a headers-only tree/m);
     assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'build')), `../../../${TREE}`, 'relative under a --root: it resolves from the host too');
@@ -91,18 +91,30 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
     assert.deepEqual((JSON.parse(j.stdout) as {problem: string}[]).map((p) => p.problem).sort(), ['changed-content', 'changed-mode', 'missing']);
   });
 
-  it('install again: same archive and config is "unchanged" (exit 0); another archive needs --force', async () => {
-    const same = json<{status: string}>(['install', REAL.archive, '--root', root, '--config', REAL.config]);
-    assert.equal(same.status, 'unchanged');
+  it('install again: the same headers are "unchanged" however compressed, damage is noticed and repaired, other content needs --force', async () => {
+    // The previous test damaged the set: a changed mode and a missing file (a same-size byte change needs verify's full rehash).
+    const damaged = khpkg(['install', REAL.archive, '--root', root, '--config', REAL.config]);
+    assert.equal(damaged.code, 1);
+    assert.match(damaged.stderr, /^khpkg: headers for 6\.12\.117\+deb12-amd64 are installed but damaged: 2 file\(s\) changed or missing .*'khpkg install --reinstall'/);
+    assert.equal(json<{status: string}>(['install', REAL.archive, '--root', root, '--reinstall']).status, 'reinstalled');
+    assert.equal(khpkg(['verify', '--root', root]).code, 0, 'the reinstalled tree is whole again');
     const gz = join(s.dir, 'same-tree.tar.gz');
     writeFileSync(gz, gzipSync(mustRunBuffer('xz', ['-dc', REAL.archive])));
-    const refused = khpkg(['install', gz, '--root', root]);
+    assert.equal(json<{status: string}>(['install', gz, '--root', root]).status, 'unchanged', 'the same tar, gzipped: the same headers');
+    const x2 = join(s.dir, 'x2');
+    mkdirSync(x2);
+    mustRun('tar', ['-xJf', REAL.archive, '-C', x2]);
+    writeFileSync(join(x2, 'include/linux/khpkg-extra.h'), '#define KHPKG_EXTRA 1\n');
+    const other = join(s.dir, 'other.tar.xz');
+    mustRun('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '-C', x2, '-cJf', other, '.']);
+    const refused = khpkg(['install', other, '--root', root]);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^khpkg: headers for 6\.12\.117\+deb12-amd64 are already installed from another archive or config \(sha256 4f9a10730cf5…, installed .*\): pass --force to replace them\n$/);
-    const forced = json<{status: string}>(['install', gz, '--root', root, '--force']);
+    assert.match(refused.stderr, /^khpkg: headers for 6\.12\.117\+deb12-amd64 are installed from other content \(installed [0-9a-f]{12}…, this archive [0-9a-f]{12}…\): pass --force to replace them\n$/);
+    const forced = json<{status: string}>(['install', other, '--root', root, '--force']);
     assert.equal(forced.status, 'replaced');
     assert.equal(khpkg(['verify', '--root', root]).code, 0, 'the replaced tree is whole again');
     assert.equal(existsSync(join(root, TREE, '.config')), false, 'the new install had no config');
+    assert.ok(existsSync(join(root, TREE, 'include/linux/khpkg-extra.h')));
     assert.deepEqual(readdirSync(join(root, 'usr/src')), [`linux-headers-${REL}`], 'old tree and stage are gone');
   });
 
@@ -110,20 +122,21 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
     writeFileSync(join(root, TREE, 'include/mine.h'), 'mine\n');
     const r = json<{removed: number; kept: string[]}>(['remove', REL, '--root', root]);
     assert.deepEqual(r.kept, [`${TREE}/include/mine.h`]);
-    assert.deepEqual(rootListing(root), ['usr', 'usr/src', `usr/src/linux-headers-${REL}`, `usr/src/linux-headers-${REL}/include`, `usr/src/linux-headers-${REL}/include/mine.h`]);
+    // The shared system dirs stay: base-files and the kernel's package own them on a real system.
+    assert.deepEqual(rootListing(root), ['lib', 'lib/modules', 'usr', 'usr/src', `usr/src/linux-headers-${REL}`, `usr/src/linux-headers-${REL}/include`, `usr/src/linux-headers-${REL}/include/mine.h`]);
     const gone = khpkg(['remove', REL, '--root', root]);
     assert.equal(gone.code, 1);
     assert.equal(gone.stderr, `khpkg: headers for ${REL} are not installed (see 'khpkg list')\n`);
   });
 
-  it('a fresh root is left exactly as it was after install + remove (apart from the registry)', async () => {
+  it('a fresh root is left as it was after install + remove, but for the registry and the shared system dirs', async () => {
     const fresh = join(s.dir, 'fresh');
     mkdirSync(fresh);
     const small = join(s.dir, 'small.tar.xz');
     writeFileSync(small, await kheadersArchive());
     assert.equal(khpkg(['install', small, '--root', fresh, '-q']).code, 0);
     assert.equal(khpkg(['remove', '6.1.0-test', '--root', fresh, '-q']).code, 0);
-    assert.deepEqual(rootListing(fresh), []);
+    assert.deepEqual(rootListing(fresh), ['lib', 'lib/modules', 'usr', 'usr/src'], 'lib/modules/6.1.0-test, which it made, went');
   });
 
   it('runs <root>/etc/kernel/header_postinst.d hooks with the release when asked (--hooks)', async () => {
@@ -157,7 +170,7 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
     const small = join(s.dir, 'small.tar.xz');
     const r = khpkg(['install', small, '--root', droot]);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, 'khpkg: /usr/src/linux-headers-6.1.0-test exists and khpkg did not install it (a distro package?): remove it, or pass --force to replace it\n');
+    assert.equal(r.stderr, 'khpkg: /usr/src/linux-headers-6.1.0-test exists and khpkg did not install it: remove it, or pass --force to replace it\n');
     assert.equal(khpkg(['install', small, '--root', droot, '--force', '-q']).code, 0);
     assert.equal(khpkg(['verify', '--root', droot]).code, 0);
   });

@@ -1,15 +1,7 @@
-import type {EntryType} from '../../archive/entry.js';
+import type {Entry, EntryType} from '../../archive/entry.js';
 
-/** What a tar member needs; owner is always root:root (uid/gid 0). */
-export interface TarMember {
-  /** Path relative to `/`, no `./` (the root itself is ''). */
-  path: string;
-  type: EntryType;
-  mode: number;
-  mtime: number;
-  size: number;
-  linkTarget?: string;
-}
+/** What a tar member needs: an entry (path relative to `/`, the root itself ''); owner is always root:root. */
+export type TarMember = Entry;
 
 const BLOCK = 512;
 const TYPEFLAG: Record<EntryType, string> = {file: '0', symlink: '2', dir: '5'};

@@ -1,7 +1,7 @@
 import {KhpkgError} from '../errors.js';
 import type {Limits} from '../archive/limits.js';
 import {readTree, type ArchiveInput} from '../archive/reader.js';
-import type {ContentPlan, PackageEntry} from '../content/plan.js';
+import type {ContentPlan, PackageEntry} from './plan.js';
 import type {Progress} from '../archive/scan.js';
 
 /** A sink fed in plan order: a package writer, or the installer. */

@@ -1,9 +1,8 @@
-import {mkdirSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {join} from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import {KhpkgError} from '../errors.js';
-import {registryDir} from '../registry/registry.js';
+import {makeRegistryDir} from './registry.js';
 
 /** Held while a command changes a root; released by `release()` or by the process dying. */
 export interface RootLock {
@@ -16,8 +15,7 @@ export interface RootLock {
  * never leaves a stale lock. Waiters poll for up to `waitSeconds`, then fail with "busy".
  */
 export function lockRoot(root: string, waitSeconds: number): RootLock {
-  const dir = registryDir(root);
-  mkdirSync(dir, {recursive: true, mode: 0o755});
+  const dir = makeRegistryDir(root);
   return lockFile(join(dir, 'lock'), waitSeconds, root);
 }
 

@@ -49,6 +49,27 @@ export function ensureDirInRoot(root: string, rel: string, mode = 0o755, made: s
   return current;
 }
 
+/**
+ * `rel` as it really is in the root, for reading or opening: every symlink on the way that exists
+ * is resolved by the kernel as khpkg's syscalls will resolve it, and must stay inside the root (an
+ * absolute link in a root would lead to the host's file system). Returns the absolute path.
+ */
+export function checkedInRoot(root: string, rel: string): string {
+  const abs = inRoot(root, rel);
+  let p = abs;
+  while (!existsSync(p) && p !== root && p !== dirname(p)) p = dirname(p);
+  let real: string;
+  try {
+    real = realpathSync(p);
+  } catch {
+    return abs; // a dangling link on the way: opening fails with ENOENT, inside the root
+  }
+  if (real !== root && !real.startsWith(root === '/' ? '/' : root + sep)) {
+    throw new KhpkgError('unsafe-root', `${p} is a symlink out of the root (to ${real})`);
+  }
+  return abs;
+}
+
 /** ensureDirInRoot, returning the dirs it made (for removeEmptyDirs when the work fails). */
 export function makeDirsInRoot(root: string, rel: string): string[] {
   const made: string[] = [];
