@@ -9,10 +9,17 @@ import {dirname, join} from 'node:path';
 
 const require = createRequire(import.meta.url);
 let dir;
-try { dir = dirname(require.resolve('lzma-native/package.json')); } catch { process.exit(0); }
+try {
+  dir = dirname(require.resolve('lzma-native/package.json'));
+} catch {
+  process.exit(0);
+}
 if (existsSync(join(dir, 'build', 'Release', 'lzma_native.node')) && !process.env.KHPKG_REBUILD_LZMA) process.exit(0);
 const gyp = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
 const args = existsSync(gyp) ? [gyp, 'rebuild', '--release'] : null;
-if (!args) { console.error('khpkg: node-gyp not found; keeping the prebuilt (slower) lzma-native'); process.exit(0); }
+if (!args) {
+  console.error('khpkg: node-gyp not found; keeping the prebuilt (slower) lzma-native');
+  process.exit(0);
+}
 const r = spawnSync(process.execPath, args, {cwd: dir, stdio: 'inherit', env: {...process.env, CFLAGS: '-O2'}});
 if (r.status !== 0) console.error('khpkg: lzma-native -O2 rebuild failed; keeping the prebuilt (slower) binary');

@@ -26,7 +26,7 @@ export function runTool(cmd: string, args: readonly string[], opts: {cwd?: strin
     child.stderr!.on('data', (d: Buffer) => (err.push(d), both.push(d)));
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      const status = code ?? 128 + (signal ? ({SIGINT: 2, SIGKILL: 9, SIGTERM: 15} as Record<string, number>)[signal] ?? 1 : 1);
+      const status = code ?? 128 + (signal ? (({SIGINT: 2, SIGKILL: 9, SIGTERM: 15} as Record<string, number>)[signal] ?? 1) : 1);
       resolve({code: status, stdout: Buffer.concat(out), stderr: Buffer.concat(err), output: Buffer.concat(both).toString('utf8')});
     });
     if (opts.input) {
@@ -48,7 +48,10 @@ export function runToolSync(cmd: string, args: readonly string[], timeoutMs = 60
  * `max`, each trimmed.
  */
 export function relevantLines(output: string, pattern: RegExp, max = 8): string[] {
-  const lines = output.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
+  const lines = output
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '');
   const picked = new Set<number>();
   lines.forEach((l, i) => {
     if (pattern.test(l)) for (let j = i; j < Math.min(lines.length, i + 4); j++) picked.add(j);

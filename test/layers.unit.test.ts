@@ -27,7 +27,9 @@ const floorOf = (file: string): number => {
 };
 
 function sources(dir = ''): string[] {
-  return readdirSync(join(SRC, dir), {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(join(SRC, dir), {withFileTypes: true}).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 describe('the house: imports run one way', () => {

@@ -57,9 +57,6 @@ export function archNames(srcarch: string, on: ConfigQuery): ArchNames {
     case 'ia64':
       return pick('ia64', 'ia64');
     default:
-      throw new KhpkgError(
-        'unsupported-arch',
-        `arch/${srcarch}: no Debian or RPM architecture is known for this kernel architecture`,
-      );
+      throw new KhpkgError('unsupported-arch', `arch/${srcarch}: no Debian or RPM architecture is known for this kernel architecture`);
   }
 }

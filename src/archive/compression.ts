@@ -16,7 +16,8 @@ export function sniff(bytes: Buffer): InputFormat {
   if (bytes.toString('latin1', 0, 8) === '!<arch>\n') return 'deb';
   if (at([0xed, 0xab, 0xee, 0xdb])) return 'rpm';
   if (bytes.length >= 263 && bytes.toString('latin1', 257, 262) === 'ustar') return 'tar';
-  if (at([0x42, 0x5a, 0x68])) throw new KhpkgError('bad-input', 'the input is bzip2-compressed; kheaders archives are xz (also accepted: gzip, zstd, plain tar)');
+  if (at([0x42, 0x5a, 0x68]))
+    throw new KhpkgError('bad-input', 'the input is bzip2-compressed; kheaders archives are xz (also accepted: gzip, zstd, plain tar)');
   throw new KhpkgError('bad-input', 'the input is not a kheaders archive (not xz, gzip, zstd, tar or an ELF module)');
 }
 

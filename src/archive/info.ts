@@ -71,8 +71,7 @@ export function parseAutoconf(text: string): Map<string, string> {
 }
 
 function kernelVersion(versionH: string | undefined, release: string): string {
-  const num = (name: string): string | undefined =>
-    versionH === undefined ? undefined : new RegExp(`#define\\s+${name}\\s+(\\d+)`).exec(versionH)?.[1];
+  const num = (name: string): string | undefined => (versionH === undefined ? undefined : new RegExp(`#define\\s+${name}\\s+(\\d+)`).exec(versionH)?.[1]);
   const [maj, min, sub] = [num('LINUX_VERSION_MAJOR'), num('LINUX_VERSION_PATCHLEVEL'), num('LINUX_VERSION_SUBLEVEL')];
   if (maj && min && sub) return `${maj}.${min}.${sub}`;
   // Before 5.14 only LINUX_VERSION_CODE exists, and it caps the sublevel at 255: prefer the release.

@@ -70,7 +70,9 @@ export class ScanState {
     }
     if (entry.type !== 'dir') this.files++;
     if (entry.type === 'file' && data && !scanned.sha256) this.manifestComplete = false;
-    this.manifest.push(manifestLine(entry.type, entry.path, entry.type === 'symlink' ? entry.linkTarget : entry.type === 'file' ? (scanned.sha256 ?? EMPTY_SHA256) : undefined));
+    this.manifest.push(
+      manifestLine(entry.type, entry.path, entry.type === 'symlink' ? entry.linkTarget : entry.type === 'file' ? (scanned.sha256 ?? EMPTY_SHA256) : undefined),
+    );
     this.newestMtime = Math.max(this.newestMtime, entry.mtime);
     this.count++;
     if (this.opts.keepEntries !== false) this.entries.push(scanned);
@@ -86,7 +88,14 @@ export class ScanState {
   result(): ArchiveScan {
     const info = readInfo(this.captured, this.rules.srcarch!, {files: this.files, bytes: this.bytes, sha256: this.sha256});
     const contentSha256 = this.manifestComplete ? contentDigest(this.manifest) : undefined;
-    return {info, entries: this.entries, newestMtime: this.newestMtime, rootMtime: this.rules.treeMtime ?? this.newestMtime, captured: this.captured, contentSha256};
+    return {
+      info,
+      entries: this.entries,
+      newestMtime: this.newestMtime,
+      rootMtime: this.rules.treeMtime ?? this.newestMtime,
+      captured: this.captured,
+      contentSha256,
+    };
   }
 }
 
@@ -134,7 +143,14 @@ export async function scanArchive(
  */
 export type EntryHook = (entry: ScannedEntry, data: Buffer | undefined) => void | Promise<void>;
 
-async function scanTree(bytes: Buffer, limits: Limits, onProgress: Progress | undefined, sha256: string, spool: TarSpool | undefined, onEntry: EntryHook | undefined): Promise<ArchiveScan> {
+async function scanTree(
+  bytes: Buffer,
+  limits: Limits,
+  onProgress: Progress | undefined,
+  sha256: string,
+  spool: TarSpool | undefined,
+  onEntry: EntryHook | undefined,
+): Promise<ArchiveScan> {
   const state = new ScanState(new TreeRules(limits), sha256);
   for await (const {entry, data} of readTree(bytes, limits, state.rules, spool)) {
     const scanned = state.see(entry, data);

@@ -35,7 +35,7 @@ export class TarSpool {
   write(chunk: Buffer): void {
     if (this.fd === undefined || this.failed) return;
     try {
-      for (let at = 0; at < chunk.length; ) at += writeSync(this.fd, chunk, at, chunk.length - at, this.size + at);
+      for (let at = 0; at < chunk.length;) at += writeSync(this.fd, chunk, at, chunk.length - at, this.size + at);
       this.size += chunk.length;
     } catch {
       this.failed = true;
@@ -49,7 +49,7 @@ export class TarSpool {
 
   /** The tar again, in fresh 1 MiB buffers (readers keep slices of them). */
   async *chunks(): AsyncGenerator<Buffer> {
-    for (let at = 0; at < this.size; ) {
+    for (let at = 0; at < this.size;) {
       if (this.fd === undefined) throw new Error('the tar spool was closed while being read');
       const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, this.size - at));
       const n = readSync(this.fd, buf, 0, buf.length, at);
@@ -68,7 +68,7 @@ export class TarSpool {
   readAt(at: number, length: number): Buffer {
     if (this.fd === undefined) throw new Error('the spool was closed while being read');
     const buf = Buffer.allocUnsafe(length);
-    for (let done = 0; done < length; ) {
+    for (let done = 0; done < length;) {
       const n = readSync(this.fd, buf, done, length - done, at + done);
       if (n === 0) throw new Error('the spool ended early');
       done += n;

@@ -102,9 +102,13 @@ class ByteQueue {
 }
 
 export async function* readTar(input: AsyncIterable<Buffer> | Iterable<Buffer>): AsyncGenerator<TarItem> {
-  const q = new ByteQueue(Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : (async function* () {
-    yield* input;
-  })());
+  const q = new ByteQueue(
+    Symbol.asyncIterator in input
+      ? input[Symbol.asyncIterator]()
+      : (async function* () {
+          yield* input;
+        })(),
+  );
   let longName: string | undefined;
   let longLink: string | undefined;
   let pax: Map<string, string> | undefined;
@@ -188,7 +192,10 @@ function number(b: Buffer, off: number, len: number): number {
     for (let i = 1; i < len; i++) v = v * 256 + b[off + i]!;
     return v;
   }
-  const text = b.toString('latin1', off, off + len).replace(/[\0 ]+$/, '').trim();
+  const text = b
+    .toString('latin1', off, off + len)
+    .replace(/[\0 ]+$/, '')
+    .trim();
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) throw new KhpkgError('corrupt-input', `tar data is corrupt (a number field holds '${text.replace(/[^\x20-\x7e]/g, '?')}')`);
   return parseInt(text, 8);

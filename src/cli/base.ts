@@ -99,10 +99,13 @@ export const waitFlag = {
 export const kbuildFlags = {
   kbuild: Flags.string({description: 'make a module-build tree: kbuild from this kernel source (a dir or linux-*.tar.xz of the same major.minor)'}),
   'symvers-from': Flags.string({
-    description: "rebuild Module.symvers from these installed modules (default with --kbuild: <root>/lib/modules/<release>, if there)",
+    description: 'rebuild Module.symvers from these installed modules (default with --kbuild: <root>/lib/modules/<release>, if there)',
     dependsOn: ['kbuild'],
   }),
-  'system-map': Flags.string({description: "System.map (or kallsyms) saying which vmlinux exports are GPL-only (default for the running kernel: /proc/kallsyms)", dependsOn: ['kbuild']}),
+  'system-map': Flags.string({
+    description: 'System.map (or kallsyms) saying which vmlinux exports are GPL-only (default for the running kernel: /proc/kallsyms)',
+    dependsOn: ['kbuild'],
+  }),
 };
 
 export function kbuildFrom(flags: {kbuild?: string; 'symvers-from'?: string; 'system-map'?: string}, root: string): KbuildInputs | undefined {

@@ -21,7 +21,10 @@ type RepoFlagValues = Interfaces.InferredFlags<typeof repoFlags> & {wait: number
 
 /** The repo options from flags. */
 export function repoOptionsFrom(flags: RepoFlagValues, add: string[], remove: string[]): RepoOptions {
-  for (const [name, value] of [['suite', flags.suite], ['component', flags.component]] as const) {
+  for (const [name, value] of [
+    ['suite', flags.suite],
+    ['component', flags.component],
+  ] as const) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(value)) throw new KhpkgError('usage', `--${name} '${value}' is not a plain name`);
   }
   const epoch = sourceDateEpoch();

@@ -59,7 +59,18 @@ export default class Build extends KhpkgCommand {
       kbuild: kbuildFrom(flags, flags.root ?? '/'),
     }).finally(progress.done);
     const recorded = root !== undefined && recordArtifacts(root, artifacts, release, source.sha256);
-    const repo = flags.repo === undefined ? undefined : await publish(flags.repo, repoOptionsFrom(flags, artifacts.map((a) => a.path), []), root);
+    const repo =
+      flags.repo === undefined
+        ? undefined
+        : await publish(
+            flags.repo,
+            repoOptionsFrom(
+              flags,
+              artifacts.map((a) => a.path),
+              [],
+            ),
+            root,
+          );
     if (flags.json) return this.printJson<BuildJson>(repo ? {artifacts, repo} : artifacts);
     if (root !== undefined && !recorded && flags.verbose) this.log(`(not recorded: the registry under ${root} is not writable)`);
     if (flags.quiet) return;

@@ -23,7 +23,11 @@ export default class Install extends KhpkgCommand {
     ...limitFlags,
     ...kbuildFlags,
     config: Flags.string({char: 'c', description: '.config or config.gz to add (default for the running kernel: /proc/config.gz)'}),
-    layout: Flags.string({options: ['debian', 'kernels'], default: 'debian', description: 'debian: /usr/src/linux-headers-<rel>; kernels: /usr/src/kernels/<rel>'}),
+    layout: Flags.string({
+      options: ['debian', 'kernels'],
+      default: 'debian',
+      description: 'debian: /usr/src/linux-headers-<rel>; kernels: /usr/src/kernels/<rel>',
+    }),
     force: Flags.boolean({description: 'replace headers installed from other content or config, or a tree khpkg did not install (never what dpkg or rpm own)'}),
     reinstall: Flags.boolean({description: 'rewrite every file of the installed headers (repair them); files you added are kept'}),
     hooks: Flags.boolean({allowNo: true, description: 'run <root>/etc/kernel/header_postinst.d hooks (default: only when --root is /)'}),
@@ -42,11 +46,21 @@ export default class Install extends KhpkgCommand {
     const source = await openSource(args.source, limits);
     const progress = progressBar(!flags.json && !flags.quiet);
     const kbuild = kbuildFrom(flags, root);
-    const common = {root, config, force: flags.force, reinstall: flags.reinstall, hooks: flags.hooks ?? root === '/', waitSeconds: flags.wait, limits, onProgress: progress.onProgress, kbuild};
+    const common = {
+      root,
+      config,
+      force: flags.force,
+      reinstall: flags.reinstall,
+      hooks: flags.hooks ?? root === '/',
+      waitSeconds: flags.wait,
+      limits,
+      onProgress: progress.onProgress,
+      kbuild,
+    };
     const via = chooseVia(flags.via as ViaChoice, root);
-    const result = await (via === 'khpkg' ? installHeaders(source, {...common, layout: flags.layout as 'debian' | 'kernels'}) : installVia(source, {...common, via})).finally(
-      progress.done,
-    );
+    const result = await (
+      via === 'khpkg' ? installHeaders(source, {...common, layout: flags.layout as 'debian' | 'kernels'}) : installVia(source, {...common, via})
+    ).finally(progress.done);
     const failed = result.hooks.find((h) => h.code !== 0);
     if (flags.json) this.printJson<InstallJson>(result);
     else if (!flags.quiet) {
@@ -55,7 +69,8 @@ export default class Install extends KhpkgCommand {
       this.log(`${what} ${result.release} at ${result.path} (${result.files} files, ${result.bytes} bytes)${via === 'khpkg' ? '' : ` through ${via}`}`);
       if (result.tier === 'kbuild') this.log(describeKbuild(result.kbuild));
       if (result.kept.length > 0) this.log(`kept ${result.kept.length} file(s) you added: ${result.kept.map((k) => `/${k}`).join(', ')}`);
-      if (result.overwritten.length > 0) this.log(`replaced ${result.overwritten.length} file(s) you added by the new headers' own: ${result.overwritten.map((k) => `/${k}`).join(', ')}`);
+      if (result.overwritten.length > 0)
+        this.log(`replaced ${result.overwritten.length} file(s) you added by the new headers' own: ${result.overwritten.map((k) => `/${k}`).join(', ')}`);
       for (const h of result.hooks) if (flags.verbose || h.code !== 0) this.log(`hook ${h.hook}: exit ${h.code}${h.output ? `\n${h.output.trimEnd()}` : ''}`);
     }
     if (failed) throw new KhpkgError('hook-failed', `headers installed, but the hook ${failed.hook} failed with exit ${failed.code}`);

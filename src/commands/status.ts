@@ -6,7 +6,7 @@ import type {KernelStatus} from '../install/status.js';
 export type StatusJson = KernelStatus;
 
 export default class Status extends KhpkgCommand {
-  static override summary = "The running kernel: does it carry kheaders, are its headers installed and current, what to run if not.";
+  static override summary = 'The running kernel: does it carry kheaders, are its headers installed and current, what to run if not.';
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json'];
   static override flags = {...rootFlags};
 
@@ -17,7 +17,9 @@ export default class Status extends KhpkgCommand {
     this.log(`running kernel  ${s.release}`);
     this.log(`kheaders        ${s.kheaders}`);
     this.log(`config          ${s.config ? 'present' : 'absent'}`);
-    this.log(`headers         ${s.installed ? (s.current === null ? 'installed' : s.current ? 'installed, current' : 'installed, OUT OF DATE') : 'not installed'}`);
+    this.log(
+      `headers         ${s.installed ? (s.current === null ? 'installed' : s.current ? 'installed, current' : 'installed, OUT OF DATE') : 'not installed'}`,
+    );
     this.log(s.advice);
   }
 }

@@ -32,8 +32,7 @@ export function checkConfigMatches(config: KernelConfig, autoconfH: Buffer | und
   const defines = parseAutoconf(autoconfH?.toString('utf8') ?? '');
   const differ: string[] = [];
   for (const [sym, value] of config.symbols) {
-    const ok =
-      value === 'y' ? defines.get(sym) === '1' : value === 'm' ? defines.get(`${sym}_MODULE`) === '1' : sameValue(defines.get(sym), value);
+    const ok = value === 'y' ? defines.get(sym) === '1' : value === 'm' ? defines.get(`${sym}_MODULE`) === '1' : sameValue(defines.get(sym), value);
     if (!ok) differ.push(sym);
   }
   if (differ.length > 0) {

@@ -57,7 +57,7 @@ export class CompressedSection {
    */
   async write(data: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
-    for (let at = 0; at < data.length; ) {
+    for (let at = 0; at < data.length;) {
       this.batch ??= this.spare.pop() ?? Buffer.allocUnsafeSlow(BATCH);
       const n = data.copy(this.batch, this.batchBytes, at);
       this.batchBytes += n;
@@ -134,7 +134,7 @@ export class DeferredSection {
   /** Copies the first `size` compressed bytes to `out` at `offset`, feeding every chunk to `hashes`. */
   async copyTo(out: FileHandle, offset: number, size: number, hashes: Hash[] = []): Promise<void> {
     const buf = Buffer.allocUnsafe(BATCH);
-    for (let at = 0; at < size; ) {
+    for (let at = 0; at < size;) {
       const {bytesRead} = await this.fh.read(buf, 0, Math.min(BATCH, size - at), at);
       if (bytesRead === 0) throw new Error('the package temp file ended early');
       const chunk = buf.subarray(0, bytesRead);
@@ -155,7 +155,7 @@ export async function hashFileRange(fh: FileHandle, algorithm: string, start: nu
   const hash = createHash(algorithm);
   if (prefix) hash.update(prefix);
   const buf = Buffer.alloc(1 << 20);
-  for (let at = start; at < start + length; ) {
+  for (let at = start; at < start + length;) {
     const {bytesRead} = await fh.read(buf, 0, Math.min(buf.length, start + length - at), at);
     if (bytesRead === 0) break;
     hash.update(buf.subarray(0, bytesRead));

@@ -51,7 +51,11 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
   }
   const work = await mkdtemp(join(tmpdir(), 'khpkg-bridge-'));
   try {
-    const {release, artifacts, kbuild: kit} = await buildPackages(source, {
+    const {
+      release,
+      artifacts,
+      kbuild: kit,
+    } = await buildPackages(source, {
       formats: [via === 'dpkg' ? 'deb' : 'rpm'],
       outDir: work,
       revision: '1',
@@ -72,13 +76,33 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
       recover(root, registry);
       const existing = registry.get(release);
       if (existing && (existing.via ?? 'khpkg') !== via) {
-        throw new KhpkgError('conflict', `headers for ${release} are installed by ${existing.via === 'khpkg' ? 'khpkg itself' : existing.via}: remove them first to install them through ${via}`);
+        throw new KhpkgError(
+          'conflict',
+          `headers for ${release} are installed by ${existing.via === 'khpkg' ? 'khpkg itself' : existing.via}: remove them first to install them through ${via}`,
+        );
       }
       if (existing && existing.sourceSha256 === source.sha256 && !opts.force) {
-        return {release, path: `/${existing.path}`, status: 'unchanged', files: existing.files, bytes: existing.bytes, recovered: [], hooks: [], via, package: existing.package ?? '', tier: existing.tier ?? 'headers', kbuild: existing.kbuild, kept: [], overwritten: []};
+        return {
+          release,
+          path: `/${existing.path}`,
+          status: 'unchanged',
+          files: existing.files,
+          bytes: existing.bytes,
+          recovered: [],
+          hooks: [],
+          via,
+          package: existing.package ?? '',
+          tier: existing.tier ?? 'headers',
+          kbuild: existing.kbuild,
+          kept: [],
+          overwritten: [],
+        };
       }
       if (existing && !opts.force) {
-        throw new KhpkgError('conflict', `headers for ${release} are already installed from another archive (sha256 ${existing.sourceSha256.slice(0, 12)}…): pass --force to replace them`);
+        throw new KhpkgError(
+          'conflict',
+          `headers for ${release} are already installed from another archive (sha256 ${existing.sourceSha256.slice(0, 12)}…): pass --force to replace them`,
+        );
       }
       const name = via === 'dpkg' ? pkg.name : `${pkg.name}-${pkg.version}.${pkg.arch}`;
       if (via === 'dpkg') {
@@ -99,7 +123,21 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
         kbuild,
       };
       registry.recordInstall(set, files);
-      result = {release, path: `/${set.path}`, status: existing ? 'replaced' : 'installed', files: set.files, bytes: set.bytes, recovered: [], hooks: [], via, package: name, tier, kbuild, kept: [], overwritten: []};
+      result = {
+        release,
+        path: `/${set.path}`,
+        status: existing ? 'replaced' : 'installed',
+        files: set.files,
+        bytes: set.bytes,
+        recovered: [],
+        hooks: [],
+        via,
+        package: name,
+        tier,
+        kbuild,
+        kept: [],
+        overwritten: [],
+      };
     } finally {
       registry.close();
       lock.release();

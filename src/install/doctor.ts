@@ -136,7 +136,11 @@ export function describeTree(root: string, layout: Layout, release: string): {se
   const srcarch = readdirSync(inRoot(root, `${treeRel}/arch`))[0] ?? 'unknown';
   const arch = archNames(srcarch, (s) => autoconf.has(`CONFIG_${s}`));
   const v = (n: string): string | undefined => new RegExp(`#define\\s+${n}\\s+(\\d+)`).exec(read(INFO_FILES.version))?.[1];
-  const config = existsSync(inRoot(root, `${treeRel}/.config`)) ? createHash('sha256').update(readFileSync(inRoot(root, `${treeRel}/.config`))).digest('hex') : undefined;
+  const config = existsSync(inRoot(root, `${treeRel}/.config`))
+    ? createHash('sha256')
+        .update(readFileSync(inRoot(root, `${treeRel}/.config`)))
+        .digest('hex')
+    : undefined;
   return {
     set: {
       release,
@@ -158,4 +162,3 @@ export function describeTree(root: string, layout: Layout, release: string): {se
     files,
   };
 }
-

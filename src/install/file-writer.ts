@@ -1,7 +1,10 @@
 import {Worker} from 'node:worker_threads';
 
 /** One file-system step, done in order by the writer thread; a file's bytes are at [at, at+size) of its batch's buffer. */
-type Op = {kind: 'dir'; path: string; mode: number} | {kind: 'symlink'; path: string; target: string} | {kind: 'file'; path: string; mode: number; at: number; size: number};
+type Op =
+  | {kind: 'dir'; path: string; mode: number}
+  | {kind: 'symlink'; path: string; target: string}
+  | {kind: 'file'; path: string; mode: number; at: number; size: number};
 
 interface Failure {
   message: string;

@@ -22,7 +22,9 @@ export async function runHeaderHooks(root: string, release: string): Promise<Hoo
   let dir: string;
   try {
     dir = checkedInRoot(root, HEADER_HOOKS_DIR);
-    names = readdirSync(dir).filter((n) => /^[A-Za-z0-9_-]+$/.test(n)).sort();
+    names = readdirSync(dir)
+      .filter((n) => /^[A-Za-z0-9_-]+$/.test(n))
+      .sort();
   } catch {
     return [];
   }

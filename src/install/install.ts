@@ -92,10 +92,12 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
       });
     }
     const stage = wanted.scanStage;
-    const onEntry = stage && (async (e: ScannedEntry, data: Buffer | undefined): Promise<void> => {
-      await stage.add(e, data);
-      if (stage.written === 500) crashPoint('mid-stage');
-    });
+    const onEntry =
+      stage &&
+      (async (e: ScannedEntry, data: Buffer | undefined): Promise<void> => {
+        await stage.add(e, data);
+        if (stage.written === 500) crashPoint('mid-stage');
+      });
     // The kbuild kit is built from the tar again; a plain install needs no second read.
     scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256, {keepTar: Boolean(opts.kbuild), onEntry});
     await stage?.done();
@@ -142,7 +144,14 @@ function alreadyInstalled(root: string, sha256: string, layout: Layout, wanted: 
   try {
     return registry
       .installed()
-      .some((set) => set.sourceSha256 === sha256 && set.layout === layout && (wanted.configSha256 === undefined || set.configSha256 === wanted.configSha256) && (set.tier ?? 'headers') === wanted.tier && (set.via ?? 'khpkg') === 'khpkg');
+      .some(
+        (set) =>
+          set.sourceSha256 === sha256 &&
+          set.layout === layout &&
+          (wanted.configSha256 === undefined || set.configSha256 === wanted.configSha256) &&
+          (set.tier ?? 'headers') === wanted.tier &&
+          (set.via ?? 'khpkg') === 'khpkg',
+      );
   } finally {
     registry.close();
   }
@@ -199,7 +208,10 @@ const short = (sha: string | undefined): string => (sha ? `${sha.slice(0, 12)}â€
 export function decideInstall(f: InstallFacts): InstallDecision {
   const {existing, release} = f;
   if (existing?.via === 'dpkg' || existing?.via === 'rpm') {
-    throw new KhpkgError('conflict', `headers for ${release} are installed through ${existing.via} (${existing.package}): remove them first, or install with --via ${existing.via}`);
+    throw new KhpkgError(
+      'conflict',
+      `headers for ${release} are installed through ${existing.via} (${existing.package}): remove them first, or install with --via ${existing.via}`,
+    );
   }
   const owner = f.foreign[0];
   if (owner) throw ownedError(owner, existing ? 'replace' : 'overwrite');
@@ -207,7 +219,10 @@ export function decideInstall(f: InstallFacts): InstallDecision {
     throw new KhpkgError('conflict', `headers for ${release} are installed at /${existing.path}: remove them first to change the layout`);
   }
   if (existing) {
-    const sameContent = f.contentSha256 !== undefined && existing.contentSha256 !== undefined ? existing.contentSha256 === f.contentSha256 : existing.sourceSha256 === f.archiveSha256;
+    const sameContent =
+      f.contentSha256 !== undefined && existing.contentSha256 !== undefined
+        ? existing.contentSha256 === f.contentSha256
+        : existing.sourceSha256 === f.archiveSha256;
     const sameConfig = f.configSha256 === undefined || f.configSha256 === existing.configSha256;
     const sameTier = (existing.tier ?? 'headers') === f.tier;
     if (sameContent && sameConfig && sameTier) {
@@ -228,7 +243,10 @@ export function decideInstall(f: InstallFacts): InstallDecision {
         );
       }
       if (!sameConfig) {
-        throw new KhpkgError('conflict', `headers for ${release} are installed with another config (installed ${short(existing.configSha256)}, given ${short(f.configSha256)}): pass --force to replace it`);
+        throw new KhpkgError(
+          'conflict',
+          `headers for ${release} are installed with another config (installed ${short(existing.configSha256)}, given ${short(f.configSha256)}): pass --force to replace it`,
+        );
       }
       const was = existing.tier === 'kbuild' ? 'module-build' : 'headers-only';
       const will = f.tier === 'kbuild' ? 'module-build' : 'headers-only';
@@ -279,7 +297,8 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
     };
     const decision = decideInstall(facts);
     const unchanged = {release, files: existing?.files ?? 0, bytes: existing?.bytes ?? 0, recovered, hooks: [], tier, kept: [], overwritten: []};
-    if (decision.action === 'unchanged') return {...unchanged, path: inRoot(root, existing!.path), status: 'unchanged', kbuild: existing!.kbuild, contentSha256: existing!.contentSha256};
+    if (decision.action === 'unchanged')
+      return {...unchanged, path: inRoot(root, existing!.path), status: 'unchanged', kbuild: existing!.kbuild, contentSha256: existing!.contentSha256};
     // A reinstall of the same headers without --config keeps the config they were installed with.
     const settled = config ?? (decision.action === 'reinstall' && existing?.configSha256 ? installedConfig(root, existing) : undefined);
     const configSha256 = settled ? createHash('sha256').update(settled.text).digest('hex') : undefined;
@@ -310,7 +329,17 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
     crashPoint('committed');
     rmSync(inRoot(root, swapped.oldRel), {recursive: true, force: true});
     const status = decision.action === 'install' ? 'installed' : decision.action === 'reinstall' ? 'reinstalled' : 'replaced';
-    return {...unchanged, path: inRoot(root, treeRel), status, files: set.files, bytes: set.bytes, kbuild, contentSha256: set.contentSha256, kept: swapped.kept, overwritten: swapped.overwritten};
+    return {
+      ...unchanged,
+      path: inRoot(root, treeRel),
+      status,
+      files: set.files,
+      bytes: set.bytes,
+      kbuild,
+      contentSha256: set.contentSha256,
+      kept: swapped.kept,
+      overwritten: swapped.overwritten,
+    };
   } finally {
     registry?.close();
     lock.release();
@@ -374,13 +403,22 @@ async function stageAndSwap(
       await feedPlans([{plan, sink}], ctx.archive, ctx.limits, ctx.onProgress);
     }
     const owned = ctx.existing && (ctx.existing.via ?? 'khpkg') === 'khpkg' ? registry.files(release) : [];
-    const carried = existsSync(treeAbs) && ctx.existing ? carryUserFiles(root, treeRel, stageRel, owned, new Set(stage.records.map((r) => r.path))) : {kept: [], overwritten: []};
+    const carried =
+      existsSync(treeAbs) && ctx.existing
+        ? carryUserFiles(root, treeRel, stageRel, owned, new Set(stage.records.map((r) => r.path)))
+        : {kept: [], overwritten: []};
     crashPoint('staged');
     chmodSync(inRoot(root, stageRel), 0o755);
     const made = new Set<string>();
     for (const d of stage.outsideDirs) for (const abs of makeDirsInRoot(root, d)) made.add(abs);
     const ownedBefore = new Set(owned.filter((r) => r.type === 'dir').map((r) => r.path));
-    const records = stage.records.filter((r) => r.type !== 'dir' || r.path === treeRel || r.path.startsWith(`${treeRel}/`) || (!SHARED_DIRS.has(r.path) && (made.has(inRoot(root, r.path)) || ownedBefore.has(r.path))));
+    const records = stage.records.filter(
+      (r) =>
+        r.type !== 'dir' ||
+        r.path === treeRel ||
+        r.path.startsWith(`${treeRel}/`) ||
+        (!SHARED_DIRS.has(r.path) && (made.has(inRoot(root, r.path)) || ownedBefore.has(r.path))),
+    );
     registry.setPhase(operation, 'swapping');
     crashPoint('swapping');
     if (existsSync(treeAbs)) renameSync(treeAbs, inRoot(root, oldRel));
@@ -405,7 +443,13 @@ async function stageAndSwap(
  * Files under the old tree that the set did not install are a user's: hard-linked into the stage
  * (the old tree stays whole until the swap commits), unless the new headers use that very path.
  */
-function carryUserFiles(root: string, treeRel: string, stageRel: string, owned: readonly FileRecord[], incoming: ReadonlySet<string>): {kept: string[]; overwritten: string[]} {
+function carryUserFiles(
+  root: string,
+  treeRel: string,
+  stageRel: string,
+  owned: readonly FileRecord[],
+  incoming: ReadonlySet<string>,
+): {kept: string[]; overwritten: string[]} {
   const ours = new Set(owned.map((r) => r.path));
   const kept: string[] = [];
   const overwritten: string[] = [];

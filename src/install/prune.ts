@@ -15,14 +15,21 @@ export function pruneCandidates(root: string): {candidates: string[]; installed:
   if (!registry) return {candidates: [], installed: 0};
   try {
     const releases = registry.installed().map((s) => s.release);
-    const gone = releases.filter((rel) => !existsSync(inRoot(root, `lib/modules/${rel}/kernel`)) && !existsSync(inRoot(root, `lib/modules/${rel}/modules.dep`)));
+    const gone = releases.filter(
+      (rel) => !existsSync(inRoot(root, `lib/modules/${rel}/kernel`)) && !existsSync(inRoot(root, `lib/modules/${rel}/modules.dep`)),
+    );
     return {candidates: gone, installed: releases.length};
   } finally {
     registry.close();
   }
 }
 
-export async function prune(root: string, releases: readonly string[], waitSeconds: number, dryRun: boolean): Promise<{release: string; removed?: RemoveResult}[]> {
+export async function prune(
+  root: string,
+  releases: readonly string[],
+  waitSeconds: number,
+  dryRun: boolean,
+): Promise<{release: string; removed?: RemoveResult}[]> {
   const out: {release: string; removed?: RemoveResult}[] = [];
   for (const release of releases) out.push(dryRun ? {release} : {release, removed: await removeHeaders(root, release, waitSeconds)});
   return out;

@@ -27,7 +27,9 @@ export function removeRecordedFiles(root: string, set: HeaderSet, files: FileRec
   }
   const kept = leftovers(root, set.path);
   // Shared system dirs are never a set's, even where an old registry listed them.
-  const dirs = files.filter((f) => f.type === 'dir' && !SHARED_DIRS.has(f.path)).sort((a, b) => b.path.split('/').length - a.path.split('/').length || (a.path < b.path ? 1 : -1));
+  const dirs = files
+    .filter((f) => f.type === 'dir' && !SHARED_DIRS.has(f.path))
+    .sort((a, b) => b.path.split('/').length - a.path.split('/').length || (a.path < b.path ? 1 : -1));
   for (const d of dirs) {
     try {
       rmdirSync(inRoot(root, d.path));

@@ -28,7 +28,7 @@ export function kernelStatus(root: string): KernelStatus {
   const current = set && runningSha256 ? set.sourceSha256 === runningSha256 : null;
   const kheaders = present ? 'present' : module ? 'module' : 'absent';
   let advice: string;
-  if (kheaders === 'absent' && !set) advice = 'this kernel has no kheaders archive (CONFIG_IKHEADERS): install your distro\'s headers package';
+  if (kheaders === 'absent' && !set) advice = "this kernel has no kheaders archive (CONFIG_IKHEADERS): install your distro's headers package";
   else if (!set) advice = "run 'khpkg install' to install this kernel's headers";
   else if (current === false) advice = "the kernel was rebuilt since: run 'khpkg install --force' to replace its headers";
   else if (current === null) advice = `headers are installed; run 'khpkg install' as root to check they match (it loads the kheaders module)`;

@@ -41,7 +41,17 @@ export function kitRecord(kit: KbuildKit): {source: string; sourceVersion: strin
   return {source: resolve(kit.sourcePath), sourceVersion: kit.sourceVersion, symversFrom: kit.symvers?.from, symversSymbols: kit.symvers?.symbols};
 }
 
-const HOST_ARCH: Record<string, string> = {x64: 'x86', ia32: 'x86', arm64: 'arm64', arm: 'arm', ppc64: 'powerpc', s390x: 's390', riscv64: 'riscv', loong64: 'loongarch', mips: 'mips'};
+const HOST_ARCH: Record<string, string> = {
+  x64: 'x86',
+  ia32: 'x86',
+  arm64: 'arm64',
+  arm: 'arm',
+  ppc64: 'powerpc',
+  s390x: 's390',
+  riscv64: 'riscv',
+  loong64: 'loongarch',
+  mips: 'mips',
+};
 
 /**
  * Assembles kbuild around the archive's headers: the kernel source's Makefiles and `scripts/`,
@@ -50,14 +60,23 @@ const HOST_ARCH: Record<string, string> = {x64: 'x86', ia32: 'x86', arm64: 'arm6
  * `scripts/module.lds.S` and the tree's headers, and Module.symvers from the installed modules.
  * Everything happens in a private temp dir; only the results come back, as files.
  */
-export async function buildKbuildKit(scan: ArchiveScan, archive: ArchiveInput, config: KernelConfig | undefined, inputs: KbuildInputs, limits: Limits): Promise<KbuildKit> {
+export async function buildKbuildKit(
+  scan: ArchiveScan,
+  archive: ArchiveInput,
+  config: KernelConfig | undefined,
+  inputs: KbuildInputs,
+  limits: Limits,
+): Promise<KbuildKit> {
   const {release, version, srcarch} = scan.info;
   if (!config) throw new KhpkgError('usage', "--kbuild needs the kernel's config: give --config (the running kernel's /proc/config.gz is used by default)");
-  if (HOST_ARCH[process.arch] !== srcarch) throw new KhpkgError('usage', `--kbuild builds kbuild's host programs on a ${srcarch} machine; this one is ${process.arch}`);
-  if (config.symbols.get('CONFIG_GCC_PLUGINS') === 'y') throw new KhpkgError('usage', '--kbuild: kernels built with CONFIG_GCC_PLUGINS=y are not supported yet (their plugins must be built with the same gcc)');
+  if (HOST_ARCH[process.arch] !== srcarch)
+    throw new KhpkgError('usage', `--kbuild builds kbuild's host programs on a ${srcarch} machine; this one is ${process.arch}`);
+  if (config.symbols.get('CONFIG_GCC_PLUGINS') === 'y')
+    throw new KhpkgError('usage', '--kbuild: kernels built with CONFIG_GCC_PLUGINS=y are not supported yet (their plugins must be built with the same gcc)');
   const source = await readKernelSource(inputs.source, srcarch);
   const [want, got] = [version.split('.').slice(0, 2).join('.'), source.version.split('.').slice(0, 2).join('.')];
-  if (want !== got) throw new KhpkgError('bad-input', `--kbuild ${inputs.source} is Linux ${source.version}, but the headers are ${version}: give a ${want} source`);
+  if (want !== got)
+    throw new KhpkgError('bad-input', `--kbuild ${inputs.source} is Linux ${source.version}, but the headers are ${version}: give a ${want} source`);
 
   const work = await mkdtemp(join(tmpdir(), 'khpkg-kbuild-'));
   try {
@@ -86,14 +105,21 @@ export async function buildKbuildKit(scan: ArchiveScan, archive: ArchiveInput, c
     await moduleLds(tree, srcarch);
     const after = await generatedHeaders(tree, srcarch);
     const touched = [...after].filter(([p, m]) => before.get(p) !== m).map(([p]) => p);
-    if (touched.length > 0) throw new KhpkgError('kbuild', `kbuild rewrote the archive's generated headers (${touched.slice(0, 3).join(', ')}): the source tree does not fit this kernel`);
+    if (touched.length > 0)
+      throw new KhpkgError(
+        'kbuild',
+        `kbuild rewrote the archive's generated headers (${touched.slice(0, 3).join(', ')}): the source tree does not fit this kernel`,
+      );
 
     let symvers: KbuildKit['symvers'];
     const modules = inputs.root === undefined ? undefined : join(inputs.root, 'lib/modules', release);
     const symversFrom = inputs.symversFrom ?? (modules && existsSync(join(modules, 'kernel')) ? modules : undefined);
     const running = release === runningRelease() && existsSync('/proc/kallsyms');
     if (symversFrom) {
-      const r = await reconstructSymvers(symversFrom, {systemMap: inputs.systemMap ?? (running ? '/proc/kallsyms' : undefined), systemMapOptional: inputs.systemMap === undefined});
+      const r = await reconstructSymvers(symversFrom, {
+        systemMap: inputs.systemMap ?? (running ? '/proc/kallsyms' : undefined),
+        systemMapOptional: inputs.systemMap === undefined,
+      });
       await writeFile(join(tree, 'Module.symvers'), r.text);
       symvers = {from: symversFrom, symbols: r.symbols, fromModules: r.fromModules, fromVmlinux: r.fromVmlinux, modules: r.modules};
     } else {
@@ -114,7 +140,8 @@ async function collectKit(tree: string, srcarch: string): Promise<KitFile[]> {
     const st = await lstat(join(tree, rel)).catch(() => undefined);
     if (st?.isFile()) out.push({path: rel, mode: st.mode & 0o7777, data: await readFile(join(tree, rel))});
   };
-  for (const f of ['Makefile', 'Makefile.kernel', 'Module.symvers', 'include/config/auto.conf.cmd', 'include/config/kernel.release', 'tools/objtool/objtool']) await add(f);
+  for (const f of ['Makefile', 'Makefile.kernel', 'Module.symvers', 'include/config/auto.conf.cmd', 'include/config/kernel.release', 'tools/objtool/objtool'])
+    await add(f);
   for (const f of await readdir(join(tree, 'arch', srcarch))) if (/^(Makefile|Kbuild\.platforms|Platform)/.test(f)) await add(`arch/${srcarch}/${f}`);
   const entries = await readdir(join(tree, 'scripts'), {recursive: true, withFileTypes: true});
   for (const e of entries) {
@@ -128,8 +155,35 @@ async function collectKit(tree: string, srcarch: string): Promise<KitFile[]> {
 
 /** `scripts/module.lds` as modules_prepare makes it: module.lds.S through cpp with the tree's headers. */
 async function moduleLds(tree: string, srcarch: string): Promise<void> {
-  const inc = [`arch/${srcarch}/include`, `arch/${srcarch}/include/generated`, 'include', `arch/${srcarch}/include/uapi`, `arch/${srcarch}/include/generated/uapi`, 'include/uapi', 'include/generated/uapi'];
-  await run(process.env.CC ?? 'gcc', ['-E', '-P', `-U${srcarch}`, '-D__ASSEMBLY__', '-DLINKER_SCRIPT', '-nostdinc', ...inc.flatMap((d) => ['-I', d]), '-include', 'include/linux/kconfig.h', '-D__KERNEL__', '-o', 'scripts/module.lds', 'scripts/module.lds.S'], 'scripts/module.lds', tree);
+  const inc = [
+    `arch/${srcarch}/include`,
+    `arch/${srcarch}/include/generated`,
+    'include',
+    `arch/${srcarch}/include/uapi`,
+    `arch/${srcarch}/include/generated/uapi`,
+    'include/uapi',
+    'include/generated/uapi',
+  ];
+  await run(
+    process.env.CC ?? 'gcc',
+    [
+      '-E',
+      '-P',
+      `-U${srcarch}`,
+      '-D__ASSEMBLY__',
+      '-DLINKER_SCRIPT',
+      '-nostdinc',
+      ...inc.flatMap((d) => ['-I', d]),
+      '-include',
+      'include/linux/kconfig.h',
+      '-D__KERNEL__',
+      '-o',
+      'scripts/module.lds',
+      'scripts/module.lds.S',
+    ],
+    'scripts/module.lds',
+    tree,
+  );
 }
 
 async function generatedHeaders(tree: string, srcarch: string): Promise<Map<string, number>> {

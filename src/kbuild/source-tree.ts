@@ -23,7 +23,10 @@ export function wantedFromSource(rel: string, srcarch: string): boolean {
   if (rel === 'Makefile') return true;
   if (rel.startsWith(`arch/${srcarch}/`)) return /^arch\/[^/]+\/(Makefile[^/]*|Kbuild\.platforms|Platform)$/.test(rel);
   if (rel.startsWith('scripts/')) return true;
-  return /^tools\/(Makefile$|objtool\/|build\/|include\/|lib\/|scripts\/|arch\/[^/]+\/)/.test(rel) && (!rel.startsWith('tools/arch/') || rel.startsWith(`tools/arch/${srcarch}/`));
+  return (
+    /^tools\/(Makefile$|objtool\/|build\/|include\/|lib\/|scripts\/|arch\/[^/]+\/)/.test(rel) &&
+    (!rel.startsWith('tools/arch/') || rel.startsWith(`tools/arch/${srcarch}/`))
+  );
 }
 
 /** Reads the kit out of a source directory or a `linux-*.tar.{xz,gz,zst}` (streamed, never unpacked whole). */
@@ -34,7 +37,8 @@ export async function readKernelSource(path: string, srcarch: string): Promise<K
   const makefile = files.find((f) => f.path === 'Makefile');
   const version = makefile?.data && kernelVersion(makefile.data.toString('utf8'));
   if (!version) throw new KhpkgError('bad-input', `--kbuild ${path} is not a Linux kernel source (no top-level Makefile with VERSION and PATCHLEVEL)`);
-  if (!files.some((f) => f.path === 'scripts/Makefile.build')) throw new KhpkgError('bad-input', `--kbuild ${path} has no scripts/Makefile.build: not a complete kernel source`);
+  if (!files.some((f) => f.path === 'scripts/Makefile.build'))
+    throw new KhpkgError('bad-input', `--kbuild ${path} has no scripts/Makefile.build: not a complete kernel source`);
   if (!files.some((f) => f.path === `arch/${srcarch}/Makefile`)) throw new KhpkgError('bad-input', `--kbuild ${path} has no arch/${srcarch}/Makefile`);
   return {version, files};
 }
@@ -52,7 +56,13 @@ async function fromDirectory(dir: string, srcarch: string): Promise<KitFile[]> {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {
         // Descend only where something wanted can be.
-        if (['scripts', 'tools', 'arch'].includes(r) || r === `arch/${srcarch}` || r.startsWith('scripts/') || (r.startsWith('tools/') && wantedFromSource(`${r}/x`, srcarch))) await walk(r);
+        if (
+          ['scripts', 'tools', 'arch'].includes(r) ||
+          r === `arch/${srcarch}` ||
+          r.startsWith('scripts/') ||
+          (r.startsWith('tools/') && wantedFromSource(`${r}/x`, srcarch))
+        )
+          await walk(r);
         continue;
       }
       if (!wantedFromSource(r, srcarch)) continue;
@@ -79,7 +89,8 @@ async function fromTarball(path: string, srcarch: string): Promise<KitFile[]> {
   } catch {
     throw new KhpkgError('bad-input', `--kbuild ${path} is neither a directory nor a tar (.tar.xz, .tar.gz, .tar.zst) of a kernel source`);
   }
-  if (format !== 'xz' && format !== 'gzip' && format !== 'zstd' && format !== 'tar') throw new KhpkgError('bad-input', `--kbuild ${path} is not a tar of a kernel source`);
+  if (format !== 'xz' && format !== 'gzip' && format !== 'zstd' && format !== 'tar')
+    throw new KhpkgError('bad-input', `--kbuild ${path} is not a tar of a kernel source`);
   const out: KitFile[] = [];
   let prefix: string | undefined;
   for await (const item of readTar(await decompressStream(createReadStream(path), format))) {
@@ -93,4 +104,3 @@ async function fromTarball(path: string, srcarch: string): Promise<KitFile[]> {
   }
   return out;
 }
-

@@ -37,7 +37,10 @@ const MAX_MODULE = 256 * 1024 * 1024;
  * module under `/lib/modules/<rel>` gives every module export, and every vmlinux export that at
  * least one module uses — the ones an out-of-tree module is likely to use too.
  */
-export async function reconstructSymvers(modulesDir: string, opts: {systemMap?: string; systemMapOptional?: boolean; onModule?: (n: number) => void} = {}): Promise<SymversResult> {
+export async function reconstructSymvers(
+  modulesDir: string,
+  opts: {systemMap?: string; systemMapOptional?: boolean; onModule?: (n: number) => void} = {},
+): Promise<SymversResult> {
   const files = await moduleFiles(modulesDir);
   if (files.length === 0) throw new KhpkgError('not-found', `no kernel modules (.ko, .ko.xz, .ko.zst) under ${modulesDir}`);
   const exported = new Map<string, SymversEntry>();
@@ -53,7 +56,11 @@ export async function reconstructSymvers(modulesDir: string, opts: {systemMap?: 
     if (inTree) for (const e of exportsOf(elf, inTree[1]!)) exported.set(e.symbol, e);
   }
   const gplOnly = opts.systemMap ? await gplExports(opts.systemMap) : undefined;
-  if (opts.systemMap && !gplOnly && !opts.systemMapOptional) throw new KhpkgError('bad-input', `${opts.systemMap} has no __start___ksymtab_gpl/__stop___ksymtab_gpl addresses: not a kernel's System.map (Debian's is a stub; /proc/kallsyms needs root)`);
+  if (opts.systemMap && !gplOnly && !opts.systemMapOptional)
+    throw new KhpkgError(
+      'bad-input',
+      `${opts.systemMap} has no __start___ksymtab_gpl/__stop___ksymtab_gpl addresses: not a kernel's System.map (Debian's is a stub; /proc/kallsyms needs root)`,
+    );
   const entries = [...exported.values()];
   let fromVmlinux = 0;
   for (const [symbol, crc] of imported) {
@@ -96,7 +103,11 @@ async function moduleFiles(dir: string): Promise<string[]> {
   }
   return entries
     .filter((e) => e.isFile() && MODULE.test(e.name))
-    .map((e) => relative(dir, join(e.parentPath ?? (e as unknown as {path: string}).path, e.name)).split(sep).join('/'))
+    .map((e) =>
+      relative(dir, join(e.parentPath ?? (e as unknown as {path: string}).path, e.name))
+        .split(sep)
+        .join('/'),
+    )
     .sort();
 }
 

@@ -34,7 +34,14 @@ export interface BuildOptions {
 }
 
 function outDirError(dir: string, e: NodeJS.ErrnoException): KhpkgError {
-  const why = e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'a part of it is a file, not a directory' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'ENOSPC' ? 'no space left on device' : e.message;
+  const why =
+    e.code === 'EEXIST' || e.code === 'ENOTDIR'
+      ? 'a part of it is a file, not a directory'
+      : e.code === 'EACCES' || e.code === 'EPERM'
+        ? 'permission denied'
+        : e.code === 'ENOSPC'
+          ? 'no space left on device'
+          : e.message;
   return new KhpkgError('io', `--out ${dir}: ${why}`);
 }
 
@@ -186,7 +193,15 @@ export function recordArtifacts(root: string, artifacts: Artifact[], release: st
   } catch (e) {
     // A registry this user cannot write (building as a user on a root-owned system) is expected; a bug is not.
     const code = (e as {code?: string}).code;
-    if ((e instanceof KhpkgError && (e.code === 'permission' || e.code === 'registry')) || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') return false;
+    if (
+      (e instanceof KhpkgError && (e.code === 'permission' || e.code === 'registry')) ||
+      code === 'EACCES' ||
+      code === 'EPERM' ||
+      code === 'EROFS' ||
+      code === 'SQLITE_READONLY' ||
+      code === 'SQLITE_CANTOPEN'
+    )
+      return false;
     throw e;
   } finally {
     registry?.close();

@@ -35,7 +35,10 @@ let lastOpened: string | undefined;
 export function registryError(e: unknown): KhpkgError | undefined {
   const code = (e as {code?: unknown})?.code;
   if (typeof code !== 'string' || !/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return undefined;
-  return new KhpkgError('registry-damaged', `registry ${lastOpened ?? 'var/lib/khpkg/registry.db'} is damaged: run 'khpkg doctor --rebuild' to recreate it from the trees on disk`);
+  return new KhpkgError(
+    'registry-damaged',
+    `registry ${lastOpened ?? 'var/lib/khpkg/registry.db'} is damaged: run 'khpkg doctor --rebuild' to recreate it from the trees on disk`,
+  );
 }
 
 /**

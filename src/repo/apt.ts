@@ -30,15 +30,15 @@ export async function aptIndexes(debs: RepoPackage[], o: AptOptions): Promise<{i
   const archs = [...new Set(debs.map((d) => d.arch))].sort();
   const indexes: IndexFile[] = [];
   // An `all` package belongs in every architecture's index; a flat repo has only one index.
-  const groups = o.flat ? [{dir: '', debs}] : archs.filter((a) => a !== 'all').map((a) => ({dir: `${o.component}/binary-${a}/`, debs: debs.filter((d) => d.arch === a || d.arch === 'all')}));
+  const groups = o.flat
+    ? [{dir: '', debs}]
+    : archs.filter((a) => a !== 'all').map((a) => ({dir: `${o.component}/binary-${a}/`, debs: debs.filter((d) => d.arch === a || d.arch === 'all')}));
   if (!o.flat && groups.length === 0 && archs.includes('all')) groups.push({dir: `${o.component}/binary-all/`, debs});
   for (const g of groups) {
     const text = Buffer.from(packagesText(g.debs));
     indexes.push({path: `${g.dir}Packages`, data: text}, {path: `${g.dir}Packages.xz`, data: await compressBuffer('xz', text)});
   }
-  const release = new Paragraph()
-    .set('Origin', o.origin)
-    .set('Label', o.label);
+  const release = new Paragraph().set('Origin', o.origin).set('Label', o.label);
   if (!o.flat) {
     release.set('Suite', o.suite).set('Codename', o.suite);
   }
@@ -59,7 +59,9 @@ export async function aptIndexes(debs: RepoPackage[], o: AptOptions): Promise<{i
 
 /** One paragraph per package, from its own control file plus where it is and its digests. */
 export function packagesText(debs: RepoPackage[]): string {
-  const sorted = [...debs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : compareDebVersions(a.version, b.version) || (a.arch < b.arch ? -1 : 1)));
+  const sorted = [...debs].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : compareDebVersions(a.version, b.version) || (a.arch < b.arch ? -1 : 1),
+  );
   return sorted
     .map((d) => {
       const control = parseParagraphs(d.deb!.control)[0]!;

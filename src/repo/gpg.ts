@@ -36,6 +36,11 @@ async function gpg(args: string[], input: Buffer, keyId: string): Promise<Buffer
     throw new KhpkgError('sign', e.code === 'ENOENT' ? 'signing needs gpg, which is not installed' : `gpg: ${e.message}`);
   });
   if (r.code === 0) return r.stdout;
-  const why = r.stderr.toString('utf8').split('\n').map((l) => l.replace(/^gpg: /, '').trim()).filter(Boolean).slice(-1)[0];
+  const why = r.stderr
+    .toString('utf8')
+    .split('\n')
+    .map((l) => l.replace(/^gpg: /, '').trim())
+    .filter(Boolean)
+    .slice(-1)[0];
   throw new KhpkgError('sign', `gpg could not sign with key '${keyId}'${why ? `: ${why}` : ''}`);
 }

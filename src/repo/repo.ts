@@ -105,10 +105,11 @@ export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoRe
     const next = new Map(current);
     for (const f of removeSet) next.delete(f);
     for (const r of ready) next.set(r.meta.filename, r.meta);
-    if (o.keep !== undefined) for (const f of beyondKeep([...next.values()], o.keep)) {
-      next.delete(f);
-      removeSet.add(f);
-    }
+    if (o.keep !== undefined)
+      for (const f of beyondKeep([...next.values()], o.keep)) {
+        next.delete(f);
+        removeSet.add(f);
+      }
     // Indexes describe the signed files: read those now (their final names are what the index says).
     for (const r of resign) next.set(r.filename, {...(await readPackageMeta(r.tmp, r.filename)), filename: r.filename});
 
@@ -148,12 +149,7 @@ export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoRe
 }
 
 /** Every index and signature, made in memory first so that nothing is replaced until all succeeded. */
-async function indexFiles(
-  dir: string,
-  debs: RepoPackage[],
-  rpms: RepoPackage[],
-  o: RepoOptions,
-): Promise<IndexFile[]> {
+async function indexFiles(dir: string, debs: RepoPackage[], rpms: RepoPackage[], o: RepoOptions): Promise<IndexFile[]> {
   const out: IndexFile[] = [];
   const time = Math.floor(o.now.getTime() / 1000);
   if (debs.length > 0) {
@@ -171,7 +167,9 @@ async function indexFiles(
     const fresh = new Map<string, string>();
     for (const p of rpms) if (p.rpm?.filelists) fresh.set(p.filename, p.rpm.filelists);
     const stored = new Map<string, string>();
-    if (o.registry) for (const f of o.registry.repoFilelists(dir)) if (!fresh.has(f.filename) && rpms.some((p) => p.filename === f.filename)) stored.set(f.filename, f.filelists);
+    if (o.registry)
+      for (const f of o.registry.repoFilelists(dir))
+        if (!fresh.has(f.filename) && rpms.some((p) => p.filename === f.filename)) stored.set(f.filename, f.filelists);
     const lists = rpms.map((p) => fresh.get(p.filename) ?? stored.get(p.filename));
     if (lists.some((l) => l === undefined)) throw new KhpkgError('internal', 'an rpm in the repo has no file list recorded');
     const md = rpmmdIndexes(rpms, lists as string[], time);
@@ -196,9 +194,10 @@ async function removeStale(dir: string, written: IndexFile[], hasDebs: boolean, 
     if (o.flat) for (const f of ['Packages', 'Packages.xz', 'Release', 'InRelease', 'Release.gpg']) await rm(join(dir, f), {force: true});
     else await rm(join(dir, 'dists', o.suite), {recursive: true, force: true});
   }
-  if (!o.signer) for (const f of [PUBLIC_KEY_FILE, 'repodata/repomd.xml.asc', 'InRelease', 'Release.gpg', `dists/${o.suite}/InRelease`, `dists/${o.suite}/Release.gpg`]) {
-    if (!keep.has(f)) await rm(join(dir, f), {force: true});
-  }
+  if (!o.signer)
+    for (const f of [PUBLIC_KEY_FILE, 'repodata/repomd.xml.asc', 'InRelease', 'Release.gpg', `dists/${o.suite}/InRelease`, `dists/${o.suite}/Release.gpg`]) {
+      if (!keep.has(f)) await rm(join(dir, f), {force: true});
+    }
 }
 
 /** Debian's pool layout: `pool/<component>/<l>/<name>/`, with dpkg's and rpm's canonical file names. */
@@ -233,7 +232,11 @@ async function poolFiles(dir: string): Promise<string[]> {
   const entries = await readdir(join(dir, 'pool'), {recursive: true, withFileTypes: true});
   return entries
     .filter((e) => e.isFile() && /\.(deb|rpm)$/.test(e.name))
-    .map((e) => relative(dir, join(e.parentPath ?? (e as unknown as {path: string}).path, e.name)).split(sep).join('/'))
+    .map((e) =>
+      relative(dir, join(e.parentPath ?? (e as unknown as {path: string}).path, e.name))
+        .split(sep)
+        .join('/'),
+    )
     .sort();
 }
 

@@ -24,8 +24,20 @@ export function rpmmdIndexes(rpms: RepoPackage[], filelists: Iterable<string>, r
   const head = '<?xml version="1.0" encoding="UTF-8"?>\n';
   const n = rpms.length;
   const parts: {type: string; xml: Buffer}[] = [
-    {type: 'primary', xml: Buffer.from(`${head}<metadata xmlns="${NS.common}" xmlns:rpm="${NS.rpm}" packages="${n}">\n${rpms.map((p) => `${p.rpm!.primary}\n`).join('')}</metadata>\n`)},
-    {type: 'filelists', xml: Buffer.concat([Buffer.from(`${head}<filelists xmlns="${NS.filelists}" packages="${n}">\n`), ...[...filelists].map((f) => Buffer.from(`${f}\n`)), Buffer.from('</filelists>\n')])},
+    {
+      type: 'primary',
+      xml: Buffer.from(
+        `${head}<metadata xmlns="${NS.common}" xmlns:rpm="${NS.rpm}" packages="${n}">\n${rpms.map((p) => `${p.rpm!.primary}\n`).join('')}</metadata>\n`,
+      ),
+    },
+    {
+      type: 'filelists',
+      xml: Buffer.concat([
+        Buffer.from(`${head}<filelists xmlns="${NS.filelists}" packages="${n}">\n`),
+        ...[...filelists].map((f) => Buffer.from(`${f}\n`)),
+        Buffer.from('</filelists>\n'),
+      ]),
+    },
     {type: 'other', xml: Buffer.from(`${head}<otherdata xmlns="${NS.other}" packages="${n}">\n${rpms.map((p) => `${p.rpm!.other}\n`).join('')}</otherdata>\n`)},
   ];
   const data: IndexFile[] = [];

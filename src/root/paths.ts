@@ -114,7 +114,9 @@ export async function checkWritable(root: string, rels: string[]): Promise<void>
 export function buildLinkTarget(root: string, linkRel: string, treeRel: string): string {
   if (root === '/') return `/${treeRel}`;
   const parent = realpathSync(join(root, dirname(linkRel)));
-  return relative(parent, join(realpathSync(root), treeRel)).split(sep).join('/');
+  return relative(parent, join(realpathSync(root), treeRel))
+    .split(sep)
+    .join('/');
 }
 
 /** Whether the link at `linkRel` (in the root) leads to `treeRel`, written either way. */

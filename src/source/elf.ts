@@ -77,7 +77,8 @@ export function parseElf(elf: Buffer): Elf | undefined {
       size: r.size,
       link: r.link,
     }));
-    const data = (sec: ElfSection): Buffer | undefined => (sec.type !== SHT_NOBITS && inFile(sec.offset, sec.size) ? elf.subarray(sec.offset, sec.offset + sec.size) : undefined);
+    const data = (sec: ElfSection): Buffer | undefined =>
+      sec.type !== SHT_NOBITS && inFile(sec.offset, sec.size) ? elf.subarray(sec.offset, sec.offset + sec.size) : undefined;
     const symbols = (): ElfSymbol[] => {
       const symtab = sections.find((x) => x.type === SHT_SYMTAB);
       const strtab = symtab ? sections[symtab.link] : undefined;
@@ -114,7 +115,12 @@ export function parseElf(elf: Buffer): Elf | undefined {
 export function rangeBetweenSymbols(buf: Buffer, startName: string, endName: string): FileRange | undefined {
   const elf = parseElf(buf);
   if (!elf) return undefined;
-  const found = new Map(elf.symbols().filter((s) => s.name === startName || s.name === endName).map((s) => [s.name, s]));
+  const found = new Map(
+    elf
+      .symbols()
+      .filter((s) => s.name === startName || s.name === endName)
+      .map((s) => [s.name, s]),
+  );
   const a = found.get(startName);
   const b = found.get(endName);
   if (!a || !b || a.shndx !== b.shndx) return undefined;

@@ -28,7 +28,9 @@ export interface ArchiveSource {
 
 /** The config to add: the one given, else the one the source carries (/proc/config.gz, a package's .config). */
 export function configFor(source: ArchiveSource, given: {bytes: Buffer; origin: string} | undefined): {bytes: Buffer; origin: string} | undefined {
-  return given ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`});
+  return (
+    given ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`})
+  );
 }
 
 /** Where the archive came from, as the registry records it: files by their absolute path. */

@@ -28,13 +28,22 @@ export async function readRunningKernelArchive(): Promise<Buffer> {
   const rel = runningRelease();
   const setting = ikheadersSetting(paths.config);
   if (setting === 'n') {
-    throw new KhpkgError('no-kheaders', `the running kernel ${rel} was built without CONFIG_IKHEADERS: pass an archive or a kheaders.ko, or install the distro's headers package`);
+    throw new KhpkgError(
+      'no-kheaders',
+      `the running kernel ${rel} was built without CONFIG_IKHEADERS: pass an archive or a kheaders.ko, or install the distro's headers package`,
+    );
   }
   if (!hasKheadersModule(paths.modules)) {
-    throw new KhpkgError('no-kheaders', `the running kernel ${rel} has no ${paths.kheaders} and no kheaders module: rebuild it with CONFIG_IKHEADERS=m or =y, or pass an archive or a kheaders.ko`);
+    throw new KhpkgError(
+      'no-kheaders',
+      `the running kernel ${rel} has no ${paths.kheaders} and no kheaders module: rebuild it with CONFIG_IKHEADERS=m or =y, or pass an archive or a kheaders.ko`,
+    );
   }
   if (process.getuid?.() !== 0) {
-    throw new KhpkgError('no-kheaders', `${paths.kheaders} appears only after 'modprobe kheaders', which needs root: run khpkg as root, or load the module first`);
+    throw new KhpkgError(
+      'no-kheaders',
+      `${paths.kheaders} appears only after 'modprobe kheaders', which needs root: run khpkg as root, or load the module first`,
+    );
   }
   await run('modprobe', ['kheaders']);
   try {

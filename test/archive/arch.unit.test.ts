@@ -21,7 +21,10 @@ describe('SRCARCH + config → Debian and RPM architecture', () => {
   ];
   for (const [srcarch, on, deb, rpm] of table) {
     it(`${srcarch} with ${on.join(',') || 'nothing'} → ${deb} / ${rpm}`, () => {
-      assert.deepEqual(archNames(srcarch, (s) => on.includes(s)), {srcarch, debArch: deb, rpmArch: rpm});
+      assert.deepEqual(
+        archNames(srcarch, (s) => on.includes(s)),
+        {srcarch, debArch: deb, rpmArch: rpm},
+      );
     });
   }
   it('an unknown architecture is a clear error', () => {

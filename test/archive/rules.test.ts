@@ -33,28 +33,58 @@ describe('archive validation rules (each with a crafted archive)', () => {
   const cases: [string, RawMember[], RegExp][] = [
     ['absolute path', [{name: '/etc/passwd', data: 'x'}], /'\/etc\/passwd': absolute path/],
     ['.. component', [{name: './include/../../etc/x.h', data: 'x'}], /'\.\/include\/\.\.\/\.\.\/etc\/x\.h': path escapes the tree/],
-    ['symlink out of the tree', [{name: './include/linux/evil.h', type: '2', linkname: '../../../etc/shadow'}], /'\.\/include\/linux\/evil\.h': symlink to '\.\.\/\.\.\/\.\.\/etc\/shadow' points outside the tree/],
+    [
+      'symlink out of the tree',
+      [{name: './include/linux/evil.h', type: '2', linkname: '../../../etc/shadow'}],
+      /'\.\/include\/linux\/evil\.h': symlink to '\.\.\/\.\.\/\.\.\/etc\/shadow' points outside the tree/,
+    ],
     ['absolute symlink', [{name: './include/linux/abs.h', type: '2', linkname: '/etc/shadow'}], /absolute symlink target/],
-    ['dangling symlink', [{name: './include/linux/gone.h', type: '2', linkname: 'nothere.h'}], /'include\/linux\/gone\.h': symlink to 'nothere\.h' points at nothing/],
-    ['write through a symlink', [{name: './include/lnk', type: '2', linkname: 'linux'}, {name: './include/lnk/x.h', data: 'x'}], /written through the symlink include\/lnk/],
+    [
+      'dangling symlink',
+      [{name: './include/linux/gone.h', type: '2', linkname: 'nothere.h'}],
+      /'include\/linux\/gone\.h': symlink to 'nothere\.h' points at nothing/,
+    ],
+    [
+      'write through a symlink',
+      [
+        {name: './include/lnk', type: '2', linkname: 'linux'},
+        {name: './include/lnk/x.h', data: 'x'},
+      ],
+      /written through the symlink include\/lnk/,
+    ],
     ['hard link', [{name: './include/linux/hard.h', type: '1', linkname: './include/linux/kref.h'}], /hard links are not allowed/],
     ['character device', [{name: './include/linux/dev.h', type: '3'}], /device files are not allowed/],
     ['fifo', [{name: './include/linux/fifo.h', type: '6'}], /FIFOs are not allowed/],
-    ['invalid UTF-8 name', [{name: Buffer.from([0x2e, 0x2f, 0x69, 0x6e, 0x63, 0x6c, 0x75, 0x64, 0x65, 0x2f, 0xff, 0xfe, 0x2e, 0x68]), data: 'x'}], /name is not valid UTF-8/],
+    [
+      'invalid UTF-8 name',
+      [{name: Buffer.from([0x2e, 0x2f, 0x69, 0x6e, 0x63, 0x6c, 0x75, 0x64, 0x65, 0x2f, 0xff, 0xfe, 0x2e, 0x68]), data: 'x'}],
+      /name is not valid UTF-8/,
+    ],
     ['newline in name', [{name: './include/linux/a\nb.h', data: 'x'}], /'\.\/include\/linux\/a\\x0ab\.h': control character in name/],
     ['duplicate entry', [{name: './include/linux/kref.h', data: 'again'}], /'\.\/include\/linux\/kref\.h': duplicate entry/],
     ['file replaced by a directory', [{name: './include/linux/kref.h/', type: '5'}], /duplicate entry/],
     ['entry under a file', [{name: './include/linux/kref.h/x.h', data: 'x'}], /its parent include\/linux\/kref\.h is a file/],
     ['outside include/ and arch/', [{name: './Makefile', data: 'all:'}], /'\.\/Makefile': outside include\/ and arch/],
     ['second architecture', [{name: './arch/arm64/include/', type: '5'}], /a second architecture \(arch\/x86 came first\)/],
-    ['GNU long name that escapes', longName(`./include/${'a/'.repeat(60)}../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../x.h`, {data: 'x'}), /path escapes the tree/],
+    [
+      'GNU long name that escapes',
+      longName(
+        `./include/${'a/'.repeat(60)}../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../x.h`,
+        {data: 'x'},
+      ),
+      /path escapes the tree/,
+    ],
   ];
   for (const [rule, extra, pattern] of cases) {
     it(`rejects: ${rule}`, async () => rejects(await archiveWith(extra), pattern));
   }
 
   it('rejects a file over the per-file bound, naming the flag', async () => {
-    await rejects(await archiveWith([{name: './include/linux/big.h', data: 'x'.repeat(5000)}]), /'\.\/include\/linux\/big\.h': 5000 bytes is over the per-file bound of 4096 \(--max-file-size\)/, {...DEFAULT_LIMITS, maxFileBytes: 4096});
+    await rejects(
+      await archiveWith([{name: './include/linux/big.h', data: 'x'.repeat(5000)}]),
+      /'\.\/include\/linux\/big\.h': 5000 bytes is over the per-file bound of 4096 \(--max-file-size\)/,
+      {...DEFAULT_LIMITS, maxFileBytes: 4096},
+    );
   });
 
   it('rejects an archive over the total bound (a decompression bomb stops early)', async () => {
@@ -68,9 +98,27 @@ describe('archive validation rules (each with a crafted archive)', () => {
 
   it('rejects trees that are not kheaders (no kconfig.h, no autoconf.h, no arch)', async () => {
     const base = kheadersMembers();
-    await rejects(await archiveWith([], base.filter((m) => !String(m.name).endsWith('kconfig.h'))), /include\/linux\/kconfig\.h is missing/);
-    await rejects(await archiveWith([], base.filter((m) => !String(m.name).endsWith('autoconf.h'))), /autoconf\.h is missing/);
-    await rejects(await archiveWith([], base.filter((m) => !String(m.name).startsWith('./arch'))), /no arch\/<arch>\/include directory/);
+    await rejects(
+      await archiveWith(
+        [],
+        base.filter((m) => !String(m.name).endsWith('kconfig.h')),
+      ),
+      /include\/linux\/kconfig\.h is missing/,
+    );
+    await rejects(
+      await archiveWith(
+        [],
+        base.filter((m) => !String(m.name).endsWith('autoconf.h')),
+      ),
+      /autoconf\.h is missing/,
+    );
+    await rejects(
+      await archiveWith(
+        [],
+        base.filter((m) => !String(m.name).startsWith('./arch')),
+      ),
+      /no arch\/<arch>\/include directory/,
+    );
   });
 
   it('rejects a release that is unsafe in paths', async () => {
@@ -110,7 +158,11 @@ describe('archive validation rules (each with a crafted archive)', () => {
       assert.equal(r.code, 1);
       assert.equal(r.stdout, '');
       assert.match(r.stderr, /^khpkg: archive entry '\.\/include\/linux\/evil\.h': symlink to '\.\.\/\.\.\/\.\.\/etc\/shadow' points outside the tree\n$/);
-      assert.deepEqual(readdirSync(out, {withFileTypes: true}).map((d) => d.name), [], 'nothing written');
+      assert.deepEqual(
+        readdirSync(out, {withFileTypes: true}).map((d) => d.name),
+        [],
+        'nothing written',
+      );
     } finally {
       s.cleanup();
     }

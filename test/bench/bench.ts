@@ -54,7 +54,10 @@ function measure(commands: string[][], env: Record<string, string> = {}): Sample
   let rss = 0;
   for (const [cmd, ...rest] of commands) {
     const fmtFile = join(WORK, 'time.out');
-    const r = spawnSync('/usr/bin/time', ['-o', fmtFile, '-f', '%e %U %S %M', cmd!, ...rest], {env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe']});
+    const r = spawnSync('/usr/bin/time', ['-o', fmtFile, '-f', '%e %U %S %M', cmd!, ...rest], {
+      env: {...process.env, ...env},
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     if (r.error) throw new Error(`/usr/bin/time is missing: apt-get install time (${r.error.message})`);
     if (r.status !== 0) throw new Error(`${cmd} ${rest.join(' ')} failed: ${r.stderr.toString().slice(-2000)}`);
     const [e, u, s, m] = readFileSync(fmtFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
@@ -71,7 +74,15 @@ function median(xs: Sample[]): Sample {
 }
 
 /** Alternates khpkg and native, warm-up first; `prepare` runs before each run, untimed. */
-function compare(name: string, k: () => string[][], n: () => string[][], prepare: () => void, target: {wallRatio?: number; note: string}, sizes?: () => [number, number], archive = ''): Result {
+function compare(
+  name: string,
+  k: () => string[][],
+  n: () => string[][],
+  prepare: () => void,
+  target: {wallRatio?: number; note: string},
+  sizes?: () => [number, number],
+  archive = '',
+): Result {
   const ks: Sample[] = [];
   const ns: Sample[] = [];
   for (let i = 0; i <= rounds; i++) {
@@ -104,7 +115,11 @@ async function releaseOf(archive: string): Promise<string> {
 function nativeDeb(archive: string, release: string, z: 'xz' | 'zstd', out: string): string[][] {
   const pkg = join(WORK, `native-deb-${z}`);
   return [
-    ['sh', '-c', `rm -rf ${pkg} && mkdir -p ${pkg}/DEBIAN ${pkg}/usr/src/linux-headers-${release} ${pkg}/lib/modules/${release} && printf 'Package: linux-headers-%s\\nVersion: 1-1\\nArchitecture: amd64\\nMaintainer: bench <bench@example.org>\\nDescription: bench\\n' '${release.toLowerCase()}' > ${pkg}/DEBIAN/control && ln -s /usr/src/linux-headers-${release} ${pkg}/lib/modules/${release}/build`],
+    [
+      'sh',
+      '-c',
+      `rm -rf ${pkg} && mkdir -p ${pkg}/DEBIAN ${pkg}/usr/src/linux-headers-${release} ${pkg}/lib/modules/${release} && printf 'Package: linux-headers-%s\\nVersion: 1-1\\nArchitecture: amd64\\nMaintainer: bench <bench@example.org>\\nDescription: bench\\n' '${release.toLowerCase()}' > ${pkg}/DEBIAN/control && ln -s /usr/src/linux-headers-${release} ${pkg}/lib/modules/${release}/build`,
+    ],
     ['tar', '-xJf', archive, '-C', `${pkg}/usr/src/linux-headers-${release}`],
     ['sh', '-c', `cd ${pkg} && find usr -type f -print0 | LC_ALL=C sort -z | xargs -0 md5sum > DEBIAN/md5sums`],
     ['dpkg-deb', '--root-owner-group', `-Z${z}`, '-b', pkg, out],
@@ -119,7 +134,22 @@ function nativeRpm(archive: string, release: string, payload: string, out: strin
   return [
     ['sh', '-c', `rm -rf ${top} ${src} && mkdir -p ${top}/SPECS ${src} && cat > ${top}/SPECS/k.spec <<'EOF'\n${spec}EOF`],
     ['tar', '-xJf', archive, '-C', src],
-    ['rpmbuild', '--quiet', '--define', `_topdir ${top}`, '--define', `_binary_payload ${payload}`, '--define', '__os_install_post %{nil}', '--define', 'debug_package %{nil}', '--define', `_rpmdir ${out}`, '-bb', `${top}/SPECS/k.spec`],
+    [
+      'rpmbuild',
+      '--quiet',
+      '--define',
+      `_topdir ${top}`,
+      '--define',
+      `_binary_payload ${payload}`,
+      '--define',
+      '__os_install_post %{nil}',
+      '--define',
+      'debug_package %{nil}',
+      '--define',
+      `_rpmdir ${out}`,
+      '-bb',
+      `${top}/SPECS/k.spec`,
+    ],
   ];
 }
 
@@ -130,9 +160,16 @@ async function fourTimes(archive: string): Promise<string> {
   const members: RawMember[] = [{name: './', type: '5'}];
   const copies: RawMember[][] = [[], [], []];
   for await (const {entry, data} of readTree(readFileSync(archive), DEFAULT_LIMITS)) {
-    const m = (path: string): RawMember => ({name: `./${path}${entry.type === 'dir' ? '/' : ''}`, type: entry.type === 'dir' ? '5' : entry.type === 'symlink' ? '2' : '0', data, linkname: entry.linkTarget, mtime: entry.mtime});
+    const m = (path: string): RawMember => ({
+      name: `./${path}${entry.type === 'dir' ? '/' : ''}`,
+      type: entry.type === 'dir' ? '5' : entry.type === 'symlink' ? '2' : '0',
+      data,
+      linkname: entry.linkTarget,
+      mtime: entry.mtime,
+    });
     members.push(m(entry.path));
-    if (entry.path.startsWith('include/') && entry.type !== 'symlink') copies.forEach((c, i) => c.push(m(entry.path.replace(/^include\//, `include/bench-copy${i}/`))));
+    if (entry.path.startsWith('include/') && entry.type !== 'symlink')
+      copies.forEach((c, i) => c.push(m(entry.path.replace(/^include\//, `include/bench-copy${i}/`))));
   }
   const dirs = [0, 1, 2].map((i): RawMember => ({name: `./include/bench-copy${i}/`, type: '5'}));
   const all = [...members, ...dirs.flatMap((d, i) => [d, ...copies[i]!])];
@@ -152,7 +189,9 @@ for (const archive of flag('--only-4x') ? [] : archives) {
     mkdirSync(out, {recursive: true});
   };
   const size = (ext: string): number => {
-    const f = spawnSync('sh', ['-c', `ls ${out}/*.${ext} ${out}/*/*.${ext} 2>/dev/null | head -1`]).stdout.toString().trim();
+    const f = spawnSync('sh', ['-c', `ls ${out}/*.${ext} ${out}/*/*.${ext} 2>/dev/null | head -1`])
+      .stdout.toString()
+      .trim();
     return f ? statSync(f).size : 0;
   };
   log(`\n${archive} (${release})`);
@@ -178,38 +217,43 @@ for (const archive of flag('--only-4x') ? [] : archives) {
       if (z === 'xz') r.met = r.met && ksize <= r.native.size * 1.02;
       results.push(r);
       log(row(r));
-  }
-  for (const [z, payload] of [['xz', 'w6T0.xzdio'], ['zstd', 'w3T0.zstdio']] as const) {
-    const r = compare(
-      `build .rpm (${z})`,
-      () => [khpkgCmd('build', archive, '-f', 'rpm', '-z', z, '-o', out, '-q')],
-      () => nativeRpm(archive, release, payload, out),
+    }
+    for (const [z, payload] of [
+      ['xz', 'w6T0.xzdio'],
+      ['zstd', 'w3T0.zstdio'],
+    ] as const) {
+      const r = compare(
+        `build .rpm (${z})`,
+        () => [khpkgCmd('build', archive, '-f', 'rpm', '-z', z, '-o', out, '-q')],
+        () => nativeRpm(archive, release, payload, out),
+        clean,
+        z === 'xz' ? {note: 'faster than native'} : {wallRatio: 1.0, note: '<= 1.0x'},
+        undefined,
+        archive,
+      );
+      if (z === 'xz') r.met = r.ratio <= 1.0;
+      results.push(r);
+      log(row(r));
+    }
+    const both = compare(
+      'deb + rpm in one call (xz)',
+      () => [khpkgCmd('build', archive, '-f', 'deb', '-f', 'rpm', '-o', out, '-q')],
+      () => [...nativeDeb(archive, release, 'xz', join(out, 'native.deb')), ...nativeRpm(archive, release, 'w6T0.xzdio', out)],
       clean,
-      z === 'xz' ? {note: 'faster than native'} : {wallRatio: 1.0, note: '<= 1.0x'},
+      {wallRatio: 0.5, note: '<= 0.5x the two native pipelines'},
       undefined,
       archive,
     );
-    if (z === 'xz') r.met = r.ratio <= 1.0;
-    results.push(r);
-    log(row(r));
-  }
-  const both = compare(
-    'deb + rpm in one call (xz)',
-    () => [khpkgCmd('build', archive, '-f', 'deb', '-f', 'rpm', '-o', out, '-q')],
-    () => [...nativeDeb(archive, release, 'xz', join(out, 'native.deb')), ...nativeRpm(archive, release, 'w6T0.xzdio', out)],
-    clean,
-    {wallRatio: 0.5, note: '<= 0.5x the two native pipelines'},
-    undefined,
-    archive,
-  );
-  results.push(both);
-  log(row(both));
+    results.push(both);
+    log(row(both));
   }
   if (wants('install')) {
     // install: into a fresh root each time, vs tar -xJf into the same file system, vs dpkg --root -i.
     clean();
     measure([khpkgCmd('build', archive, '-f', 'deb', '-o', out, '-q')]);
-    const deb = spawnSync('sh', ['-c', `ls ${out}/*.deb`]).stdout.toString().trim();
+    const deb = spawnSync('sh', ['-c', `ls ${out}/*.deb`])
+      .stdout.toString()
+      .trim();
     const fresh = join(WORK, 'root');
     const prepRoot = (): void => {
       rmSync(fresh, {recursive: true, force: true});
@@ -217,10 +261,26 @@ for (const archive of flag('--only-4x') ? [] : archives) {
       writeFileSync(join(fresh, 'var/lib/dpkg/status'), '');
       writeFileSync(join(fresh, 'var/lib/dpkg/available'), '');
     };
-    const inst = compare('install vs tar -xJf', () => [khpkgCmd('install', archive, '--root', fresh, '-q')], () => [['tar', '-xJf', archive, '-C', fresh]], prepRoot, {wallRatio: 1.5, note: '<= 1.5x'}, undefined, archive);
+    const inst = compare(
+      'install vs tar -xJf',
+      () => [khpkgCmd('install', archive, '--root', fresh, '-q')],
+      () => [['tar', '-xJf', archive, '-C', fresh]],
+      prepRoot,
+      {wallRatio: 1.5, note: '<= 1.5x'},
+      undefined,
+      archive,
+    );
     results.push(inst);
     log(row(inst));
-    const instDpkg = compare('install vs dpkg --root -i', () => [khpkgCmd('install', archive, '--root', fresh, '-q')], () => [['dpkg', `--root=${fresh}`, '--log=/dev/null', '--force-script-chrootless', '-i', deb]], prepRoot, {wallRatio: 1.0, note: '< 1.0x'}, undefined, archive);
+    const instDpkg = compare(
+      'install vs dpkg --root -i',
+      () => [khpkgCmd('install', archive, '--root', fresh, '-q')],
+      () => [['dpkg', `--root=${fresh}`, '--log=/dev/null', '--force-script-chrootless', '-i', deb]],
+      prepRoot,
+      {wallRatio: 1.0, note: '< 1.0x'},
+      undefined,
+      archive,
+    );
     results.push(instDpkg);
     log(row(instDpkg));
   }
@@ -235,15 +295,36 @@ if (wants('list')) {
     const release = `6.1.${i}-bench`;
     const op = registry.beginOperation({kind: 'install', release, phase: 'bench', treePath: `usr/src/linux-headers-${release}`});
     registry.recordInstall(
-      {release, version: `6.1.${i}`, srcarch: 'x86', debArch: 'amd64', rpmArch: 'x86_64', layout: 'debian', path: `usr/src/linux-headers-${release}`, sourceKind: 'file', sourcePath: '/x', sourceSha256: '0'.repeat(64), installedAt: new Date().toISOString(), files: 1, bytes: 1, state: 'installed'},
+      {
+        release,
+        version: `6.1.${i}`,
+        srcarch: 'x86',
+        debArch: 'amd64',
+        rpmArch: 'x86_64',
+        layout: 'debian',
+        path: `usr/src/linux-headers-${release}`,
+        sourceKind: 'file',
+        sourcePath: '/x',
+        sourceSha256: '0'.repeat(64),
+        installedAt: new Date().toISOString(),
+        files: 1,
+        bytes: 1,
+        state: 'installed',
+      },
       [{path: `usr/src/linux-headers-${release}/include/x.h`, type: 'file', mode: 0o644, size: 1, sha256: '0'.repeat(64)}],
       op,
     );
-}
-registry.close();
-const list = compare('list --json (100 releases) vs node -e 0', () => [khpkgCmd('list', '--json', '--root', listRoot)], () => [[process.execPath, '-e', '0']], () => undefined, {wallRatio: 2.5, note: '<= 2.5x'});
-results.push(list);
-log(row(list));
+  }
+  registry.close();
+  const list = compare(
+    'list --json (100 releases) vs node -e 0',
+    () => [khpkgCmd('list', '--json', '--root', listRoot)],
+    () => [[process.execPath, '-e', '0']],
+    () => undefined,
+    {wallRatio: 2.5, note: '<= 2.5x'},
+  );
+  results.push(list);
+  log(row(list));
 }
 
 // Memory must not grow with the archive: the same build on an archive 4x the size.
@@ -256,11 +337,25 @@ if (!flag('--no-4x') && wants('4x')) {
   mkdirSync(join(WORK, 'r4'));
   const inst1 = measure([khpkgCmd('install', archives[0]!, '--root', join(WORK, 'r1'), '-q')]);
   const inst4 = measure([khpkgCmd('install', big, '--root', join(WORK, 'r4'), '-q')]);
-  log(`\npeak RSS on a 4x archive (${statSync(big).size} bytes): build .deb zstd ${mb(one.rss)} -> ${mb(four.rss)}; install ${mb(inst1.rss)} -> ${mb(inst4.rss)}`);
-  results.push({archive: big, case: 'build .deb zstd, 1x -> 4x archive', khpkg: four, native: one, ratio: four.wall / one.wall, rssRatio: four.rss / one.rss, target: 'RSS flat', met: four.rss < one.rss * 1.5});
+  log(
+    `\npeak RSS on a 4x archive (${statSync(big).size} bytes): build .deb zstd ${mb(one.rss)} -> ${mb(four.rss)}; install ${mb(inst1.rss)} -> ${mb(inst4.rss)}`,
+  );
+  results.push({
+    archive: big,
+    case: 'build .deb zstd, 1x -> 4x archive',
+    khpkg: four,
+    native: one,
+    ratio: four.wall / one.wall,
+    rssRatio: four.rss / one.rss,
+    target: 'RSS flat',
+    met: four.rss < one.rss * 1.5,
+  });
 }
 
-if (flag('--json')) process.stdout.write(`${JSON.stringify({machine: {cores: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version}, rounds, results}, null, 2)}\n`);
+if (flag('--json'))
+  process.stdout.write(
+    `${JSON.stringify({machine: {cores: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version}, rounds, results}, null, 2)}\n`,
+  );
 
 function mb(b: number): string {
   return `${Math.round(b / 2 ** 20)} MB`;

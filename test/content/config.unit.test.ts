@@ -18,6 +18,9 @@ describe('.config and auto.conf', () => {
   it('matches a config against autoconf.h (hex written with 0x there)', () => {
     const autoconf = Buffer.from('#define CONFIG_A 1\n#define CONFIG_B_MODULE 1\n#define CONFIG_S "say \\"hi\\""\n#define CONFIG_H 0x0\n');
     checkConfigMatches(parseConfig(Buffer.from(text), 'x'), autoconf, 'x');
-    assert.throws(() => checkConfigMatches(parseConfig(Buffer.from('CONFIG_A=m\n'), 'y'), autoconf, 'y'), /y: does not match .* \(1 symbols differ, e\.g\. CONFIG_A\)/);
+    assert.throws(
+      () => checkConfigMatches(parseConfig(Buffer.from('CONFIG_A=m\n'), 'y'), autoconf, 'y'),
+      /y: does not match .* \(1 symbols differ, e\.g\. CONFIG_A\)/,
+    );
   });
 });

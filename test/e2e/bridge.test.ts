@@ -6,7 +6,6 @@ import {REAL} from '../helpers/kheaders.js';
 import {dpkgRoot} from '../helpers/roots.js';
 import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 
-
 const listJson = (root: string): {release: string; via: string}[] => JSON.parse(khpkg(['list', '--root', root, '--json']).stdout);
 
 describe('install --via: bridging to dpkg and rpm', function () {
@@ -34,7 +33,10 @@ describe('install --via: bridging to dpkg and rpm', function () {
     const tree = `/usr/src/linux-headers-${REAL.release}`;
     assert.equal(mustRun('dpkg', [`--root=${root}`, '-S', `${tree}/${header}`]).trim(), `linux-headers-${REAL.release}: ${tree}/${header}`);
     assert.match(mustRun('dpkg', [`--root=${root}`, '-s', `linux-headers-${REAL.release}`]), /^Status: install ok installed$/m);
-    assert.deepEqual(listJson(root).map((l) => [l.release, l.via]), [[REAL.release, 'dpkg']]);
+    assert.deepEqual(
+      listJson(root).map((l) => [l.release, l.via]),
+      [[REAL.release, 'dpkg']],
+    );
     assert.equal(khpkg(['owns', `${tree}/${header}`, '--root', root]).code, 0);
     assert.equal(khpkg(['verify', REAL.release, '--root', root]).code, 0);
     // khpkg's own installer must not write over files dpkg owns.

@@ -8,13 +8,28 @@ import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 /** The include flags BCC and samples/bpf use (research/clients.md), against a headers tree. */
 function bpfFlags(kdir: string, arch = 'x86'): string[] {
   return [
-    '-nostdinc', '-isystem', mustRun('clang', ['-print-file-name=include']).trim(),
-    `-I${kdir}/arch/${arch}/include`, `-I${kdir}/arch/${arch}/include/generated`, `-I${kdir}/include`,
-    `-I${kdir}/arch/${arch}/include/uapi`, `-I${kdir}/arch/${arch}/include/generated/uapi`,
-    `-I${kdir}/include/uapi`, `-I${kdir}/include/generated/uapi`,
-    '-include', `${kdir}/include/linux/kconfig.h`, '-D__KERNEL__', '-D__BPF_TRACING__',
-    '-fno-stack-protector', '-Wno-unused-value', '-Wno-pointer-sign', '-Wno-gnu-variable-sized-type-not-at-end',
-    '-Wno-address-of-packed-member', '-Wno-compare-distinct-pointer-types', '-Wno-tautological-compare', '-Wno-unknown-warning-option',
+    '-nostdinc',
+    '-isystem',
+    mustRun('clang', ['-print-file-name=include']).trim(),
+    `-I${kdir}/arch/${arch}/include`,
+    `-I${kdir}/arch/${arch}/include/generated`,
+    `-I${kdir}/include`,
+    `-I${kdir}/arch/${arch}/include/uapi`,
+    `-I${kdir}/arch/${arch}/include/generated/uapi`,
+    `-I${kdir}/include/uapi`,
+    `-I${kdir}/include/generated/uapi`,
+    '-include',
+    `${kdir}/include/linux/kconfig.h`,
+    '-D__KERNEL__',
+    '-D__BPF_TRACING__',
+    '-fno-stack-protector',
+    '-Wno-unused-value',
+    '-Wno-pointer-sign',
+    '-Wno-gnu-variable-sized-type-not-at-end',
+    '-Wno-address-of-packed-member',
+    '-Wno-compare-distinct-pointer-types',
+    '-Wno-tautological-compare',
+    '-Wno-unknown-warning-option',
   ];
 }
 
@@ -79,7 +94,7 @@ describe('consumers: clang, BCC and bpftrace compile against the installed heade
     assert.match(missing.stderr, /kconfig\.h' file not found/);
   });
 
-  it('BCC (python3-bpfcc) compiles a map-less program from the tree alone: its bytecode holds the tree\'s offset', () => {
+  it("BCC (python3-bpfcc) compiles a map-less program from the tree alone: its bytecode holds the tree's offset", () => {
     assert.ok(offset > 0, 'the clang test ran first');
     const tmp = join(s.dir, 'bcc-tmp');
     mkdirSync(tmp);
@@ -92,12 +107,14 @@ describe('consumers: clang, BCC and bpftrace compile against the installed heade
   });
 
   it('bpftrace -d with BPFTRACE_KERNEL_SOURCE reads the same task_struct layout', () => {
-    const r = tool('bpftrace', ['-d', '-e', '#include <linux/sched.h>\nBEGIN { $t = (struct task_struct *)curtask; printf("%d\\n", $t->tgid); exit(); }'], {env: {BPFTRACE_KERNEL_SOURCE: kdir}});
+    const r = tool('bpftrace', ['-d', '-e', '#include <linux/sched.h>\nBEGIN { $t = (struct task_struct *)curtask; printf("%d\\n", $t->tgid); exit(); }'], {
+      env: {BPFTRACE_KERNEL_SOURCE: kdir},
+    });
     assert.equal(r.code, 0, r.stderr.slice(-2000));
     assert.match(r.stdout, new RegExp(`get_cur_task, ${offset}\\b`));
   });
 
-  it('kbuild and DKMS stop on the headers-only tree with khpkg\'s own explanation, not a make error', () => {
+  it("kbuild and DKMS stop on the headers-only tree with khpkg's own explanation, not a make error", () => {
     const hello = writeHello(join(s.dir, 'hello'));
     const make = tool('make', ['-C', kdir, `M=${hello}`, 'modules']);
     assert.notEqual(make.code, 0);

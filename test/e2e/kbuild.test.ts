@@ -16,12 +16,12 @@ function modversions(ko: string): Map<string, number> {
   return out;
 }
 
-describe('module-build tier (--kbuild): real modules from the kernel\'s own headers', function () {
+describe("module-build tier (--kbuild): real modules from the kernel's own headers", function () {
   const s = scratch();
   after(() => s.cleanup());
   const inputs = kbuildTestInputs();
 
-  it('Module.symvers rebuilt from a Debian kernel\'s modules has Debian\'s own CRCs and exporting modules', () => {
+  it("Module.symvers rebuilt from a Debian kernel's modules has Debian's own CRCs and exporting modules", () => {
     const r = khpkg(['symvers', inputs.modules, '-o', join(s.dir, 'Module.symvers'), '--json']);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout) as {symbols: number; fromModules: number; fromVmlinux: number};
@@ -47,7 +47,19 @@ describe('module-build tier (--kbuild): real modules from the kernel\'s own head
     before(function () {
       this.timeout(600_000);
       mustRun('mkdir', ['-p', root]);
-      const r = khpkg(['install', REAL.archive, '--config', REAL.config, '--root', root, '--kbuild', inputs.source, '--symvers-from', inputs.modules, '--json']);
+      const r = khpkg([
+        'install',
+        REAL.archive,
+        '--config',
+        REAL.config,
+        '--root',
+        root,
+        '--kbuild',
+        inputs.source,
+        '--symvers-from',
+        inputs.modules,
+        '--json',
+      ]);
       assert.equal(r.code, 0, r.stderr);
       result = JSON.parse(r.stdout);
     });
@@ -66,7 +78,7 @@ describe('module-build tier (--kbuild): real modules from the kernel\'s own head
       assert.match(again.stderr, /^khpkg: headers for .* are installed as a module-build tree: pass --force to replace it with a headers-only one\n$/);
     });
 
-    it('make -C <root>/lib/modules/<rel>/build M=... builds a module with the kernel\'s vermagic and Debian\'s CRCs', () => {
+    it("make -C <root>/lib/modules/<rel>/build M=... builds a module with the kernel's vermagic and Debian's CRCs", () => {
       const hello = writeHello(join(s.dir, 'hello'));
       const r = tool('make', ['-C', build, `M=${hello}`, 'modules']);
       assert.equal(r.code, 0, r.stderr.slice(-3000));
@@ -91,11 +103,28 @@ describe('module-build tier (--kbuild): real modules from the kernel\'s own head
   it('build --kbuild without modules: the package builds modules, and says they lack CRCs', function () {
     this.timeout(600_000);
     const out = join(s.dir, 'pkgs');
-    const r = khpkg(['build', REAL.archive, '--config', REAL.config, '-f', 'deb', '-z', 'zstd', '-o', out, '--kbuild', inputs.source, '--root', join(s.dir, 'no-modules'), '--json']);
+    const r = khpkg([
+      'build',
+      REAL.archive,
+      '--config',
+      REAL.config,
+      '-f',
+      'deb',
+      '-z',
+      'zstd',
+      '-o',
+      out,
+      '--kbuild',
+      inputs.source,
+      '--root',
+      join(s.dir, 'no-modules'),
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const deb = (JSON.parse(r.stdout) as {path: string}[])[0]!.path;
     const listing = mustRun('dpkg-deb', ['-c', deb]);
-    for (const f of ['scripts/basic/fixdep', 'scripts/mod/modpost', 'scripts/module.lds', 'tools/objtool/objtool', 'Makefile.kernel']) assert.match(listing, new RegExp(`/linux-headers-[^/]+/${f}\\n`), f);
+    for (const f of ['scripts/basic/fixdep', 'scripts/mod/modpost', 'scripts/module.lds', 'tools/objtool/objtool', 'Makefile.kernel'])
+      assert.match(listing, new RegExp(`/linux-headers-[^/]+/${f}\\n`), f);
     assert.doesNotMatch(listing, /\.o\n|\/\.[^/]+\.cmd\n|Module\.symvers/);
     const root = join(s.dir, 'dpkg-root');
     for (const d of ['info', 'updates', 'triggers']) mustRun('mkdir', ['-p', join(root, 'var/lib/dpkg', d)]);

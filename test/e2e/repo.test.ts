@@ -10,7 +10,8 @@ const sha256 = (path: string): string => createHash('sha256').update(readFileSyn
 
 /** A private APT: its own state, cache, sources and trusted keys, so the machine's apt is untouched. */
 function privateApt(dir: string, source: string, key?: string): (args: string[]) => ReturnType<typeof tool> {
-  for (const d of ['lists/partial', 'cache/archives/partial', 'etc/apt.conf.d', 'etc/preferences.d', 'etc/sources.list.d', 'etc/trusted.gpg.d']) mkdirSync(join(dir, d), {recursive: true});
+  for (const d of ['lists/partial', 'cache/archives/partial', 'etc/apt.conf.d', 'etc/preferences.d', 'etc/sources.list.d', 'etc/trusted.gpg.d'])
+    mkdirSync(join(dir, d), {recursive: true});
   writeFileSync(join(dir, 'status'), '');
   writeFileSync(join(dir, 'etc/sources.list'), `${source}\n`);
   if (key) writeFileSync(join(dir, 'etc/trusted.gpg.d/khpkg-test.asc'), readFileSync(key));
@@ -18,9 +19,16 @@ function privateApt(dir: string, source: string, key?: string): (args: string[])
   writeFileSync(
     conf,
     [
-      `Dir::State "${dir}";`, `Dir::State::Lists "${dir}/lists";`, `Dir::State::status "${dir}/status";`, `Dir::Cache "${dir}/cache";`,
-      `Dir::Etc "${dir}/etc";`, `Dir::Etc::Trusted "${dir}/etc/trusted.gpg";`, `Dir::Etc::TrustedParts "${dir}/etc/trusted.gpg.d";`,
-      'APT::Architecture "amd64";', 'APT::Sandbox::User "root";', '',
+      `Dir::State "${dir}";`,
+      `Dir::State::Lists "${dir}/lists";`,
+      `Dir::State::status "${dir}/status";`,
+      `Dir::Cache "${dir}/cache";`,
+      `Dir::Etc "${dir}/etc";`,
+      `Dir::Etc::Trusted "${dir}/etc/trusted.gpg";`,
+      `Dir::Etc::TrustedParts "${dir}/etc/trusted.gpg.d";`,
+      'APT::Architecture "amd64";',
+      'APT::Sandbox::User "root";',
+      '',
     ].join('\n'),
   );
   return (args) => tool('apt-get', args, {env: {APT_CONFIG: conf}, cwd: dir});
@@ -30,14 +38,23 @@ function privateApt(dir: string, source: string, key?: string): (args: string[])
 function privateDnf(dir: string, repo: string, opts: {gpg?: string} = {}): (args: string[]) => ReturnType<typeof tool> {
   mkdirSync(join(dir, 'root'), {recursive: true});
   const base = [
-    '-y', '--disableplugin=local', `--installroot=${dir}/root`, '--setopt=reposdir=/dev/null', '--setopt=kh.skip_if_unavailable=0', `--setopt=cachedir=${dir}/cache`, '--releasever=1',
+    '-y',
+    '--disableplugin=local',
+    `--installroot=${dir}/root`,
+    '--setopt=reposdir=/dev/null',
+    '--setopt=kh.skip_if_unavailable=0',
+    `--setopt=cachedir=${dir}/cache`,
+    '--releasever=1',
     `--repofrompath=kh,file://${repo}`,
     ...(opts.gpg ? ['--setopt=kh.gpgcheck=1', '--setopt=kh.repo_gpgcheck=1', `--setopt=kh.gpgkey=file://${opts.gpg}`] : ['--setopt=kh.gpgcheck=0']),
   ];
   return (args) => tool('dnf', [...base, ...args]);
 }
 
-function repoJson(args: string[], env: Record<string, string> = {}): {added: {filename: string}[]; removed: string[]; packages: {deb: number; rpm: number}; read: number} {
+function repoJson(
+  args: string[],
+  env: Record<string, string> = {},
+): {added: {filename: string}[]; removed: string[]; packages: {deb: number; rpm: number}; read: number} {
   const r = khpkg(['repo', ...args, '--json'], {env});
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
@@ -84,10 +101,20 @@ describe('repo: one directory that apt and dnf both use', function () {
         return gunzipSync(readFileSync(join(d, 'repodata', file))).toString('utf8');
       };
       const [a, b] = [primary(repo), primary(copy)];
-      for (const re of [/<checksum type="sha256" pkgid="YES">(\w+)</, /<rpm:header-range start="(\d+)" end="(\d+)"/, /<size package="(\d+)" installed="(\d+)" archive="(\d+)"/, /<location href="([^"]+)"/, /<version [^>]*>/]) {
+      for (const re of [
+        /<checksum type="sha256" pkgid="YES">(\w+)</,
+        /<rpm:header-range start="(\d+)" end="(\d+)"/,
+        /<size package="(\d+)" installed="(\d+)" archive="(\d+)"/,
+        /<location href="([^"]+)"/,
+        /<version [^>]*>/,
+      ]) {
         assert.deepEqual(re.exec(a)?.slice(1), re.exec(b)?.slice(1), String(re));
       }
-      const provides = (t: string): string[] => [...t.matchAll(/<rpm:entry ([^>]*)\/>/g)].map((m) => m[1]!).filter((e) => !e.includes('rpmlib(')).sort();
+      const provides = (t: string): string[] =>
+        [...t.matchAll(/<rpm:entry ([^>]*)\/>/g)]
+          .map((m) => m[1]!)
+          .filter((e) => !e.includes('rpmlib('))
+          .sort();
       assert.deepEqual(provides(a), provides(b));
     });
 
@@ -155,7 +182,22 @@ describe('repo: one directory that apt and dnf both use', function () {
 
   it('build --repo builds straight into a repository', () => {
     const repo = join(s.dir, 'from-build');
-    const r = khpkg(['build', REAL.archive, '--config', REAL.config, '-f', 'deb', '-z', 'zstd', '-o', join(s.dir, 'out-b'), '--repo', repo, '--flat', '--json']);
+    const r = khpkg([
+      'build',
+      REAL.archive,
+      '--config',
+      REAL.config,
+      '-f',
+      'deb',
+      '-z',
+      'zstd',
+      '-o',
+      join(s.dir, 'out-b'),
+      '--repo',
+      repo,
+      '--flat',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const {artifacts, repo: result} = JSON.parse(r.stdout) as {artifacts: {sha256: string}[]; repo: {packages: {deb: number}}};
     assert.equal(result.packages.deb, 1);
@@ -173,7 +215,23 @@ describe('repo: one directory that apt and dnf both use', function () {
     const key = join(repo, 'khpkg-archive-key.asc');
     before(() => {
       mkdirSync(gnupg, {mode: 0o700});
-      mustRun('gpg', ['--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'khpkg test <test@khpkg.invalid>', 'rsa2048', 'sign', 'never'], {env});
+      mustRun(
+        'gpg',
+        [
+          '--batch',
+          '--quiet',
+          '--pinentry-mode',
+          'loopback',
+          '--passphrase',
+          '',
+          '--quick-gen-key',
+          'khpkg test <test@khpkg.invalid>',
+          'rsa2048',
+          'sign',
+          'never',
+        ],
+        {env},
+      );
       // Unsigned first: signing an existing repo signs the rpms already in it too.
       repoJson([repo, pkgs.deb1, pkgs.rpm1]);
       repoJson([repo, '--sign-key', 'test@khpkg.invalid'], env);
@@ -197,7 +255,10 @@ describe('repo: one directory that apt and dnf both use', function () {
       mustRun('rpm', ['--root', join(dir, 'root'), '--import', key]);
       const dl = privateDnf(dir, repo, {gpg: key})(['download', '--destdir', dir, `kernel-devel-uname-r = ${REAL.release}`]);
       assert.equal(dl.code, 0, dl.stderr + dl.stdout);
-      const rpm = join(dir, readdirSync(dir).find((f) => f.endsWith('.rpm'))!);
+      const rpm = join(
+        dir,
+        readdirSync(dir).find((f) => f.endsWith('.rpm'))!,
+      );
       const k = tool('rpm', ['--root', join(dir, 'root'), '-Kv', rpm]);
       assert.equal(k.code, 0, k.stdout + k.stderr);
       assert.match(k.stdout, /Header V4 RSA\/SHA256 Signature, key ID \w+: OK/);

@@ -99,7 +99,13 @@ describe('.deb reproducibility, compressions and foreign arches', () => {
     assert.equal(c[0]!.sha256, d[0]!.sha256);
     assert.notEqual(a[0]!.sha256, c[0]!.sha256, 'SOURCE_DATE_EPOCH changes the timestamps');
     const list = mustRun('dpkg-deb', ['--contents', c[0]!.path]);
-    assert.ok(list.split('\n').filter(Boolean).every((l) => l.includes('2023-11-14 22:13')), 'every mtime clamped to SOURCE_DATE_EPOCH');
+    assert.ok(
+      list
+        .split('\n')
+        .filter(Boolean)
+        .every((l) => l.includes('2023-11-14 22:13')),
+      'every mtime clamped to SOURCE_DATE_EPOCH',
+    );
   });
 
   it('the entries read before the release is known are held in a temp file, or in memory where there is none: same package', () => {
@@ -165,7 +171,10 @@ describe('.deb reproducibility, compressions and foreign arches', () => {
   });
 
   it('--version, --maintainer and DEBFULLNAME/DEBEMAIL reach the control file', () => {
-    const [a] = buildJson([REAL.archive, '--out', join(s.dir, 'v'), '-z', 'zstd', '--version', '6.12.117+custom'], {DEBFULLNAME: 'Jane Doe', DEBEMAIL: 'jane@example.com'});
+    const [a] = buildJson([REAL.archive, '--out', join(s.dir, 'v'), '-z', 'zstd', '--version', '6.12.117+custom'], {
+      DEBFULLNAME: 'Jane Doe',
+      DEBEMAIL: 'jane@example.com',
+    });
     const info = mustRun('dpkg-deb', ['--info', a!.path]);
     assert.match(info, /^ Version: 6\.12\.117\+custom-1$/m);
     assert.match(info, /^ Maintainer: Jane Doe <jane@example\.com>$/m);

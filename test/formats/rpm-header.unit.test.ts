@@ -6,7 +6,15 @@ import {HEADER_IMMUTABLE} from '../../src/formats/rpm/tags.js';
 
 describe('rpm format parts, byte by byte', () => {
   it('a header: magic, counts, the region entry first and its trailer last, sorted tags, aligned integers', () => {
-    const h = headerBytes(HEADER_IMMUTABLE, new Map([[1001, str('1.0')], [1000, str('x')], [1030, int16([0o100644])], [1028, int32([7])]]));
+    const h = headerBytes(
+      HEADER_IMMUTABLE,
+      new Map([
+        [1001, str('1.0')],
+        [1000, str('x')],
+        [1030, int16([0o100644])],
+        [1028, int32([7])],
+      ]),
+    );
     assert.equal(h.readUInt32BE(0), 0x8eade801);
     const n = h.readUInt32BE(8);
     const size = h.readUInt32BE(12);
@@ -14,7 +22,10 @@ describe('rpm format parts, byte by byte', () => {
     assert.equal(h.length, 16 + 16 * n + size);
     const entry = (i: number): number[] => [0, 4, 8, 12].map((o) => h.readInt32BE(16 + 16 * i + o));
     assert.deepEqual(entry(0), [HEADER_IMMUTABLE, 7, size - 16, 16]);
-    assert.deepEqual([1, 2, 3, 4].map((i) => entry(i)[0]), [1000, 1001, 1028, 1030]);
+    assert.deepEqual(
+      [1, 2, 3, 4].map((i) => entry(i)[0]),
+      [1000, 1001, 1028, 1030],
+    );
     const store = 16 + 16 * n;
     const off1028 = entry(3)[2]!;
     assert.equal(off1028 % 4, 0, 'int32 aligned');

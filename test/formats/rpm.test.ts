@@ -37,7 +37,12 @@ describe('.rpm from the bundled real archive (rpm -K, -qp, rpm2cpio, rpm --root,
   });
 
   it('rpm -qpi shows the fields kernel.spec and Fedora use', () => {
-    const qf = mustRun('rpm', ['-qp', '--qf', '%{NAME}|%{VERSION}|%{RELEASE}|%{ARCH}|%{LICENSE}|%{SUMMARY}|%{PAYLOADCOMPRESSOR}|%{FILEDIGESTALGO}|%{PAYLOADDIGESTALGO}|%{SOURCERPM}', rpm]);
+    const qf = mustRun('rpm', [
+      '-qp',
+      '--qf',
+      '%{NAME}|%{VERSION}|%{RELEASE}|%{ARCH}|%{LICENSE}|%{SUMMARY}|%{PAYLOADCOMPRESSOR}|%{FILEDIGESTALGO}|%{PAYLOADDIGESTALGO}|%{SOURCERPM}',
+      rpm,
+    ]);
     assert.equal(
       qf,
       'kernel-devel|6.12.117+deb12_amd64|1|x86_64|GPL-2.0-only WITH Linux-syscall-note|Linux kernel headers for 6.12.117+deb12-amd64 (from kheaders)|xz|8|8|kernel-devel-6.12.117+deb12_amd64-1.src.rpm',
@@ -67,7 +72,9 @@ describe('.rpm from the bundled real archive (rpm -K, -qp, rpm2cpio, rpm --root,
     for (const p of expected.keys()) assert.ok(files.includes(`${prefix}/${p}`), p);
     assert.ok(files.includes(`/lib/modules/${REL}/build`));
     assert.ok(!files.includes('/usr/src') && !files.includes('/lib/modules'), 'shared system dirs are not owned');
-    const cpio = mustRun('sh', ['-c', `rpm2cpio '${rpm}' | cpio -t --quiet`]).trim().split('\n');
+    const cpio = mustRun('sh', ['-c', `rpm2cpio '${rpm}' | cpio -t --quiet`])
+      .trim()
+      .split('\n');
     assert.deepEqual([...cpio].map((p) => p.replace(/^\./, '')).sort(), [...files].sort());
   });
 
@@ -137,7 +144,11 @@ describe('.rpm compressions, reproducibility, foreign arches; deb and rpm in one
     writeFileSync(file, await kheadersArchive({srcarch: 'arm64', config: ['64BIT', 'ARM64'], release: '6.1.0-56-arm64'}));
     const [a] = buildJson([file, '-f', 'rpm', '--out', join(s.dir, 'arm')]);
     assert.equal(a!.path, join(s.dir, 'arm', 'kernel-devel-6.1.0_56_arm64-1.aarch64.rpm'));
-    assert.match(mustRun('rpm', ['-qp', '--provides', a!.path]), /^kernel-devel-uname-r = 6\.1\.0_56_arm64$/m, 'more than one - in the release: mapped like Version');
+    assert.match(
+      mustRun('rpm', ['-qp', '--provides', a!.path]),
+      /^kernel-devel-uname-r = 6\.1\.0_56_arm64$/m,
+      'more than one - in the release: mapped like Version',
+    );
     const root = join(s.dir, 'root-arm');
     mustRun('rpm', [...rpmRoot(root), '-i', '--nodeps', '--ignorearch', a!.path]);
     assert.equal(readlinkSync(join(root, 'usr/src/kernels/6.1.0-56-arm64/include/linux/kref-link.h')), 'kref.h');
@@ -145,7 +156,10 @@ describe('.rpm compressions, reproducibility, foreign arches; deb and rpm in one
 
   it('--format deb --format rpm writes both from one pass, and each equals its single-format build', () => {
     const both = buildJson([REAL.archive, '-f', 'deb', '-f', 'rpm', '-z', 'zstd', '--out', join(s.dir, 'both')]);
-    assert.deepEqual(both.map((a) => a.format), ['deb', 'rpm']);
+    assert.deepEqual(
+      both.map((a) => a.format),
+      ['deb', 'rpm'],
+    );
     const deb = buildJson([REAL.archive, '-f', 'deb', '-z', 'zstd', '--out', join(s.dir, 'only-deb')]);
     const rpm = buildJson([REAL.archive, '-f', 'rpm', '-z', 'zstd', '--out', join(s.dir, 'only-rpm')]);
     assert.equal(both[0]!.sha256, deb[0]!.sha256);

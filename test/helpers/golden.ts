@@ -24,7 +24,10 @@ export function hexDump(b: Buffer): string {
   let out = '';
   for (let at = 0; at < b.length; at += 16) {
     const row = b.subarray(at, at + 16);
-    out += `${at.toString(16).padStart(6, '0')}  ${[...row].map((x) => x.toString(16).padStart(2, '0')).join(' ').padEnd(47)}  ${[...row].map((x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('')}\n`;
+    out += `${at.toString(16).padStart(6, '0')}  ${[...row]
+      .map((x) => x.toString(16).padStart(2, '0'))
+      .join(' ')
+      .padEnd(47)}  ${[...row].map((x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('')}\n`;
   }
   return out;
 }

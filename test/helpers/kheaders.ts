@@ -36,7 +36,10 @@ export function kheadersMembers(opts: TreeOptions = {}): RawMember[] {
     file('include/generated/autoconf.h', autoconf),
     dir('include/generated/uapi'),
     dir('include/generated/uapi/linux'),
-    file('include/generated/uapi/linux/version.h', `#define LINUX_VERSION_CODE ${(maj << 16) + (min << 8) + Math.min(sub, 255)}\n#define LINUX_VERSION_MAJOR ${maj}\n#define LINUX_VERSION_PATCHLEVEL ${min}\n#define LINUX_VERSION_SUBLEVEL ${sub}\n`),
+    file(
+      'include/generated/uapi/linux/version.h',
+      `#define LINUX_VERSION_CODE ${(maj << 16) + (min << 8) + Math.min(sub, 255)}\n#define LINUX_VERSION_MAJOR ${maj}\n#define LINUX_VERSION_PATCHLEVEL ${min}\n#define LINUX_VERSION_SUBLEVEL ${sub}\n`,
+    ),
     file('include/generated/utsrelease.h', `#define UTS_RELEASE "${release}"\n`),
     dir('include/linux'),
     file('include/linux/kconfig.h', '#include <generated/autoconf.h>\n'),

@@ -30,7 +30,23 @@ export function writeHello(dir: string, opts: {dkms?: boolean} = {}): string {
 /** `dkms build` of the hello module against `kdir`, with every DKMS tree inside `dir`. */
 export function dkmsBuildArgs(dir: string, release: string, kdir: string): string[] {
   for (const d of ['dkms', 'inst']) mkdirSync(join(dir, d), {recursive: true});
-  return ['build', '-m', 'hello', '-v', '1.0', '-k', release, '--kernelsourcedir', kdir, '--sourcetree', join(dir, 'src'), '--dkmstree', join(dir, 'dkms'), '--installtree', join(dir, 'inst')];
+  return [
+    'build',
+    '-m',
+    'hello',
+    '-v',
+    '1.0',
+    '-k',
+    release,
+    '--kernelsourcedir',
+    kdir,
+    '--sourcetree',
+    join(dir, 'src'),
+    '--dkmstree',
+    join(dir, 'dkms'),
+    '--installtree',
+    join(dir, 'inst'),
+  ];
 }
 
 /** The Debian packages `bin/fetch-kbuild-test-debs.sh` (run by `npm run setup`) unpacked for the module-build tests. */

@@ -47,7 +47,10 @@ export function scratch(prefix = 'khpkg-test-'): {dir: string; cleanup: () => vo
 }
 
 /** `khpkg build ... --json`, which must succeed: the packages it wrote. */
-export function buildJson(args: string[], env: Record<string, string> = {}): {path: string; sha256: string; name: string; version: string; arch: string; size: number; format: string}[] {
+export function buildJson(
+  args: string[],
+  env: Record<string, string> = {},
+): {path: string; sha256: string; name: string; version: string; arch: string; size: number; format: string}[] {
   const r = khpkg(['build', ...args, '--json'], {env});
   if (r.code !== 0) throw new Error(`khpkg build ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout);

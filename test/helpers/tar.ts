@@ -58,5 +58,8 @@ export function tarBytes(members: RawMember[]): Buffer {
 /** A GNU long-name member pair ('L' record then the entry), for names over 100 bytes. */
 export function longName(name: string, rest: Omit<RawMember, 'name'>): RawMember[] {
   const body = Buffer.from(name + '\0');
-  return [{name: '././@LongLink', type: 'L', data: body}, {...rest, name: name.slice(0, 100)}];
+  return [
+    {name: '././@LongLink', type: 'L', data: body},
+    {...rest, name: name.slice(0, 100)},
+  ];
 }

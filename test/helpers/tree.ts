@@ -14,7 +14,13 @@ export function treeDigest(root: string, skip: (rel: string) => boolean = () => 
       else if (st.isDirectory()) {
         out.set(r, 'dir');
         walk(r);
-      } else out.set(r, `file:${createHash('sha256').update(readFileSync(join(root, r))).digest('hex')}`);
+      } else
+        out.set(
+          r,
+          `file:${createHash('sha256')
+            .update(readFileSync(join(root, r)))
+            .digest('hex')}`,
+        );
     }
   };
   walk('');

@@ -33,7 +33,11 @@ function assertRejected(input: string, extra: string[] = []): void {
     assert.equal(r.stdout, '');
   }
   assert.deepEqual(readdirSync(out), [], 'no package file, not even a partial one');
-  assert.deepEqual(readdirSync(root).filter((n) => n !== 'var'), [], 'no tree, no link');
+  assert.deepEqual(
+    readdirSync(root).filter((n) => n !== 'var'),
+    [],
+    'no tree, no link',
+  );
   const list = khpkg(['list', '--root', root, '--json']);
   assert.deepEqual(JSON.parse(list.stdout), [], 'no registry row');
   assert.deepEqual(readdirSync(work).sort(), ['out', 'root'], 'nothing written beside');
@@ -53,7 +57,10 @@ describe('hostile inputs: exit non-zero, one line, nothing written (inspect, bui
   let small: Buffer;
   before(async () => {
     real = readFileSync(REAL.archive);
-    small = await xz([...base(), ...Array.from({length: 60}, (_, i): RawMember => ({name: `./include/linux/f${i}.h`, data: `#define F${i} ${i}\n`.repeat(50)}))]);
+    small = await xz([
+      ...base(),
+      ...Array.from({length: 60}, (_, i): RawMember => ({name: `./include/linux/f${i}.h`, data: `#define F${i} ${i}\n`.repeat(50)})),
+    ]);
   });
 
   it('truncated xz at many offsets (real and crafted archives)', () => {
@@ -94,20 +101,41 @@ describe('hostile inputs: exit non-zero, one line, nothing written (inspect, bui
   it('tar with ../ and absolute names; a symlink out of the tree and a file written through it', async () => {
     assertRejected(file('dotdot.tar.xz', await xz([...base(), {name: './include/../../../etc/cron.d/x', data: 'x'}])));
     assertRejected(file('abs.tar.xz', await xz([...base(), {name: '/etc/cron.d/x', data: 'x'}])));
-    assertRejected(file('through.tar.xz', await xz([...base(), {name: './include/out', type: '2', linkname: '../../../../etc'}, {name: './include/out/cron.d/x', data: 'x'}])));
-    assertRejected(file('through-in.tar.xz', await xz([...base(), {name: './include/in', type: '2', linkname: 'linux'}, {name: './include/in/x.h', data: 'x'}])));
+    assertRejected(
+      file(
+        'through.tar.xz',
+        await xz([...base(), {name: './include/out', type: '2', linkname: '../../../../etc'}, {name: './include/out/cron.d/x', data: 'x'}]),
+      ),
+    );
+    assertRejected(
+      file('through-in.tar.xz', await xz([...base(), {name: './include/in', type: '2', linkname: 'linux'}, {name: './include/in/x.h', data: 'x'}])),
+    );
   });
 
   it('bad entries after utsrelease.h, when the packages are already being written', async () => {
     // With compile.h the kernel is known at utsrelease.h and the writers start: what follows must still undo them.
     const early = (): RawMember[] => {
       const m = base();
-      m.splice(m.findIndex((x) => x.name === './include/generated/uapi/'), 0, {name: './include/generated/compile.h', data: '#define LINUX_COMPILER "gcc (Test) 12.2.0"\n'});
+      m.splice(
+        m.findIndex((x) => x.name === './include/generated/uapi/'),
+        0,
+        {name: './include/generated/compile.h', data: '#define LINUX_COMPILER "gcc (Test) 12.2.0"\n'},
+      );
       return m;
     };
     assertRejected(file('late-escape.tar.xz', await xz([...early(), {name: './include/linux/zz.h', type: '2', linkname: '../../../etc/shadow'}])));
     assertRejected(file('late-dangling.tar.xz', await xz([...early(), {name: './include/linux/zz.h', type: '2', linkname: 'nothing.h'}])));
-    assertRejected(file('late-cut.tar.xz', (await xz([...early(), ...Array.from({length: 200}, (_, i): RawMember => ({name: `./include/linux/z${i}.h`, data: `#define Z${i} ${i}\n`.repeat(400)}))])).subarray(0, -2000)));
+    assertRejected(
+      file(
+        'late-cut.tar.xz',
+        (
+          await xz([
+            ...early(),
+            ...Array.from({length: 200}, (_, i): RawMember => ({name: `./include/linux/z${i}.h`, data: `#define Z${i} ${i}\n`.repeat(400)})),
+          ])
+        ).subarray(0, -2000),
+      ),
+    );
   });
 
   it('hard links, devices, fifos (tar cannot hold sockets: GNU tar skips them)', async () => {
@@ -119,11 +147,26 @@ describe('hostile inputs: exit non-zero, one line, nothing written (inspect, bui
 
   it('duplicate entries; a file replaced by a directory and back', async () => {
     assertRejected(file('dup.tar.xz', await xz([...base(), {name: './include/linux/kref.h', data: 'evil'}])));
-    assertRejected(file('flipflop.tar.xz', await xz([...base(), {name: './include/linux/x.h', data: 'a'}, {name: './include/linux/x.h/', type: '5'}, {name: './include/linux/x.h', data: 'b'}])));
+    assertRejected(
+      file(
+        'flipflop.tar.xz',
+        await xz([...base(), {name: './include/linux/x.h', data: 'a'}, {name: './include/linux/x.h/', type: '5'}, {name: './include/linux/x.h', data: 'b'}]),
+      ),
+    );
   });
 
   it('names with NUL, newline, non-UTF-8 bytes, very long GNU and PAX names', async () => {
-    assertRejected(file('nul.tar.xz', await xz([...base(), ...longName('./include/linux/a.h\0/../../../../etc/x', {data: 'x'}).map((m, i) => (i === 0 ? {...m, data: Buffer.from('./include/linux/a.h\0/../../../../etc/x\0')} : m))])));
+    assertRejected(
+      file(
+        'nul.tar.xz',
+        await xz([
+          ...base(),
+          ...longName('./include/linux/a.h\0/../../../../etc/x', {data: 'x'}).map((m, i) =>
+            i === 0 ? {...m, data: Buffer.from('./include/linux/a.h\0/../../../../etc/x\0')} : m,
+          ),
+        ]),
+      ),
+    );
     assertRejected(file('newline.tar.xz', await xz([...base(), {name: './include/linux/a\nb.h', data: 'x'}])));
     assertRejected(file('latin1.tar.xz', await xz([...base(), {name: Buffer.from('./include/linux/caf\xe9.h', 'latin1'), data: 'x'}])));
     assertRejected(file('gnu-long.tar.xz', await xz([...base(), ...longName(`./include/${'d'.repeat(300)}/x.h`, {data: 'x'})])));
@@ -147,7 +190,10 @@ describe('hostile inputs: exit non-zero, one line, nothing written (inspect, bui
   it('an archive with no include/; a .ko whose embedded stream is cut short', async () => {
     assertRejected(file('noinclude.tar.xz', await xz(base().filter((m) => !String(m.name).startsWith('./include')))));
     const cut = file('cut-inner.tar.xz', small.subarray(0, small.length - 200));
-    writeFileSync(join(s.dir, 'cut.S'), `.section .rodata, "a"\n.global kernel_headers_data\nkernel_headers_data:\n.incbin "${cut}"\n.global kernel_headers_data_end\nkernel_headers_data_end:\n`);
+    writeFileSync(
+      join(s.dir, 'cut.S'),
+      `.section .rodata, "a"\n.global kernel_headers_data\nkernel_headers_data:\n.incbin "${cut}"\n.global kernel_headers_data_end\nkernel_headers_data_end:\n`,
+    );
     mustRun('gcc', ['-c', join(s.dir, 'cut.S'), '-o', join(s.dir, 'cut.ko')]);
     assertRejected(join(s.dir, 'cut.ko'));
   });
@@ -191,4 +237,3 @@ function mustRunBuffer(cmd: string, args: string[], input: Buffer): Buffer {
   assert.equal(r.status, 0);
   return r.stdout;
 }
-

@@ -26,7 +26,11 @@ describe('living beside dpkg, rpm and the user', function () {
     assert.equal(r.code, 0, r.stderr);
   });
   after(() => s.cleanup());
-  const pkg = (ext: string): string => join(debs, readdirSync(debs).find((f) => f.endsWith(ext))!);
+  const pkg = (ext: string): string =>
+    join(
+      debs,
+      readdirSync(debs).find((f) => f.endsWith(ext))!,
+    );
 
   for (const [what, makeDeb] of [
     ['a linux-headers .deb khpkg built', () => pkg('.deb')],
@@ -56,7 +60,12 @@ describe('living beside dpkg, rpm and the user', function () {
       for (const force of [[], ['--force'], ['--reinstall'], ['--force', '--layout', 'debian']]) {
         const r = khpkg(['install', REAL.archive, '--root', root, ...force]);
         assert.equal(r.code, 1, r.stderr);
-        assert.match(r.stderr, new RegExp(`^khpkg: /${DEB_TREE.replace(/\+/g, '\\+')} belongs to the dpkg package linux-headers-${REL.replace(/\+/g, '\\+')}: khpkg will not overwrite it, --force or not\\. .*apt remove linux-headers-.*khpkg install --via dpkg\\n$`));
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `^khpkg: /${DEB_TREE.replace(/\+/g, '\\+')} belongs to the dpkg package linux-headers-${REL.replace(/\+/g, '\\+')}: khpkg will not overwrite it, --force or not\\. .*apt remove linux-headers-.*khpkg install --via dpkg\\n$`,
+          ),
+        );
       }
       assert.equal(tool('dpkg', [`--root=${root}`, '-V']).stdout, '', 'dpkg -V reports nothing changed');
       assert.deepEqual(leftovers(root), []);
@@ -70,7 +79,10 @@ describe('living beside dpkg, rpm and the user', function () {
     for (const force of [[], ['--force']]) {
       const r = khpkg(['install', REAL.archive, '--root', root, '--layout', 'kernels', ...force]);
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /^khpkg: \/usr\/src\/kernels\/.* belongs to the rpm package kernel-devel-6\.12\.117\+deb12_amd64-1\.x86_64: .*rpm -e kernel-devel-.*--via rpm\n$/);
+      assert.match(
+        r.stderr,
+        /^khpkg: \/usr\/src\/kernels\/.* belongs to the rpm package kernel-devel-6\.12\.117\+deb12_amd64-1\.x86_64: .*rpm -e kernel-devel-.*--via rpm\n$/,
+      );
     }
     // The debian layout's tree is free, but the build link is rpm's.
     const link = khpkg(['install', REAL.archive, '--root', root, '--force']);
@@ -90,7 +102,9 @@ describe('living beside dpkg, rpm and the user', function () {
     for (const shared of ['/usr', '/usr/src', '/lib', '/lib/modules', `/lib/modules/${REL}`]) assert.ok(!files.includes(shared), `${shared} is not the set's`);
     assert.ok(files.includes(`/${LINK}`) && files.includes(`/${DEB_TREE}`));
     assert.equal(khpkg(['remove', REL, '--root', root]).code, 0);
-    assert.ok(existsSync(join(root, 'usr/src')) && existsSync(join(root, `lib/modules/${REL}/kernel`)) && existsSync(join(root, `lib/modules/${REL}/modules.dep`)));
+    assert.ok(
+      existsSync(join(root, 'usr/src')) && existsSync(join(root, `lib/modules/${REL}/kernel`)) && existsSync(join(root, `lib/modules/${REL}/modules.dep`)),
+    );
     assert.equal(existsSync(join(root, LINK)), false);
     assert.equal(existsSync(join(root, DEB_TREE)), false);
 
@@ -119,7 +133,10 @@ describe('living beside dpkg, rpm and the user', function () {
     writeFileSync(config, `${readFileSync(REAL.config, 'utf8')}# the same symbols, saved by another tool\n`);
     const other = khpkg(['install', threaded, '--root', root, '--config', config]);
     assert.equal(other.code, 1);
-    assert.match(other.stderr, /^khpkg: headers for .* are installed with another config \(installed [0-9a-f]{12}…, given [0-9a-f]{12}…\): pass --force to replace it\n$/);
+    assert.match(
+      other.stderr,
+      /^khpkg: headers for .* are installed with another config \(installed [0-9a-f]{12}…, given [0-9a-f]{12}…\): pass --force to replace it\n$/,
+    );
   });
 
   it('notices damage on install, and --reinstall repairs it keeping what the user added', () => {
@@ -134,7 +151,10 @@ describe('living beside dpkg, rpm and the user', function () {
     symlinkSync('/etc/passwd', join(root, LINK));
     const noticed = khpkg(['install', REAL.archive, '--root', root]);
     assert.equal(noticed.code, 1);
-    assert.match(noticed.stderr, /^khpkg: headers for .* are installed but damaged: 3 file\(s\) changed or missing \(see 'khpkg verify .*'\): run 'khpkg install --reinstall'/);
+    assert.match(
+      noticed.stderr,
+      /^khpkg: headers for .* are installed but damaged: 3 file\(s\) changed or missing \(see 'khpkg verify .*'\): run 'khpkg install --reinstall'/,
+    );
     const r = khpkg(['install', REAL.archive, '--root', root, '--reinstall', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout);
@@ -202,15 +222,21 @@ describe('living beside dpkg, rpm and the user', function () {
     const out = join(s.dir, 'unrecorded');
     const plain = khpkg(['build', REAL.archive, '-o', out, '-z', 'zstd'], {env: {KHPKG_ROOT: undefined}});
     assert.equal(plain.code, 0, plain.stderr);
-    assert.equal(existsSync('/var/lib/khpkg/registry.db'), before, "a build without --root makes no registry in /");
+    assert.equal(existsSync('/var/lib/khpkg/registry.db'), before, 'a build without --root makes no registry in /');
 
     const root = join(s.dir, 'records');
     mkdirSync(root);
     const built = JSON.parse(khpkg(['build', REAL.archive, '-o', join(s.dir, 'rec'), '-z', 'zstd', '--root', root, '--json']).stdout) as {path: string}[];
     const listed = (): {path: string; present: boolean}[] => JSON.parse(khpkg(['list', '--built', '--root', root, '--json']).stdout);
-    assert.deepEqual(listed().map((a) => a.present), [true]);
+    assert.deepEqual(
+      listed().map((a) => a.present),
+      [true],
+    );
     tool('rm', ['-f', built[0]!.path]);
-    assert.deepEqual(listed().map((a) => a.present), [false]);
+    assert.deepEqual(
+      listed().map((a) => a.present),
+      [false],
+    );
     assert.equal(khpkg(['prune', '--built', '--root', root]).code, 0);
     assert.deepEqual(listed(), []);
   });

@@ -25,7 +25,11 @@ function assertConsistent(root: string, allowed: string[]): string | undefined {
   assert.equal(verify.code, 0, `verify after a crash:\n${verify.stdout}${verify.stderr}`);
   const src = join(root, 'usr/src');
   const names = existsSync(src) ? readdirSync(src) : [];
-  assert.deepEqual(names.filter((n) => n.startsWith('.khpkg-')), [], 'no staging or old tree left');
+  assert.deepEqual(
+    names.filter((n) => n.startsWith('.khpkg-')),
+    [],
+    'no staging or old tree left',
+  );
   const set = sets.find((s) => s.release === REL);
   if (!set) {
     assert.ok(!names.includes(`linux-headers-${REL}`), 'no tree without a registry row');
@@ -94,7 +98,7 @@ describe('crashes (SIGKILL) during install leave the old state or the new one', 
   it(`killed at random moments (${kills} kills, seed ${seed}; KHPKG_KILL_LOOPS/KHPKG_SEED for more)`, async () => {
     console.log(`      crash loop seed: ${seed}`);
     let x = seed;
-    const rand = (): number => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rand = (): number => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
     const root = join(s.dir, 'random');
     mkdirSync(root);
     // Kills fall anywhere within an install as long as one takes on this machine now (a fixed window
@@ -104,7 +108,10 @@ describe('crashes (SIGKILL) during install leave the old state or the new one', 
     const duration = Date.now() - started;
     for (let i = 0; i < kills; i++) {
       const source = i % 2 === 0 ? gz : xz;
-      const child = spawn(process.execPath, [BIN, 'install', source, '--root', root, '--force', '-q'], {env: {...process.env, KHPKG_ROOT: root}, stdio: 'ignore'});
+      const child = spawn(process.execPath, [BIN, 'install', source, '--root', root, '--force', '-q'], {
+        env: {...process.env, KHPKG_ROOT: root},
+        stdio: 'ignore',
+      });
       const delay = duration * (0.2 + rand());
       const timer = setTimeout(() => child.kill('SIGKILL'), delay);
       await new Promise((resolve) => child.on('exit', resolve));
@@ -148,7 +155,7 @@ describe('one read: install writes the tree while it reads the archive', () => {
     assertConsistent(root, [mustRun('sha256sum', [archive]).split(' ')[0]!]);
   });
 
-  it("a scan dir is a leftover once its process is gone, never while it runs", () => {
+  it('a scan dir is a leftover once its process is gone, never while it runs', () => {
     const root = join(s.dir, 'scan-dirs');
     mkdirSync(join(root, 'usr/src'), {recursive: true});
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!;

@@ -43,13 +43,21 @@ describe('faults: a full disk, a damaged registry', () => {
       const r = khpkg(['list', '--root', root]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /^khpkg: registry .*registry\.db is damaged: run 'khpkg doctor --rebuild' to recreate it from the trees on disk\n$/);
-      const fixed = JSON.parse(khpkg(['doctor', '--rebuild', '--root', root, '--json']).stdout) as {rebuilt: {release: string}[]; integrity: string; movedAside: string};
+      const fixed = JSON.parse(khpkg(['doctor', '--rebuild', '--root', root, '--json']).stdout) as {
+        rebuilt: {release: string}[];
+        integrity: string;
+        movedAside: string;
+      };
       assert.deepEqual(fixed.rebuilt.map((x) => x.release).sort(), ['6.1.0-doc', REAL.release]);
       assert.equal(fixed.integrity, 'ok');
       assert.ok(existsSync(fixed.movedAside), 'the damaged file is kept for inspection');
       assert.equal(khpkg(['verify', '--root', root]).code, 0);
       const after = JSON.parse(khpkg(['files', REAL.release, '--root', root, '--json']).stdout) as {path: string; sha256?: string}[];
-      assert.deepEqual(after.map((f) => [f.path, f.sha256]), before.map((f) => [f.path, f.sha256]), 'nothing on disk lost');
+      assert.deepEqual(
+        after.map((f) => [f.path, f.sha256]),
+        before.map((f) => [f.path, f.sha256]),
+        'nothing on disk lost',
+      );
       assert.equal(JSON.parse(khpkg(['info', '6.1.0-doc', '--root', root, '--json']).stdout).layout, 'kernels');
     }
     assert.equal(khpkg(['remove', REAL.release, '--root', root, '-q']).code, 0, 'a rebuilt set removes like any other');

@@ -66,7 +66,10 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
 
   it('owns names the set for its files (like dpkg -S) and exits 1 for others', () => {
     const o = json<{release: string}[]>(['owns', `/${TREE}/include/linux/kconfig.h`, '--root', root]);
-    assert.deepEqual(o.map((x) => x.release), [REL]);
+    assert.deepEqual(
+      o.map((x) => x.release),
+      [REL],
+    );
     assert.equal(khpkg(['owns', join(root, TREE, 'include/linux/sched.h'), '--root', root]).code, 0, 'a path given under the root works too');
     const none = khpkg(['owns', '/etc/passwd', '--root', root]);
     assert.equal(none.code, 1);
@@ -95,7 +98,10 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
     // The previous test damaged the set: a changed mode and a missing file (a same-size byte change needs verify's full rehash).
     const damaged = khpkg(['install', REAL.archive, '--root', root, '--config', REAL.config]);
     assert.equal(damaged.code, 1);
-    assert.match(damaged.stderr, /^khpkg: headers for 6\.12\.117\+deb12-amd64 are installed but damaged: 2 file\(s\) changed or missing .*'khpkg install --reinstall'/);
+    assert.match(
+      damaged.stderr,
+      /^khpkg: headers for 6\.12\.117\+deb12-amd64 are installed but damaged: 2 file\(s\) changed or missing .*'khpkg install --reinstall'/,
+    );
     assert.equal(json<{status: string}>(['install', REAL.archive, '--root', root, '--reinstall']).status, 'reinstalled');
     assert.equal(khpkg(['verify', '--root', root]).code, 0, 'the reinstalled tree is whole again');
     const gz = join(s.dir, 'same-tree.tar.gz');
@@ -109,7 +115,10 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
     mustRun('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '-C', x2, '-cJf', other, '.']);
     const refused = khpkg(['install', other, '--root', root]);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^khpkg: headers for 6\.12\.117\+deb12-amd64 are installed from other content \(installed [0-9a-f]{12}…, this archive [0-9a-f]{12}…\): pass --force to replace them\n$/);
+    assert.match(
+      refused.stderr,
+      /^khpkg: headers for 6\.12\.117\+deb12-amd64 are installed from other content \(installed [0-9a-f]{12}…, this archive [0-9a-f]{12}…\): pass --force to replace them\n$/,
+    );
     const forced = json<{status: string}>(['install', other, '--root', root, '--force']);
     assert.equal(forced.status, 'replaced');
     assert.equal(khpkg(['verify', '--root', root]).code, 0, 'the replaced tree is whole again');
@@ -123,7 +132,15 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
     const r = json<{removed: number; kept: string[]}>(['remove', REL, '--root', root]);
     assert.deepEqual(r.kept, [`${TREE}/include/mine.h`]);
     // The shared system dirs stay: base-files and the kernel's package own them on a real system.
-    assert.deepEqual(rootListing(root), ['lib', 'lib/modules', 'usr', 'usr/src', `usr/src/linux-headers-${REL}`, `usr/src/linux-headers-${REL}/include`, `usr/src/linux-headers-${REL}/include/mine.h`]);
+    assert.deepEqual(rootListing(root), [
+      'lib',
+      'lib/modules',
+      'usr',
+      'usr/src',
+      `usr/src/linux-headers-${REL}`,
+      `usr/src/linux-headers-${REL}/include`,
+      `usr/src/linux-headers-${REL}/include/mine.h`,
+    ]);
     const gone = khpkg(['remove', REL, '--root', root]);
     assert.equal(gone.code, 1);
     assert.equal(gone.stderr, `khpkg: headers for ${REL} are not installed (see 'khpkg list')\n`);
@@ -223,17 +240,33 @@ function mustRunAs(user: string, argv: string[]): {code: number; stderr: string}
   return {code: r.status ?? -1, stderr: r.stderr.toString()};
 }
 
-
 describe('install from a .deb or .rpm that khpkg built (no dpkg or rpm needed)', () => {
   const s = scratch();
   after(() => s.cleanup());
 
   it('gives the same tree and registry rows as installing the archive itself', () => {
     const out = join(s.dir, 'pkgs');
-    const built = json<{format: string; path: string}[]>(['build', REAL.archive, '--config', REAL.config, '-f', 'deb', '-f', 'rpm', '-z', 'zstd', '--out', out]);
+    const built = json<{format: string; path: string}[]>([
+      'build',
+      REAL.archive,
+      '--config',
+      REAL.config,
+      '-f',
+      'deb',
+      '-f',
+      'rpm',
+      '-z',
+      'zstd',
+      '--out',
+      out,
+    ]);
     const rows: Record<string, unknown>[] = [];
     const trees: Map<string, string>[] = [];
-    for (const [name, source] of [['archive', REAL.archive], ['deb', built[0]!.path], ['rpm', built[1]!.path]] as const) {
+    for (const [name, source] of [
+      ['archive', REAL.archive],
+      ['deb', built[0]!.path],
+      ['rpm', built[1]!.path],
+    ] as const) {
       const root = join(s.dir, name);
       mkdirSync(root);
       const args = name === 'archive' ? ['--config', REAL.config] : [];
@@ -259,7 +292,7 @@ describe('install from a .deb or .rpm that khpkg built (no dpkg or rpm needed)',
     mustRun('dpkg-deb', ['--root-owner-group', '-b', pkg, foreign]);
     const r = khpkg(['install', foreign, '--root', join(s.dir, 'archive')]);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, "khpkg: this .deb was not built by khpkg (its description names no kheaders archive)\n");
+    assert.equal(r.stderr, 'khpkg: this .deb was not built by khpkg (its description names no kheaders archive)\n');
   });
 });
 
@@ -276,13 +309,19 @@ describe('prune and status', () => {
       assert.equal(khpkg(['install', f, '--root', root, '-q']).code, 0);
     }
     writeFileSync(join(root, 'lib/modules/6.1.0-kept/modules.dep'), '');
-    assert.deepEqual(json<{release: string}[]>(['prune', '--root', root, '--dry-run']).map((p) => p.release), ['6.1.0-gone']);
+    assert.deepEqual(
+      json<{release: string}[]>(['prune', '--root', root, '--dry-run']).map((p) => p.release),
+      ['6.1.0-gone'],
+    );
     assert.equal(json<unknown[]>(['list', '--root', root]).length, 2, 'dry run changed nothing');
     assert.equal(khpkg(['prune', '--root', root]).stdout, 'removed 6.1.0-gone\n');
-    assert.deepEqual(json<{release: string}[]>(['list', '--root', root]).map((p) => p.release), ['6.1.0-kept']);
+    assert.deepEqual(
+      json<{release: string}[]>(['list', '--root', root]).map((p) => p.release),
+      ['6.1.0-kept'],
+    );
   });
 
-  it('status says whether the running kernel\'s headers are installed and current, and what to run', () => {
+  it("status says whether the running kernel's headers are installed and current, and what to run", () => {
     const root = join(s.dir, 'status');
     mkdirSync(root);
     const env = {KHPKG_KHEADERS: REAL.archive, KHPKG_RUNNING_RELEASE: REL, KHPKG_PROC_CONFIG: join(s.dir, 'none')};
@@ -295,7 +334,10 @@ describe('prune and status', () => {
     assert.equal(now.current, true);
     assert.equal(now.advice, 'headers are installed and current');
     assert.equal(json<{running: boolean}[]>(['list', '--root', root], env)[0]!.running, true);
-    const rebuilt = json<{current: boolean; advice: string}>(['status', '--root', root], {...env, KHPKG_KHEADERS: join(s.dir, 'prune', 'lib/modules/6.1.0-kept/modules.dep')});
+    const rebuilt = json<{current: boolean; advice: string}>(['status', '--root', root], {
+      ...env,
+      KHPKG_KHEADERS: join(s.dir, 'prune', 'lib/modules/6.1.0-kept/modules.dep'),
+    });
     assert.equal(rebuilt.current, false);
     assert.match(rebuilt.advice, /rebuilt since: run 'khpkg install --force'/);
   });

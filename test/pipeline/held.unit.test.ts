@@ -14,7 +14,10 @@ describe('HeldEntries: what is read before the release is known', () => {
       a.fill(0); // the caller reuses its buffers: what is held must not change with them
       held.add(entry('include/big.h', 'file', big.length), big);
       const out = [...held.drain()];
-      assert.deepEqual(out.map((o) => o.entry.path), ['include', 'include/a.h', 'include/big.h']);
+      assert.deepEqual(
+        out.map((o) => o.entry.path),
+        ['include', 'include/a.h', 'include/big.h'],
+      );
       assert.equal(out[0]!.data, undefined);
       assert.equal(out[1]!.data!.toString(), '#define A 1\n');
       assert.ok(out[2]!.data!.equals(Buffer.alloc(300_000, 7)));

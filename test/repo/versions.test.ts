@@ -23,15 +23,19 @@ describe('repo/versions: which revision is newest', () => {
 
   it('agrees with dpkg --compare-versions and rpm.vercmp (EVR) on every pair of a mixed list', () => {
     const versions = ['1', '1.0', '1.0~', '1.0~~', '1.0a', '1.0+', '1.0.0', '01.0', '1.0-0', 'a', 'A', '1.0+dfsg', '2~beta.1', '6.12.117_2', '1.0^', '1.0^1'];
-    for (const a of versions) for (const b of versions) {
-      if (!a.includes('^')) {
-        const dpkg = (op: string): boolean => tool('dpkg', ['--compare-versions', a, op, b]).code === 0;
-        const want = dpkg('lt') ? -1 : dpkg('gt') ? 1 : 0;
-        assert.equal(compareDebVersions(a, b), want, `dpkg: ${a} vs ${b}`);
+    for (const a of versions)
+      for (const b of versions) {
+        if (!a.includes('^')) {
+          const dpkg = (op: string): boolean => tool('dpkg', ['--compare-versions', a, op, b]).code === 0;
+          const want = dpkg('lt') ? -1 : dpkg('gt') ? 1 : 0;
+          assert.equal(compareDebVersions(a, b), want, `dpkg: ${a} vs ${b}`);
+        }
       }
-    }
     const lua = versions.flatMap((a) => versions.map((b) => `print(rpm.vercmp('${a}', '${b}'), ' ')`)).join(' ');
-    const theirs = tool('rpm', ['--eval', `%{lua: ${lua}}`]).stdout.trim().split(/\s+/).map(Number);
+    const theirs = tool('rpm', ['--eval', `%{lua: ${lua}}`])
+      .stdout.trim()
+      .split(/\s+/)
+      .map(Number);
     const ours = versions.flatMap((a) => versions.map((b) => compareRpmVersions(a, b)));
     assert.deepEqual(ours, theirs);
   });

@@ -105,10 +105,13 @@ describe('sources: file, stdin, kheaders.ko, the running kernel', () => {
     writeFileSync(cfg, gzipSync('CONFIG_SMP=y\n# CONFIG_IKHEADERS is not set\n'));
     const r = khpkg(['inspect'], {env: {KHPKG_KHEADERS: join(s.dir, 'nope'), KHPKG_PROC_CONFIG: cfg, KHPKG_RUNNING_RELEASE: '6.9.0-x'}});
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, "khpkg: the running kernel 6.9.0-x was built without CONFIG_IKHEADERS: pass an archive or a kheaders.ko, or install the distro's headers package\n");
+    assert.equal(
+      r.stderr,
+      "khpkg: the running kernel 6.9.0-x was built without CONFIG_IKHEADERS: pass an archive or a kheaders.ko, or install the distro's headers package\n",
+    );
   });
 
-  it('the running kernel\'s /proc/config.gz is added by default', () => {
+  it("the running kernel's /proc/config.gz is added by default", () => {
     const r = khpkg(['build', '--out', join(s.dir, 'rk'), '-z', 'zstd', '--json'], {
       env: {KHPKG_KHEADERS: REAL.archive, KHPKG_PROC_CONFIG: join(s.dir, 'proc-config.gz')},
     });

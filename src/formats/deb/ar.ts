@@ -6,8 +6,7 @@ export const AR_HEADER_SIZE = 60;
 export function arHeader(name: string, size: number, mtime: number): Buffer {
   if (name.length > 16) throw new RangeError(`ar member name too long: ${name}`);
   if (String(size).length > 10) throw new RangeError(`ar member too large: ${size}`);
-  const h =
-    name.padEnd(16) + String(mtime).padEnd(12) + '0'.padEnd(6) + '0'.padEnd(6) + '100644'.padEnd(8) + String(size).padEnd(10) + '`\n';
+  const h = name.padEnd(16) + String(mtime).padEnd(12) + '0'.padEnd(6) + '0'.padEnd(6) + '100644'.padEnd(8) + String(size).padEnd(10) + '`\n';
   return Buffer.from(h, 'latin1');
 }
 
@@ -24,7 +23,10 @@ export function readAr(buf: Buffer): Map<string, Buffer> {
   const members = new Map<string, Buffer>();
   let at = 8;
   while (at + AR_HEADER_SIZE <= buf.length) {
-    const name = buf.toString('latin1', at, at + 16).trim().replace(/\/$/, '');
+    const name = buf
+      .toString('latin1', at, at + 16)
+      .trim()
+      .replace(/\/$/, '');
     const size = Number(buf.toString('latin1', at + 48, at + 58).trim());
     if (!Number.isSafeInteger(size) || size < 0 || at + AR_HEADER_SIZE + size > buf.length) throw new RangeError(`ar member ${name} is cut short`);
     members.set(name, buf.subarray(at + AR_HEADER_SIZE, at + AR_HEADER_SIZE + size));

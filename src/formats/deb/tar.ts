@@ -26,7 +26,15 @@ export function tarHeader(m: TarMember): Buffer {
   }
   const [prefix, short] = split ?? ['', name.slice(-100)];
   blocks.push(
-    ustar({name: short, prefix, typeflag: TYPEFLAG[m.type], mode: m.mode, mtime: m.mtime, size: m.type === 'file' ? m.size : 0, link: link.length > 100 ? '' : link}),
+    ustar({
+      name: short,
+      prefix,
+      typeflag: TYPEFLAG[m.type],
+      mode: m.mode,
+      mtime: m.mtime,
+      size: m.type === 'file' ? m.size : 0,
+      link: link.length > 100 ? '' : link,
+    }),
   );
   return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
 }

@@ -27,7 +27,15 @@ export class RpmReader {
       const kind = c.mode & 0o170000;
       const type: EntryType = kind === 0o040000 ? 'dir' : kind === 0o120000 ? 'symlink' : 'file';
       const data = type === 'file' ? c.data : undefined;
-      return {path: c.name.replace(/^\.\//, ''), type, mode: c.mode & 0o7777, mtime: c.mtime, size: data?.length ?? 0, data, linkTarget: type === 'symlink' ? c.data.toString('utf8') : undefined};
+      return {
+        path: c.name.replace(/^\.\//, ''),
+        type,
+        mode: c.mode & 0o7777,
+        mtime: c.mtime,
+        size: data?.length ?? 0,
+        data,
+        linkTarget: type === 'symlink' ? c.data.toString('utf8') : undefined,
+      };
     });
   }
 }

@@ -91,7 +91,10 @@ class RpmWriter implements PackageSink {
     const files = plan.entries.filter((e) => !e.shared).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const inodes = files.map((f) => this.inodes.get(f.path) ?? 0);
     if (inodes.includes(0) || files.length !== this.inodes.size) throw new KhpkgError('internal', 'the rpm header and payload list different files');
-    const header = headerBytes(HEADER_IMMUTABLE, mainTags(this.id, this.input, plan, files, inodes, this.compressor, {payload: sha256!, payloadAlt: this.cpioHash.digest('hex')}));
+    const header = headerBytes(
+      HEADER_IMMUTABLE,
+      mainTags(this.id, this.input, plan, files, inodes, this.compressor, {payload: sha256!, payloadAlt: this.cpioHash.digest('hex')}),
+    );
     const path = join(this.input.outDir, `${this.id.name}-${this.id.version}-${this.id.release}.${this.id.arch}.rpm`);
     let fileSha256 = '';
     const total = await writePackageFile(path, async (fh) => {
