@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   'not-kheaders': 1,
   /** An architecture khpkg cannot name packages for. */
   'unsupported-arch': 1,
+  /** Nothing to do now, and that is fine: an installed kernel with kheaders built in gets its headers at its first boot. */
+  deferred: 0,
   /** The running kernel has no kheaders (or it could not be loaded). */
   'no-kheaders': 1,
   /** A package field (name, version, maintainer) khpkg cannot write. */

@@ -11,13 +11,13 @@ const FLOORS: string[][] = [
   ['content'],
   ['formats', 'registry'],
   ['source'],
-  ['kbuild', 'pipeline', 'install', 'repo'],
+  ['kbuild', 'pipeline', 'install', 'repo', 'lifecycle'],
   ['cli'],
   ['commands'],
 ];
 
-/** Verbs use each other only through these public doors: the kit is built for install and build; --via builds a package. */
-const VERB_DOORS = new Set(['pipeline>kbuild', 'install>kbuild', 'install>pipeline']);
+/** Verbs use each other only through these public doors: the kit is built for install and build; --via builds a package; the kernel hooks install and remove. */
+const VERB_DOORS = new Set(['pipeline>kbuild', 'install>kbuild', 'install>pipeline', 'lifecycle>install']);
 
 const floorOf = (file: string): number => {
   const top = file.split('/')[0]!;

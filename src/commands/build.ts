@@ -3,11 +3,11 @@ import {KhpkgCommand, kbuildFlags, kbuildFrom, limitFlags, limitsFrom, recording
 import {describeKbuild} from '../cli/kbuild.js';
 import {describeRepo, publish, repoFlags, repoOptionsFrom} from '../cli/repo.js';
 import {progressBar} from '../cli/progress.js';
+import {archiveSource, kernelFlag} from '../cli/source.js';
 import {readConfigFile} from '../cli/files.js';
 import {COMPRESSIONS, type Compression} from '../formats/compression.js';
 import {FORMATS, type Format} from '../formats/writer.js';
 import {buildPackages, defaultMaintainer, recordArtifacts} from '../pipeline/build.js';
-import {openSource} from '../source/index.js';
 import type {Artifact} from '../formats/writer.js';
 import type {RepoResult} from '../repo/repo.js';
 
@@ -25,6 +25,7 @@ export default class Build extends KhpkgCommand {
   static override args = {source: Args.string(sourceArg)};
   static override flags = {
     ...limitFlags,
+    ...kernelFlag,
     ...recordRootFlags,
     ...waitFlag,
     ...repoFlags,
@@ -44,7 +45,7 @@ export default class Build extends KhpkgCommand {
     const limits = limitsFrom(flags);
     const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
     const root = recordingRoot(flags.root);
-    const source = await openSource(args.source, limits);
+    const source = await archiveSource(args.source, flags.kernel, flags.root ?? '/', limits);
     const progress = progressBar(!flags.json && !flags.quiet);
     const {release, artifacts, kbuild} = await buildPackages(source, {
       formats: [...new Set(flags.format as Format[])],

@@ -1,11 +1,11 @@
 import {Args, Flags} from '@oclif/core';
 import {KhpkgCommand, kbuildFlags, kbuildFrom, limitFlags, limitsFrom, rootFlags, sourceArg, waitFlag} from '../cli/base.js';
 import {progressBar} from '../cli/progress.js';
+import {archiveSource, kernelFlag} from '../cli/source.js';
 import {readConfigFile} from '../cli/files.js';
 import {KhpkgError} from '../errors.js';
 import {chooseVia, installVia, type ViaChoice} from '../install/bridge.js';
 import {installHeaders} from '../install/install.js';
-import {openSource} from '../source/index.js';
 import {describeKbuild} from '../cli/kbuild.js';
 import type {InstallResult} from '../install/install.js';
 import type {Via} from '../install/bridge.js';
@@ -21,6 +21,7 @@ export default class Install extends KhpkgCommand {
     ...rootFlags,
     ...waitFlag,
     ...limitFlags,
+    ...kernelFlag,
     ...kbuildFlags,
     config: Flags.string({char: 'c', description: '.config or config.gz to add (default for the running kernel: /proc/config.gz)'}),
     layout: Flags.string({
@@ -43,7 +44,7 @@ export default class Install extends KhpkgCommand {
     const limits = limitsFrom(flags);
     const root = flags.root;
     const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
-    const source = await openSource(args.source, limits);
+    const source = await archiveSource(args.source, flags.kernel, root, limits);
     const progress = progressBar(!flags.json && !flags.quiet);
     const kbuild = kbuildFrom(flags, root);
     const common = {

@@ -15,7 +15,7 @@ import {quickCheck} from './verify.js';
 import {feedPlans} from '../content/feed.js';
 import {Registry} from '../registry/registry.js';
 import type {FileRecord, HeaderSet} from '../registry/types.js';
-import {configFor, recordedOrigin, type ArchiveSource} from '../source/index.js';
+import {checkExpectedRelease, configFor, recordedOrigin, type ArchiveSource} from '../source/index.js';
 import {runHeaderHooks, type HookResult} from './hooks.js';
 import {lockRoot} from '../registry/lock.js';
 import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkPointsAt, makeDirsInRoot, removeEmptyDirs} from '../root/paths.js';
@@ -32,12 +32,16 @@ export interface InstallOptions {
   force: boolean;
   /** Rewrite every file of an installed set of the same headers (repair). */
   reinstall?: boolean;
+  /** Replace a set khpkg installed when these headers differ (the boot unit: the running kernel is the truth); less than --force. */
+  replaceStale?: boolean;
   hooks: boolean;
   waitSeconds: number;
   limits: Limits;
   onProgress?: Progress;
   /** Make a module-build tree (`--kbuild`). */
   kbuild?: KbuildInputs;
+  /** false from kernel hooks: ask no package manager binary (see foreignOwners). */
+  packageManagers?: boolean;
 }
 
 export interface InstallResult {
@@ -196,6 +200,7 @@ export interface InstallFacts {
   damaged: number;
   force: boolean;
   reinstall: boolean;
+  replaceStale?: boolean;
 }
 
 const short = (sha: string | undefined): string => (sha ? `${sha.slice(0, 12)}…` : 'none');
@@ -235,7 +240,8 @@ export function decideInstall(f: InstallFacts): InstallDecision {
       }
       return {action: 'unchanged'};
     }
-    if (!f.force) {
+    // The boot unit replaces stale headers of its own tier only: a module-build tree is never downgraded behind the user's back.
+    if (!f.force && !(f.replaceStale && sameTier)) {
       if (!sameContent) {
         throw new KhpkgError(
           'conflict',
@@ -263,6 +269,7 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
   const {root} = opts;
   const archive = scan.tar ?? source.bytes;
   const {release} = scan.info;
+  checkExpectedRelease(source, release);
   const {config, tier} = wanted;
   if (config && wanted.configOrigin) checkConfigMatches(config, scan.captured.get(INFO_FILES.autoconf), wanted.configOrigin);
   const treeRel = treeDirFor(opts.layout, release);
@@ -288,12 +295,13 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
       layout: opts.layout,
       configSha256: wanted.configSha256,
       tier,
-      foreign: foreignOwners(root, [treeRel, linkRel]),
+      foreign: foreignOwners(root, [treeRel, linkRel], {askRpm: opts.packageManagers !== false}),
       treeExists: existsSync(inRoot(root, treeRel)),
       linkElsewhere: Boolean(link) && !linkPointsAt(root, linkRel, treeRel),
       damaged: existing && (existing.via ?? 'khpkg') === 'khpkg' ? quickCheck(root, registry.files(release)) : 0,
       force: opts.force,
       reinstall: Boolean(opts.reinstall),
+      replaceStale: opts.replaceStale,
     };
     const decision = decideInstall(facts);
     const unchanged = {release, files: existing?.files ?? 0, bytes: existing?.bytes ?? 0, recovered, hooks: [], tier, kept: [], overwritten: []};

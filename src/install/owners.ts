@@ -16,10 +16,12 @@ export interface ForeignOwner {
  * Who among dpkg and rpm owns each of `paths` (root-relative) in `root`: a dir counts as owned when
  * the package lists it or anything below it. dpkg is read from its database files, so no dpkg
  * binary is needed (`<root>/var/lib/dpkg/info/*.list`, or `$DPKG_ADMINDIR` on `/`); rpm is asked
- * with `rpm --root R -qf` where the root has an rpm database and an `rpm` binary exists.
+ * with `rpm --root R -qf` where the root has an rpm database and an `rpm` binary exists (not from a
+ * kernel hook, `askRpm: false`: rpm may be the one running it, holding its database's lock; what
+ * exists on disk is refused without --force anyway, which hooks never pass).
  */
-export function foreignOwners(root: string, paths: readonly string[]): ForeignOwner[] {
-  return [...dpkgOwners(root, paths), ...rpmOwners(root, paths)];
+export function foreignOwners(root: string, paths: readonly string[], opts: {askRpm?: boolean} = {}): ForeignOwner[] {
+  return [...dpkgOwners(root, paths), ...(opts.askRpm === false ? [] : rpmOwners(root, paths))];
 }
 
 /** The one sentence every refusal uses: who owns it, and the ways forward. */

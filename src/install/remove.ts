@@ -4,6 +4,7 @@ import {removeVia} from './bridge.js';
 import {lockRoot} from '../registry/lock.js';
 import {recover} from './recover.js';
 import {removeRecordedFiles} from './remove-files.js';
+import {inRoot} from '../root/paths.js';
 import {foreignOwners} from './owners.js';
 
 export interface RemoveResult {
@@ -31,19 +32,19 @@ export async function removeHeaders(root: string, release: string, waitSeconds: 
     if (set.via === 'dpkg' || set.via === 'rpm') {
       await removeVia(root, set);
       registry.forget(release);
-      return {release, path: `/${set.path}`, removed: set.files, kept: []};
+      return {release, path: inRoot(root, set.path), removed: set.files, kept: []};
     }
     // dpkg or rpm installed a package over the set since: the files are theirs now, not ours to delete.
     const owner = foreignOwners(root, [set.path, `lib/modules/${release}/build`])[0];
     if (owner) {
       registry.forget(release);
-      return {release, path: `/${set.path}`, removed: 0, kept: [], ownedBy: `${owner.manager} package ${owner.package}`};
+      return {release, path: inRoot(root, set.path), removed: 0, kept: [], ownedBy: `${owner.manager} package ${owner.package}`};
     }
     const op = registry.beginOperation({kind: 'remove', release, phase: 'removing', treePath: set.path});
     registry.markRemoving(release);
     const {removed, kept} = removeRecordedFiles(root, set, registry.files(release));
     registry.forget(release, op);
-    return {release, path: `/${set.path}`, removed, kept};
+    return {release, path: inRoot(root, set.path), removed, kept};
   } finally {
     registry.close();
     lock.release();

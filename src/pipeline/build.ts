@@ -14,7 +14,7 @@ import {packageMtime, packageTimestamp, PlanBuilder, timeBounds} from '../conten
 import type {Compression} from '../formats/compression.js';
 import {packagerFor} from '../formats/index.js';
 import type {Artifact, BuildInput, Format, PackageSink} from '../formats/writer.js';
-import {configFor, type ArchiveSource} from '../source/index.js';
+import {checkExpectedRelease, configFor, type ArchiveSource} from '../source/index.js';
 import {buildKbuildKit, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
 import {HeldEntries} from './held.js';
 
@@ -101,6 +101,7 @@ async function streamBuild(
     );
   /** The kernel is known: open every package, and give it what was read so far. */
   const start = async (k: KernelIdentity): Promise<void> => {
+    checkExpectedRelease(source, k.release);
     if (given) checkConfigMatches(given.parsed, state.captured.get(INFO_FILES.autoconf), given.origin);
     createdOutDir = await mkdir(opts.outDir, {recursive: true}).catch((e: NodeJS.ErrnoException) => {
       throw outDirError(opts.outDir, e);

@@ -7,6 +7,7 @@ import type {Limits} from '../archive/limits.js';
 import {readRunningKernelArchive, readRunningKernelConfig} from './kernel.js';
 import {archiveFromModule} from './module.js';
 import {treeFromPackage} from './package.js';
+import {findInstalledKernel, installedKernelArchive} from './installed.js';
 
 export type SourceKind = 'file' | 'stdin' | 'running-kernel' | 'module' | 'deb' | 'rpm';
 
@@ -24,6 +25,22 @@ export interface ArchiveSource {
   sha256: string;
   /** The config that comes with the source: the running kernel's /proc/config.gz, a package's .config. */
   defaultConfig?: Buffer;
+  /** `--kernel <release>`: the release the archive must name (its UTS_RELEASE). */
+  expectedRelease?: string;
+}
+
+/** `--kernel <release>`: that kernel's kheaders, read offline from its module under `root`, with its config. */
+export async function openInstalledKernel(root: string, release: string, limits: Limits): Promise<ArchiveSource> {
+  const k = findInstalledKernel(root, release);
+  const bytes = await installedKernelArchive(k, root, limits);
+  return withDigest({kind: 'module', origin: k.module!, bytes, defaultConfig: k.config?.bytes, expectedRelease: release});
+}
+
+/** The archive must be the kernel asked for: a module from another build in its place is refused. */
+export function checkExpectedRelease(source: ArchiveSource, release: string): void {
+  if (source.expectedRelease !== undefined && source.expectedRelease !== release) {
+    throw new KhpkgError('bad-input', `${source.origin} holds the headers of ${release}, not of ${source.expectedRelease}`);
+  }
 }
 
 /** The config to add: the one given, else the one the source carries (/proc/config.gz, a package's .config). */
@@ -54,7 +71,7 @@ export async function openSource(spec: string | undefined, limits: Limits): Prom
     const tree = await treeFromPackage(raw, format, limits.maxInputBytes);
     return {kind: format, origin: spec, bytes: tree.tar, sha256: tree.archiveSha256, defaultConfig: tree.config};
   }
-  if (format === 'elf' || ((format === 'xz' || format === 'zstd') && (await holdsElf(raw, format)))) {
+  if (format === 'elf' || ((format === 'xz' || format === 'zstd' || format === 'gzip') && (await holdsElf(raw, format)))) {
     return withDigest({kind: 'module', origin: spec, bytes: await archiveFromModule(raw, limits.maxInputBytes)});
   }
   return withDigest({kind, origin: spec, bytes: raw});
@@ -64,8 +81,8 @@ function withDigest(s: Omit<ArchiveSource, 'sha256'>): ArchiveSource {
   return {...s, sha256: createHash('sha256').update(s.bytes).digest('hex')};
 }
 
-/** A `.ko.xz`/`.ko.zst` is an xz/zstd stream too: look at what it decompresses to. */
-async function holdsElf(raw: Buffer, format: 'xz' | 'zstd'): Promise<boolean> {
+/** A `.ko.xz`/`.ko.zst`/`.ko.gz` is a compressed stream too: look at what it decompresses to. */
+async function holdsElf(raw: Buffer, format: 'xz' | 'zstd' | 'gzip'): Promise<boolean> {
   // A tar starts with a file name, never with \x7fELF.
   try {
     const head = await peekDecompressed(raw, format);

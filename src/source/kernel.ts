@@ -57,12 +57,17 @@ export async function readRunningKernelArchive(): Promise<Buffer> {
 /** The running kernel's `.config` (from /proc/config.gz), if it exposes one. */
 export function readRunningKernelConfig(): Buffer | undefined {
   const {config} = kernelPaths();
-  return existsSync(config) ? gunzipSync(readFileSync(config)) : undefined;
+  return existsSync(config) ? plainConfig(readFileSync(config)) : undefined;
+}
+
+/** /proc/config.gz is gzip; a stand-in (a chroot's copy, KHPKG_PROC_CONFIG) may be the plain text. */
+function plainConfig(raw: Buffer): Buffer {
+  return raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw;
 }
 
 function ikheadersSetting(configPath: string): 'y' | 'm' | 'n' | undefined {
   try {
-    const text = gunzipSync(readFileSync(configPath)).toString('utf8');
+    const text = plainConfig(readFileSync(configPath)).toString('utf8');
     const m = /^CONFIG_IKHEADERS=([ym])$/m.exec(text);
     return m ? (m[1] as 'y' | 'm') : 'n';
   } catch {

@@ -1,0 +1,57 @@
+import {existsSync, readFileSync} from 'node:fs';
+import {KhpkgError} from '../errors.js';
+import type {Limits} from '../archive/limits.js';
+import {checkedInRoot} from '../root/paths.js';
+import {runningRelease} from './kernel.js';
+import {archiveFromModule} from './module.js';
+
+/** Where distributions put a kernel's kheaders module, before modules.dep is asked. */
+const MODULE_NAMES = ['kernel/kernel/kheaders.ko', 'kernel/kernel/kheaders.ko.xz', 'kernel/kernel/kheaders.ko.zst', 'kernel/kernel/kheaders.ko.gz'];
+
+/** What an installed kernel offers: its kheaders module (read offline, never loaded) and its config. */
+export interface InstalledKernel {
+  release: string;
+  /** The module, absolute; undefined when kheaders is built into the kernel. */
+  module?: string;
+  builtin: boolean;
+  config?: {bytes: Buffer; origin: string};
+}
+
+/**
+ * Finds kernel `release` installed under `root`: `lib/modules/<release>/kernel/kernel/kheaders.ko`
+ * (also `.xz`, `.zst`, `.gz`, or wherever `modules.dep` puts it), and its config from
+ * `boot/config-<release>` (Debian) or `lib/modules/<release>/config` (Fedora, Arch).
+ */
+export function findInstalledKernel(root: string, release: string): InstalledKernel {
+  if (!/^[A-Za-z0-9._+~-]+$/.test(release)) throw new KhpkgError('usage', `--kernel '${release}' is not a kernel release`);
+  const dir = checkedInRoot(root, `lib/modules/${release}`);
+  if (!existsSync(dir)) throw new KhpkgError('not-found', `no kernel ${release} is installed (no ${dir})`);
+  const read = (rel: string): string => {
+    try {
+      return readFileSync(checkedInRoot(root, rel), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const fromDep = /^([^:\s]*\/kheaders\.ko(?:\.[a-z]+)?):/m.exec(read(`lib/modules/${release}/modules.dep`))?.[1];
+  const candidates = [...MODULE_NAMES, ...(fromDep && !fromDep.startsWith('/') && !fromDep.split('/').includes('..') ? [fromDep] : [])];
+  const module = candidates.map((c) => checkedInRoot(root, `lib/modules/${release}/${c}`)).find((p) => existsSync(p));
+  const builtin = !module && /(^|\/)kheaders\.ko$/m.test(read(`lib/modules/${release}/modules.builtin`));
+  const configRel = [`boot/config-${release}`, `lib/modules/${release}/config`].find((c) => existsSync(checkedInRoot(root, c)));
+  const config = configRel === undefined ? undefined : {bytes: readFileSync(checkedInRoot(root, configRel)), origin: `/${configRel}`};
+  return {release, module, builtin, config};
+}
+
+/** The archive of an installed kernel, from its module; a kernel with kheaders built in and not running says when it will come. */
+export async function installedKernelArchive(k: InstalledKernel, root: string, limits: Limits): Promise<Buffer> {
+  if (k.module) return archiveFromModule(readFileSync(k.module), limits.maxInputBytes);
+  if (k.builtin) {
+    if (root === '/' && k.release === runningRelease())
+      throw new KhpkgError('usage', `${k.release} is the running kernel with kheaders built in: run 'khpkg install' without --kernel`);
+    throw new KhpkgError(
+      'deferred',
+      `${k.release} has kheaders built in: its headers will be installed at its first boot (khpkg.service; see 'khpkg hooks status')`,
+    );
+  }
+  throw new KhpkgError('no-kheaders', `${k.release} has no kheaders module (CONFIG_IKHEADERS is off in that kernel): nothing to install its headers from`);
+}

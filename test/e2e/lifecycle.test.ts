@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import {copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {lockRoot} from '../../src/registry/lock.js';
+import {REAL} from '../helpers/kheaders.js';
+import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
+import {treeDigest} from '../helpers/tree.js';
+
+const REL = REAL.release;
+
+/**
+ * A root holding an installed (not running) kernel made from the bundled archive, as Debian lays it
+ * out: its kheaders.ko.xz under lib/modules/<rel>/kernel/kernel/, a modules.dep naming it, and its
+ * config at boot/config-<rel>. The module is a real ELF object carrying the archive.
+ */
+function installedKernelRoot(dir: string, root: string, release = REL, opts: {kheaders?: 'module' | 'builtin' | 'none'} = {}): void {
+  const mod = join(root, 'lib/modules', release);
+  mkdirSync(join(mod, 'kernel/kernel'), {recursive: true});
+  mkdirSync(join(root, 'boot'), {recursive: true});
+  copyFileSync(REAL.config, join(root, 'boot', `config-${release}`));
+  const kind = opts.kheaders ?? 'module';
+  if (kind === 'module') {
+    const ko = join(dir, `kheaders-${release}.ko`);
+    if (!existsSync(`${ko}.xz`)) {
+      writeFileSync(join(dir, 'empty.c'), 'int khpkg_test;\n');
+      mustRun('gcc', ['-c', join(dir, 'empty.c'), '-o', join(dir, 'empty.o')]);
+      mustRun('objcopy', ['--add-section', `.rodata.kheaders=${REAL.archive}`, join(dir, 'empty.o'), ko]);
+      mustRun('xz', ['-k', ko]);
+    }
+    copyFileSync(`${ko}.xz`, join(mod, 'kernel/kernel/kheaders.ko.xz'));
+    writeFileSync(join(mod, 'modules.dep'), 'kernel/kernel/kheaders.ko.xz:\n');
+  } else {
+    writeFileSync(join(mod, 'modules.dep'), '');
+    writeFileSync(join(mod, 'modules.builtin'), kind === 'builtin' ? 'kernel/kernel/kheaders.ko\n' : 'kernel/lib/crc32.ko\n');
+  }
+}
+
+/** A stand-in for DKMS's own kernel hook (sorted after khpkg's): records whether the build link resolved when it ran. */
+function standInDkms(root: string): void {
+  mkdirSync(join(root, 'etc/kernel/postinst.d'), {recursive: true});
+  writeFileSync(
+    join(root, 'etc/kernel/postinst.d/dkms'),
+    '#!/bin/sh\nif [ -e "$DPKG_ROOT/lib/modules/$1/build/include/linux/kconfig.h" ]; then echo "$1 resolved" >> "$DPKG_ROOT/dkms.log"; else echo "$1 missing" >> "$DPKG_ROOT/dkms.log"; fi\n',
+    {mode: 0o755},
+  );
+}
+
+const runParts = (root: string, dir: 'postinst.d' | 'postrm.d', release = REL, env: Record<string, string> = {}) =>
+  tool('run-parts', [`--arg=${release}`, `--arg=/boot/vmlinuz-${release}`, join(root, 'etc/kernel', dir)], {env: {DPKG_ROOT: root, ...env}});
+
+const listed = (root: string): string[] => JSON.parse(khpkg(['list', '--root', root, '--json']).stdout).map((s: {release: string}) => s.release);
+
+describe('zero-touch: headers come with a kernel and go with it', function () {
+  this.timeout(300_000);
+  const s = scratch();
+  after(() => s.cleanup());
+
+  it('hooks enable, then run-parts postinst.d installs the new kernel’s headers before DKMS’s hook runs; postrm.d removes them', () => {
+    const root = join(s.dir, 'debian');
+    installedKernelRoot(s.dir, root);
+    standInDkms(root);
+    assert.equal(khpkg(['hooks', 'enable', '--root', root]).code, 0);
+    const status = JSON.parse(khpkg(['hooks', 'status', '--root', root, '--json']).stdout);
+    assert.equal(status.enabled, true);
+    const up = runParts(root, 'postinst.d');
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal(readFileSync(join(root, 'dkms.log'), 'utf8'), `${REL} resolved\n`, "DKMS's hook found the headers");
+    assert.deepEqual(listed(root), [REL]);
+    assert.ok(readFileSync(join(root, `usr/src/linux-headers-${REL}/.config`)).equals(readFileSync(REAL.config)), "the kernel's /boot/config came along");
+    assert.equal(khpkg(['verify', REL, '--root', root]).code, 0);
+
+    const down = runParts(root, 'postrm.d');
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(listed(root), []);
+    assert.equal(existsSync(join(root, `usr/src/linux-headers-${REL}`)), false);
+    assert.ok(existsSync(join(root, `lib/modules/${REL}/modules.dep`)), "the kernel's own files stay");
+  });
+
+  it('the kernel-install plugin does the same with add and remove', () => {
+    const root = join(s.dir, 'kernel-install');
+    installedKernelRoot(s.dir, root);
+    assert.equal(khpkg(['hooks', 'enable', '--root', root]).code, 0);
+    const plugin = join(root, 'etc/kernel/install.d/35-khpkg.install');
+    assert.equal(
+      mustRun(plugin, ['add', REL, join(root, 'boot/efi/entry'), `/boot/vmlinuz-${REL}`], {env: {KHPKG_ROOT: root}}).trim(),
+      `khpkg: installed headers for ${REL} at ${join(root, `usr/src/linux-headers-${REL}`)}`,
+    );
+    assert.deepEqual(listed(root), [REL]);
+    assert.ok(existsSync(join(root, `lib/modules/${REL}/build/include/linux/kconfig.h`)));
+    mustRun(plugin, ['remove', REL, join(root, 'boot/efi/entry')], {env: {KHPKG_ROOT: root}});
+    assert.deepEqual(listed(root), []);
+  });
+
+  it('never fails a kernel install: no kheaders, kheaders built in, a busy registry each give one line and exit 0', () => {
+    const root = join(s.dir, 'failures');
+    installedKernelRoot(s.dir, root, '6.1.0-nokh', {kheaders: 'none'});
+    installedKernelRoot(s.dir, root, '6.1.0-builtin', {kheaders: 'builtin'});
+    installedKernelRoot(s.dir, root);
+    assert.equal(khpkg(['hooks', 'enable', '--root', root]).code, 0);
+    const none = runParts(root, 'postinst.d', '6.1.0-nokh');
+    assert.equal(none.code, 0);
+    assert.equal(
+      none.stderr,
+      'khpkg: 6.1.0-nokh has no kheaders module (CONFIG_IKHEADERS is off in that kernel): nothing to install its headers from (the kernel is not affected)\n',
+    );
+    const builtin = runParts(root, 'postinst.d', '6.1.0-builtin');
+    assert.equal(builtin.code, 0);
+    assert.match(builtin.stdout, /^khpkg: 6\.1\.0-builtin has kheaders built in: its headers will be installed at its first boot/);
+    assert.equal(builtin.stderr, '');
+
+    const lock = lockRoot(root, 0);
+    try {
+      const busy = runParts(root, 'postinst.d', REL, {KHPKG_HOOK_WAIT: '1'});
+      assert.equal(busy.code, 0);
+      assert.match(busy.stderr, /^khpkg: another khpkg is changing .* \(the kernel is not affected\)\n$/);
+    } finally {
+      lock.release();
+    }
+    assert.deepEqual(listed(root), [], 'nothing was installed by the failed runs');
+    assert.deepEqual(
+      ['usr/src'].flatMap((d) =>
+        existsSync(join(root, d))
+          ? tool('ls', ['-A', join(root, d)])
+              .stdout.split('\n')
+              .filter((n) => n.startsWith('.khpkg'))
+          : [],
+      ),
+      [],
+    );
+  });
+
+  it('install --kernel refuses a module that holds another release’s headers', () => {
+    const root = join(s.dir, 'mismatch');
+    installedKernelRoot(s.dir, root, '6.12.999-other');
+    const r = khpkg(['install', '--kernel', '6.12.999-other', '--root', root]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^khpkg: .*kheaders\.ko\.xz holds the headers of 6\.12\.117\+deb12-amd64, not of 6\.12\.999-other\n$/);
+    assert.deepEqual(listed(root), []);
+    const built = JSON.parse(
+      khpkg(['build', '--kernel', REL, '--root', (installedKernelRoot(s.dir, root), root), '-o', join(s.dir, 'out'), '-z', 'zstd', '--json']).stdout,
+    );
+    assert.equal(built[0].name, `linux-headers-${REL}`);
+  });
+
+  it('hooks disable leaves the root exactly as before hooks enable, and the unit passes systemd-analyze verify', () => {
+    const root = join(s.dir, 'disable');
+    installedKernelRoot(s.dir, root);
+    mkdirSync(join(root, 'etc/kernel/postinst.d'), {recursive: true}); // one dir was there before, empty
+    const before = treeDigest(root);
+    assert.equal(khpkg(['hooks', 'enable', '--root', root]).code, 0);
+    const unit = join(root, 'etc/systemd/system/khpkg.service');
+    const verify = tool('systemd-analyze', ['verify', unit]);
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.match(readFileSync(unit, 'utf8'), /^Before=dkms\.service$/m);
+    assert.equal(khpkg(['hooks', 'enable', '--root', root]).code, 0, 'enable again changes nothing');
+    assert.equal(khpkg(['hooks', 'disable', '--root', root]).code, 0);
+    assert.deepEqual(treeDigest(root), before);
+    assert.equal(JSON.parse(khpkg(['hooks', 'status', '--root', root, '--json']).stdout).enabled, false);
+  });
+});
+
+describe('khpkg.service at boot (hooks run boot)', function () {
+  this.timeout(300_000);
+  const s = scratch();
+  after(() => s.cleanup());
+
+  it('installs the running kernel’s headers when missing, does nothing when current, and replaces stale ones', () => {
+    const root = join(s.dir, 'boot');
+    mkdirSync(root);
+    const env = {KHPKG_KHEADERS: REAL.archive, KHPKG_PROC_CONFIG: REAL.config, KHPKG_RUNNING_RELEASE: REL};
+    const first = khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {env});
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(JSON.parse(first.stdout).said, /^installed headers for /);
+    assert.match(JSON.parse(khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {env}).stdout).said, /are installed already$/);
+    // The same release rebuilt with another header: the running kernel is the truth.
+    const x = join(s.dir, 'x');
+    mkdirSync(x);
+    mustRun('tar', ['-xJf', REAL.archive, '-C', x]);
+    writeFileSync(join(x, 'include/linux/rebuilt.h'), '#define REBUILT 1\n');
+    const rebuilt = join(s.dir, 'rebuilt.tar.xz');
+    mustRun('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '-C', x, '-cJf', rebuilt, '.']);
+    const stale = khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {env: {...env, KHPKG_KHEADERS: rebuilt}});
+    assert.match(JSON.parse(stale.stdout).said, /^replaced headers for /);
+    assert.ok(existsSync(join(root, `usr/src/linux-headers-${REL}/include/linux/rebuilt.h`)));
+    const none = khpkg(['hooks', 'run', 'boot', '--root', root], {env: {...env, KHPKG_KHEADERS: join(s.dir, 'absent')}});
+    assert.equal(none.code, 0, 'a kernel without kheaders does not fail the boot unit');
+    assert.match(none.stderr, /^khpkg: .*\(the kernel is not affected\)\n$/);
+  });
+});
