@@ -19,6 +19,19 @@ export abstract class KhpkgCommand extends Command {
     debug: Flags.boolean({description: 'show stack traces of errors'}),
   };
 
+  /** `khpkg <command> ARG [OPTIONAL]`: the command's usage, from its own args. */
+  private usageLine(): string {
+    const ctor = this.constructor as typeof KhpkgCommand;
+    const args = Object.entries(ctor.args ?? {}).map(([name, a]) => (a.required ? name.toUpperCase() : `[${name.toUpperCase()}]`));
+    return ['khpkg', (this.id ?? '').replace(/:/g, ' '), ...args, '[FLAGS]'].join(' ');
+  }
+
+  /** A read command's answer (cli/views.ts), printed as the fast path prints it. */
+  protected show(view: {out: string; code: number}): void {
+    process.stdout.write(view.out);
+    if (view.code !== 0) this.exit(view.code);
+  }
+
   /** The command's one JSON result (each command exports its type beside it). */
   protected printJson<T>(value: T): void {
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -31,7 +44,13 @@ export abstract class KhpkgCommand extends Command {
     // A flag's own parse (--root) failed: oclif wraps our one line in its own words; unwrap it.
     if (err instanceof KhpkgError) err.message = err.message.replace(/^Parsing --[\w-]+ \n\t([^]*)\nSee more help with --help$/, '$1');
     if (err.oclif || err.parse) {
-      process.stderr.write(`khpkg: ${printable(`usage: ${err.message.split('\n')[0]} (see 'khpkg ${this.id ?? ''} --help')`)}\n`);
+      // oclif spreads what is wrong over lines (the missing arg's name on the next one): one line, with the usage.
+      const what = err.message
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !/^See more help/.test(l))
+        .join(' ');
+      process.stderr.write(`khpkg: ${printable(`usage: ${what}. Usage: ${this.usageLine()} (see 'khpkg ${this.id?.replace(/:/g, ' ') ?? ''} --help')`)}\n`);
       this.exit(2);
     }
     this.exit(reportError(err, debug));

@@ -11,8 +11,8 @@ import {buildPackages, defaultMaintainer, recordArtifacts} from '../pipeline/bui
 import type {Artifact} from '../formats/writer.js';
 import type {RepoResult} from '../repo/repo.js';
 
-/** `build --json`: the packages written, and with `--repo` the repository update too. */
-export type BuildJson = Artifact[] | {artifacts: Artifact[]; repo: RepoResult};
+/** `build --json`: always this one object: the packages written, and with `--repo` the repository update too. */
+export type BuildJson = {packages: Artifact[]; repo?: RepoResult};
 
 export default class Build extends KhpkgCommand {
   static override summary = 'Build linux-headers .deb (and kernel-devel .rpm) packages from a kheaders archive.';
@@ -72,7 +72,7 @@ export default class Build extends KhpkgCommand {
             ),
             root,
           );
-    if (flags.json) return this.printJson<BuildJson>(repo ? {artifacts, repo} : artifacts);
+    if (flags.json) return this.printJson<BuildJson>(repo ? {packages: artifacts, repo} : {packages: artifacts});
     if (root !== undefined && !recorded && flags.verbose) this.log(`(not recorded: the registry under ${root} is not writable)`);
     if (flags.quiet) return;
     for (const a of artifacts) {

@@ -1,12 +1,8 @@
 import {Args} from '@oclif/core';
 import {KhpkgCommand, rootFlags} from '../cli/base.js';
-import {notInstalled} from '../errors.js';
-import {readRegistry} from '../install/query.js';
-import {describeKbuild} from '../cli/kbuild.js';
-import type {HeaderSet} from '../registry/types.js';
+import {infoView} from '../cli/views.js';
 
-/** `info --json`: the registry's whole record of the set. */
-export type InfoJson = HeaderSet;
+export type {InfoJson} from '../cli/views.js';
 
 export default class Info extends KhpkgCommand {
   static override summary = 'Show everything the registry knows about an installed header set.';
@@ -16,11 +12,6 @@ export default class Info extends KhpkgCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Info);
-    const set = readRegistry(flags.root, (r) => r.get(args.release), undefined);
-    if (!set) throw notInstalled(args.release);
-    if (flags.json) return this.printJson<InfoJson>(set);
-    const {kbuild, ...plain} = set;
-    for (const [k, v] of Object.entries(plain)) this.log(`${k.padEnd(13)} ${v}`);
-    if (kbuild) this.log(`${'kbuild'.padEnd(13)} ${describeKbuild(kbuild).replace(/^module-build tree: /, '')} (source ${kbuild.source})`);
+    this.show(infoView(flags.root, args.release, flags.json));
   }
 }

@@ -37,6 +37,7 @@ export default class Inspect extends KhpkgCommand {
       ['files', String(info.files)],
       ['bytes', String(info.bytes)],
       ['sha256', info.sha256],
+      ['cflags', info.consumerCflags.length > 0 ? info.consumerCflags.join(' ') : '(none beyond include paths)'],
     ];
     for (const [k, v] of rows) this.log(`${k.padEnd(9)} ${v}`);
   }

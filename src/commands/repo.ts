@@ -17,7 +17,11 @@ export default class Repo extends KhpkgCommand {
     '<%= config.bin %> repo /srv/repo --remove linux-headers-6.1.0-13-amd64',
   ];
   static override strict = false;
-  static override args = {dir: Args.string({description: 'the repository directory', required: true})};
+  static override usage = 'repo DIR [PACKAGE...] [--sign-key KEYID] [--keep N] [--remove NAME...] [--flat] [--suite SUITE] [--component NAME] [--json]';
+  static override args = {
+    dir: Args.string({description: 'the repository directory', required: true}),
+    package: Args.string({description: '.deb and .rpm files to add (any number)'}),
+  };
   static override flags = {
     ...recordRootFlags,
     ...waitFlag,

@@ -1,9 +1,7 @@
 import {KhpkgCommand, rootFlags} from '../cli/base.js';
-import {kernelStatus} from '../install/status.js';
-import type {KernelStatus} from '../install/status.js';
+import {statusView} from '../cli/views.js';
 
-/** `status --json`: the running kernel and its headers. */
-export type StatusJson = KernelStatus;
+export type {StatusJson} from '../cli/views.js';
 
 export default class Status extends KhpkgCommand {
   static override summary = 'The running kernel: does it carry kheaders, are its headers installed and current, what to run if not.';
@@ -12,14 +10,6 @@ export default class Status extends KhpkgCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Status);
-    const s = kernelStatus(flags.root);
-    if (flags.json) return this.printJson<StatusJson>(s);
-    this.log(`running kernel  ${s.release}`);
-    this.log(`kheaders        ${s.kheaders}`);
-    this.log(`config          ${s.config ? 'present' : 'absent'}`);
-    this.log(
-      `headers         ${s.installed ? (s.current === null ? 'installed' : s.current ? 'installed, current' : 'installed, OUT OF DATE') : 'not installed'}`,
-    );
-    this.log(s.advice);
+    this.show(statusView(flags.root, flags.json));
   }
 }

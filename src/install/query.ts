@@ -1,4 +1,5 @@
 import {Registry} from '../registry/registry.js';
+import {inRoot} from '../root/paths.js';
 import type {HeaderSet} from '../registry/types.js';
 import {runningRelease} from '../source/kernel.js';
 import {tryLockRoot} from '../registry/lock.js';
@@ -9,7 +10,9 @@ export interface ListedSet {
   release: string;
   version: string;
   arch: string;
+  /** Where the tree is (under --root); `rel`: relative to the root. */
   path: string;
+  rel: string;
   files: number;
   bytes: number;
   installedAt: string;
@@ -19,12 +22,13 @@ export interface ListedSet {
   via: 'khpkg' | 'dpkg' | 'rpm';
 }
 
-export function listed(set: HeaderSet): ListedSet {
+export function listed(set: HeaderSet, root: string): ListedSet {
   return {
     release: set.release,
     version: set.version,
     arch: set.debArch,
-    path: `/${set.path}`,
+    path: inRoot(root, set.path),
+    rel: set.path,
     files: set.files,
     bytes: set.bytes,
     installedAt: set.installedAt,

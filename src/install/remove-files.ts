@@ -41,8 +41,8 @@ export function removeRecordedFiles(root: string, set: HeaderSet, files: FileRec
   return {removed, kept};
 }
 
-/** Files still under the tree after our files went: a user's, to be kept and reported. */
-function leftovers(root: string, treeRel: string): string[] {
+/** Files under the tree (after our files went: a user's, to be kept and reported). */
+export function leftovers(root: string, treeRel: string): string[] {
   const out: string[] = [];
   const walk = (rel: string): void => {
     let names: string[];

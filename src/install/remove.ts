@@ -3,7 +3,7 @@ import {Registry} from '../registry/registry.js';
 import {removeVia} from './bridge.js';
 import {lockRoot} from '../registry/lock.js';
 import {recover} from './recover.js';
-import {removeRecordedFiles} from './remove-files.js';
+import {leftovers, removeRecordedFiles} from './remove-files.js';
 import {inRoot} from '../root/paths.js';
 import {foreignOwners} from './owners.js';
 
@@ -15,6 +15,22 @@ export interface RemoveResult {
   kept: string[];
   /** Set when dpkg or rpm has since taken the tree or link over: the files are theirs, only the record went. */
   ownedBy?: string;
+}
+
+/** What removing `release` would do, without doing it; undefined when it is not installed. */
+export function removalPlan(root: string, release: string): RemoveResult | undefined {
+  const registry = Registry.open(root);
+  if (!registry) return undefined;
+  try {
+    const set = registry.get(release);
+    if (!set) return undefined;
+    const owner = (set.via ?? 'khpkg') === 'khpkg' ? foreignOwners(root, [set.path, `lib/modules/${release}/build`])[0] : undefined;
+    if (owner) return {release, path: inRoot(root, set.path), removed: 0, kept: [], ownedBy: `${owner.manager} package ${owner.package}`};
+    const ours = new Set(registry.files(release).map((f) => f.path));
+    return {release, path: inRoot(root, set.path), removed: ours.size, kept: leftovers(root, set.path).filter((p) => !ours.has(p))};
+  } finally {
+    registry.close();
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto';
 import {existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync} from 'node:fs';
-import {dirname, join, posix} from 'node:path';
+import {dirname, join} from 'node:path';
 import {notInstalled} from '../errors.js';
 import type {Registry} from '../registry/registry.js';
 import type {FileRecord} from '../registry/types.js';
@@ -24,17 +24,20 @@ export function quickCheck(root: string, files: readonly FileRecord[]): number {
 }
 
 /** Like `rpm -V`/debsums: every recorded file against the disk. An empty list means clean. */
-export function verifyHeaders(root: string, registry: Registry, release?: string): Problem[] {
-  const sets = release === undefined ? registry.installed() : [registry.get(release)];
-  if (release !== undefined && !sets[0]) throw notInstalled(release);
+export function verifyHeaders(root: string, registry: Registry, releases: readonly string[] = []): Problem[] {
+  const sets = releases.length === 0 ? registry.installed() : releases.map((r) => registry.get(r) ?? throwNotInstalled(r));
   const problems: Problem[] = [];
   for (const set of sets) {
     for (const f of registry.files(set!.release)) {
       const p = checkFile(root, f);
-      if (p) problems.push({release: set!.release, path: `/${f.path}`, ...p});
+      if (p) problems.push({release: set!.release, path: inRoot(root, f.path), ...p});
     }
   }
   return problems;
+}
+
+function throwNotInstalled(release: string): never {
+  throw notInstalled(release);
 }
 
 function checkFile(root: string, f: FileRecord, hash = true): Omit<Problem, 'release' | 'path'> | undefined {
@@ -63,11 +66,4 @@ function checkFile(root: string, f: FileRecord, hash = true): Omit<Problem, 'rel
     if (sha !== f.sha256) return {problem: 'changed-content', detail: 'sha256 differs'};
   }
   return undefined;
-}
-
-/** `khpkg owns PATH`: a path as the user gives it, relative to the root and normalised. */
-export function rootRelative(root: string, path: string): string {
-  let p = posix.normalize(path.replace(/\/+$/, ''));
-  if (p.startsWith(`${root}/`) && root !== '/') p = p.slice(root.length);
-  return p.replace(/^\/+/, '');
 }

@@ -104,13 +104,19 @@ export class Registry {
     return rows.map((r) => ({release: String(r.release), file: toFile(r)}));
   }
 
+  /** Every recorded path of every set (for pattern queries). */
+  allFiles(): {release: string; file: FileRecord}[] {
+    const rows = this.db.prepare('SELECT * FROM files ORDER BY release, path').all() as Row[];
+    return rows.map((r) => ({release: String(r.release), file: toFile(r)}));
+  }
+
   /** Replaces whatever was recorded for the release with the new set, and ends its operation: one transaction. */
   recordInstall(set: HeaderSet, files: FileRecord[], operationId?: number): void {
     const insertSet = this.db.prepare(
       `INSERT INTO header_sets (release, version, srcarch, deb_arch, rpm_arch, layout, path, source_kind, source_path, source_sha256,
-         config_sha256, content_sha256, installed_at, files, bytes, state, via, package, tier, kbuild_source, kbuild_source_version, symvers_from, symvers_symbols)
+         config_sha256, content_sha256, installed_at, files, bytes, state, via, package, tier, kbuild_source, kbuild_source_version, symvers_from, symvers_symbols, kbuild_modversions)
        VALUES (@release, @version, @srcarch, @debArch, @rpmArch, @layout, @path, @sourceKind, @sourcePath, @sourceSha256,
-         @configSha256, @contentSha256, @installedAt, @files, @bytes, @state, @via, @package, @tier, @kbuildSource, @kbuildSourceVersion, @symversFrom, @symversSymbols)`,
+         @configSha256, @contentSha256, @installedAt, @files, @bytes, @state, @via, @package, @tier, @kbuildSource, @kbuildSourceVersion, @symversFrom, @symversSymbols, @kbuildModversions)`,
     );
     const insertFile = this.db.prepare('INSERT INTO files (release, path, type, mode, size, sha256, link_target) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
@@ -127,6 +133,7 @@ export class Registry {
         kbuildSourceVersion: kbuild?.sourceVersion ?? null,
         symversFrom: kbuild?.symversFrom ?? null,
         symversSymbols: kbuild?.symversSymbols ?? null,
+        kbuildModversions: kbuild?.modversions === undefined ? null : Number(kbuild.modversions),
       });
       for (const f of files) insertFile.run(set.release, f.path, f.type, f.mode, f.size, f.sha256 ?? null, f.linkTarget ?? null);
       if (operationId !== undefined) this.db.prepare('DELETE FROM operations WHERE id = ?').run(operationId);
@@ -280,6 +287,7 @@ function toHeaderSet(r: Row): HeaderSet {
             source: String(r.kbuild_source),
             sourceVersion: String(r.kbuild_source_version),
             ...(r.symvers_from ? {symversFrom: String(r.symvers_from), symversSymbols: Number(r.symvers_symbols)} : {}),
+            ...(r.kbuild_modversions === null || r.kbuild_modversions === undefined ? {} : {modversions: r.kbuild_modversions === 1}),
           },
         }
       : {}),

@@ -21,6 +21,17 @@ export interface IndexFile {
   data: Buffer;
 }
 
+const HOST_DEB_ARCH: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  ia32: 'i386',
+  arm: 'armhf',
+  ppc64: 'ppc64el',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+  loong64: 'loong64',
+};
+
 /**
  * An APT repository's indexes for the .debs given: `Packages` and `Packages.xz` per architecture,
  * and the `Release` file that lists them with their sizes and digests (what InRelease signs).
@@ -28,6 +39,8 @@ export interface IndexFile {
 export async function aptIndexes(debs: RepoPackage[], o: AptOptions): Promise<{indexes: IndexFile[]; release: IndexFile}> {
   const base = o.flat ? '' : `dists/${o.suite}/`;
   const archs = [...new Set(debs.map((d) => d.arch))].sort();
+  // An empty repository is still a valid one: an empty index for this machine's architecture.
+  if (archs.length === 0) archs.push(HOST_DEB_ARCH[process.arch] ?? 'all');
   const indexes: IndexFile[] = [];
   // An `all` package belongs in every architecture's index; a flat repo has only one index.
   const groups = o.flat

@@ -1,5 +1,5 @@
-import {rmSync} from 'node:fs';
-import {copyFile, mkdir, readdir, rename, rm, stat, writeFile} from 'node:fs/promises';
+import {constants, rmSync} from 'node:fs';
+import {access, copyFile, mkdir, readdir, rename, rm, rmdir, stat, writeFile} from 'node:fs/promises';
 import {onInterrupt} from '../interrupt.js';
 import {basename, dirname, join, relative, resolve, sep} from 'node:path';
 import {KhpkgError} from '../errors.js';
@@ -41,7 +41,19 @@ export interface RepoResult {
 }
 
 export const PUBLIC_KEY_FILE = 'khpkg-archive-key.asc';
-const LOCK_FILE = '.khpkg.lock';
+/**
+ * The repo's lock, beside it rather than in it, so a mirror that publishes DIR never publishes the
+ * lock; inside DIR only when its parent cannot be written.
+ */
+async function lockPath(dir: string): Promise<string> {
+  const beside = join(dirname(dir), `.${basename(dir)}.khpkg-lock`);
+  try {
+    await access(dirname(dir), constants.W_OK);
+    return beside;
+  } catch {
+    return join(dir, '.khpkg.lock');
+  }
+}
 
 /**
  * Adds and removes packages in DIR and rewrites it as both an APT and an RPM-MD repository. Every
@@ -53,7 +65,7 @@ export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoRe
   const dir = resolve(dirArg);
   const incoming = await Promise.all(o.add.map(async (path) => ({path, meta: await readPackageMeta(path, basename(path))})));
   await mkdir(join(dir, 'pool'), {recursive: true});
-  const lock = lockFile(join(dir, LOCK_FILE), o.waitSeconds, dir);
+  const lock = lockFile(await lockPath(dir), o.waitSeconds, dir);
   const temps: string[] = [];
   const forget = onInterrupt(() => temps.forEach((t) => rmSync(t, {force: true})));
   try {
@@ -127,7 +139,7 @@ export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoRe
       next.set(p, {...next.get(p)!, mtimeMs: st.mtimeMs, size: st.size});
     }
     for (const f of files) await writeAtomic(join(dir, f.path), f.data);
-    await removeStale(dir, files, debs.length > 0, rpms.length > 0, o);
+    await removeStale(dir, files, o);
     for (const f of removeSet) await rm(join(dir, f), {force: true});
 
     const changed = [...next.values()].filter((p) => known.get(p.filename) !== p);
@@ -152,7 +164,8 @@ export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoRe
 async function indexFiles(dir: string, debs: RepoPackage[], rpms: RepoPackage[], o: RepoOptions): Promise<IndexFile[]> {
   const out: IndexFile[] = [];
   const time = Math.floor(o.now.getTime() / 1000);
-  if (debs.length > 0) {
+  {
+    // Written even for no packages: an empty repository must still be one apt and dnf accept.
     const validUntil = o.validDays === undefined ? undefined : new Date(o.now.getTime() + o.validDays * 86_400_000);
     const apt = await aptIndexes(debs, {flat: o.flat, suite: o.suite, component: o.component, origin: o.origin, label: o.label, date: o.now, validUntil});
     out.push(...apt.indexes, apt.release);
@@ -162,7 +175,7 @@ async function indexFiles(dir: string, debs: RepoPackage[], rpms: RepoPackage[],
       out.push({path: `${base}Release.gpg`, data: await o.signer.detach(apt.release.data, true)});
     }
   }
-  if (rpms.length > 0) {
+  {
     // File lists of packages read now are in memory; the others come from the registry one by one.
     const fresh = new Map<string, string>();
     for (const p of rpms) if (p.rpm?.filelists) fresh.set(p.filename, p.rpm.filelists);
@@ -183,21 +196,22 @@ async function indexFiles(dir: string, debs: RepoPackage[], rpms: RepoPackage[],
 }
 
 /** Old hashed repodata files, and a whole format's indexes once it has no packages left. */
-async function removeStale(dir: string, written: IndexFile[], hasDebs: boolean, hasRpms: boolean, o: RepoOptions): Promise<void> {
+async function removeStale(dir: string, written: IndexFile[], o: RepoOptions): Promise<void> {
   const keep = new Set(written.map((f) => f.path));
-  const repodata = join(dir, 'repodata');
-  for (const f of await readdir(repodata).catch(() => [] as string[])) {
-    if (!keep.has(`repodata/${f}`)) await rm(join(repodata, f), {force: true});
-  }
-  if (!hasRpms) await rm(repodata, {recursive: true, force: true});
-  if (!hasDebs) {
-    if (o.flat) for (const f of ['Packages', 'Packages.xz', 'Release', 'InRelease', 'Release.gpg']) await rm(join(dir, f), {force: true});
-    else await rm(join(dir, 'dists', o.suite), {recursive: true, force: true});
-  }
-  if (!o.signer)
-    for (const f of [PUBLIC_KEY_FILE, 'repodata/repomd.xml.asc', 'InRelease', 'Release.gpg', `dists/${o.suite}/InRelease`, `dists/${o.suite}/Release.gpg`]) {
-      if (!keep.has(f)) await rm(join(dir, f), {force: true});
+  // Old metadata (repodata named by digest, an architecture no package has any more) goes; so do
+  // signatures when the repo is no longer signed.
+  const stale = async (rel: string): Promise<void> => {
+    for (const e of await readdir(join(dir, rel), {withFileTypes: true}).catch(() => [])) {
+      const child = `${rel}/${e.name}`;
+      if (e.isDirectory()) {
+        await stale(child);
+        await rmdir(join(dir, child)).catch(() => undefined); // only when empty
+      } else if (!keep.has(child)) await rm(join(dir, child), {force: true});
     }
+  };
+  await stale('repodata');
+  if (!o.flat) await stale(`dists/${o.suite}`);
+  if (!o.signer) for (const f of [PUBLIC_KEY_FILE, 'InRelease', 'Release.gpg']) if (!keep.has(f)) await rm(join(dir, f), {force: true});
 }
 
 /** Debian's pool layout: `pool/<component>/<l>/<name>/`, with dpkg's and rpm's canonical file names. */

@@ -121,7 +121,7 @@ describe("module-build tier (--kbuild): real modules from the kernel's own heade
       '--json',
     ]);
     assert.equal(r.code, 0, r.stderr);
-    const deb = (JSON.parse(r.stdout) as {path: string}[])[0]!.path;
+    const deb = (JSON.parse(r.stdout).packages as {path: string}[])[0]!.path;
     const listing = mustRun('dpkg-deb', ['-c', deb]);
     for (const f of ['scripts/basic/fixdep', 'scripts/mod/modpost', 'scripts/module.lds', 'tools/objtool/objtool', 'Makefile.kernel'])
       assert.match(listing, new RegExp(`/linux-headers-[^/]+/${f}\\n`), f);

@@ -139,7 +139,7 @@ describe('zero-touch: headers come with a kernel and go with it', function () {
     const built = JSON.parse(
       khpkg(['build', '--kernel', REL, '--root', (installedKernelRoot(s.dir, root), root), '-o', join(s.dir, 'out'), '-z', 'zstd', '--json']).stdout,
     );
-    assert.equal(built[0].name, `linux-headers-${REL}`);
+    assert.equal(built.packages[0].name, `linux-headers-${REL}`);
   });
 
   it('hooks disable leaves the root exactly as before hooks enable, and the unit passes systemd-analyze verify', () => {

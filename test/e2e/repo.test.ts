@@ -68,12 +68,30 @@ describe('repo: one directory that apt and dnf both use', function () {
     for (const rev of ['1', '2']) {
       const r = khpkg(['build', REAL.archive, '--config', REAL.config, '-f', 'deb', '-f', 'rpm', '-z', 'zstd', '--revision', rev, '-o', out, '--json']);
       assert.equal(r.code, 0, r.stderr);
-      const [deb, rpm] = (JSON.parse(r.stdout) as {format: string; path: string}[]).sort((a, b) => (a.format < b.format ? -1 : 1));
+      const [deb, rpm] = (JSON.parse(r.stdout).packages as {format: string; path: string}[]).sort((a, b) => (a.format < b.format ? -1 : 1));
       pkgs[`deb${rev}` as 'deb1'] = deb!.path;
       pkgs[`rpm${rev}` as 'rpm1'] = rpm!.path;
     }
   });
   after(() => s.cleanup());
+
+  it('an empty repository is a valid one: apt-get update and dnf makecache succeed, and no lock is published', () => {
+    const empty = join(s.dir, 'empty');
+    assert.deepEqual(repoJson([empty]).packages, {deb: 0, rpm: 0});
+    for (const flat of [false, true]) {
+      const dir = flat ? join(s.dir, 'empty-flat') : empty;
+      if (flat) repoJson([dir, '--flat']);
+      const apt = privateApt(join(s.dir, `apt-empty-${flat}`), `deb [trusted=yes] file:${dir} ${flat ? './' : 'stable main'}`);
+      const up = apt(['update']);
+      assert.equal(up.code, 0, up.stderr);
+      assert.doesNotMatch(up.stderr + up.stdout, /^(E|W):/m, 'no error or warning from apt');
+    }
+    const dnf = privateDnf(join(s.dir, 'dnf-empty'), empty);
+    const cache = dnf(['makecache']);
+    assert.equal(cache.code, 0, cache.stderr);
+    const published = mustRun('find', [empty, '-name', '*lock*']);
+    assert.equal(published, '', 'the lock lives beside the repository, not in it');
+  });
 
   describe('unsigned', () => {
     const repo = join(s.dir, 'plain');
@@ -199,7 +217,7 @@ describe('repo: one directory that apt and dnf both use', function () {
       '--json',
     ]);
     assert.equal(r.code, 0, r.stderr);
-    const {artifacts, repo: result} = JSON.parse(r.stdout) as {artifacts: {sha256: string}[]; repo: {packages: {deb: number}}};
+    const {packages: artifacts, repo: result} = JSON.parse(r.stdout) as {packages: {sha256: string}[]; repo: {packages: {deb: number}}};
     assert.equal(result.packages.deb, 1);
     // Flat: Packages and Release at the top, for `deb file:DIR ./`.
     assert.match(readFileSync(join(repo, 'Packages'), 'utf8'), new RegExp(`^SHA256: ${artifacts[0]!.sha256}$`, 'm'));

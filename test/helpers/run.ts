@@ -53,5 +53,5 @@ export function buildJson(
 ): {path: string; sha256: string; name: string; version: string; arch: string; size: number; format: string}[] {
   const r = khpkg(['build', ...args, '--json'], {env});
   if (r.code !== 0) throw new Error(`khpkg build ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  return JSON.parse(r.stdout).packages;
 }

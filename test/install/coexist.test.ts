@@ -226,7 +226,9 @@ describe('living beside dpkg, rpm and the user', function () {
 
     const root = join(s.dir, 'records');
     mkdirSync(root);
-    const built = JSON.parse(khpkg(['build', REAL.archive, '-o', join(s.dir, 'rec'), '-z', 'zstd', '--root', root, '--json']).stdout) as {path: string}[];
+    const built = JSON.parse(khpkg(['build', REAL.archive, '-o', join(s.dir, 'rec'), '-z', 'zstd', '--root', root, '--json']).stdout).packages as {
+      path: string;
+    }[];
     const listed = (): {path: string; present: boolean}[] => JSON.parse(khpkg(['list', '--built', '--root', root, '--json']).stdout);
     assert.deepEqual(
       listed().map((a) => a.present),

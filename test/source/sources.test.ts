@@ -41,6 +41,7 @@ describe('sources: file, stdin, kheaders.ko, the running kernel', () => {
       files: 6686,
       bytes: 29036630,
       sha256: REAL.sha256,
+      consumerCflags: [],
     });
   });
 
@@ -57,7 +58,7 @@ describe('sources: file, stdin, kheaders.ko, the running kernel', () => {
     const build = (src: string, out: string): string => {
       const r = khpkg(['build', src, '--out', join(s.dir, out), '-z', 'zstd', '--json']);
       assert.equal(r.code, 0, r.stderr);
-      return JSON.parse(r.stdout)[0].sha256;
+      return JSON.parse(r.stdout).packages[0].sha256;
     };
     assert.equal(build(ko, 'from-ko'), build(REAL.archive, 'from-archive'));
   });
@@ -117,13 +118,13 @@ describe('sources: file, stdin, kheaders.ko, the running kernel', () => {
     });
     // No config file there: built without .config.
     assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(mustRun('dpkg-deb', ['--contents', JSON.parse(r.stdout)[0].path]), /\.config/);
+    assert.doesNotMatch(mustRun('dpkg-deb', ['--contents', JSON.parse(r.stdout).packages[0].path]), /\.config/);
     writeFileSync(join(s.dir, 'proc-config.gz'), gzipSync(readFileSync(REAL.config)));
     const r2 = khpkg(['build', '--out', join(s.dir, 'rk2'), '-z', 'zstd', '--json'], {
       env: {KHPKG_KHEADERS: REAL.archive, KHPKG_PROC_CONFIG: join(s.dir, 'proc-config.gz')},
     });
     assert.equal(r2.code, 0, r2.stderr);
-    assert.match(mustRun('dpkg-deb', ['--contents', JSON.parse(r2.stdout)[0].path]), /\/\.config\n/);
+    assert.match(mustRun('dpkg-deb', ['--contents', JSON.parse(r2.stdout).packages[0].path]), /\/\.config\n/);
   });
 
   it('a missing file and a directory are one-line errors', () => {

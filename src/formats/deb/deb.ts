@@ -91,7 +91,11 @@ class DebWriter implements PackageSink {
   extras(timestamp: number): ExtraFile[] {
     const doc = `usr/share/doc/${this.id.name}`;
     return [
-      {path: `${doc}/copyright`, data: Buffer.from(renderTemplate('deb/copyright', {RELEASE: this.input.kernel.release})), absolute: true},
+      {
+        path: `${doc}/copyright`,
+        data: Buffer.from(renderTemplate('deb/copyright', {RELEASE: this.input.kernel.release, SHA256: this.input.kernel.sha256})),
+        absolute: true,
+      },
       {path: `${doc}/changelog.Debian.gz`, data: changelog(this.id, this.input, timestamp), absolute: true},
     ];
   }
