@@ -32,3 +32,23 @@ if [ ! -d "image-${abi}" ]; then
 fi
 echo "$abi" > abi
 echo "fetch: kbuild test inputs in $dir (linux-source-${series}, ${abi})"
+
+# The newest series (7.x, CONFIG_MODVERSIONS off, Kconfig's rustc_cfg): Debian sid's linux-source-7.2,
+# through a private apt state that lists sid on the machine's own Debian mirror (the machine's apt
+# sources and state are never changed).
+new_series=7.2
+if [ ! -f "linux-source-${new_series}.tar.xz" ]; then
+  mirror=$( { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' || true; grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' || true; } | grep -v -- '-security' | head -1 || true)
+  if [ -z "$mirror" ]; then echo "fetch: no Debian mirror in the machine's apt sources to fetch sid's linux-source-${new_series} from" >&2; exit 1; fi
+  state="$dir/sid-apt"
+  mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main" > "$state/sources.list"
+  apt_sid=(-o "Dir::State=$state" -o "Dir::State::Lists=$state/lists" -o Dir::State::status=/var/lib/dpkg/status -o "Dir::Cache=$state/cache"
+    -o "Dir::Etc::SourceList=$state/sources.list" -o Dir::Etc::SourceParts=/dev/null -o APT::Sandbox::User=root)
+  apt-get "${apt_sid[@]}" update -qq
+  apt-get "${apt_sid[@]}" download -qq "linux-source-${new_series}"
+  dpkg-deb --fsys-tarfile "linux-source-${new_series}"_*.deb | tar -xO "./usr/src/linux-source-${new_series}.tar.xz" > "linux-source-${new_series}.tar.xz.part"
+  mv "linux-source-${new_series}.tar.xz.part" "linux-source-${new_series}.tar.xz"
+  rm -rf "linux-source-${new_series}"_*.deb "$state"
+fi
+echo "fetch: linux-source-${new_series} in $dir"

@@ -19,6 +19,8 @@ export interface KheadersInfo extends KernelIdentity {
   files: number;
   /** Sum of regular file sizes. */
   bytes: number;
+  /** What a compile against these headers needs beyond include paths (see consumerCflags). */
+  consumerCflags: string[];
 }
 
 /** The generated headers the info is read from, as captured while streaming. */
@@ -36,7 +38,25 @@ export const INFO_FILES = {
 const SAFE_RELEASE = /^[A-Za-z0-9][A-Za-z0-9._+~-]{0,127}$/;
 
 export function readInfo(captured: Map<string, Buffer>, srcarch: string, counts: {files: number; bytes: number; sha256: string}): KheadersInfo {
-  return {...readIdentity(captured, srcarch, counts.sha256), files: counts.files, bytes: counts.bytes};
+  return {
+    ...readIdentity(captured, srcarch, counts.sha256),
+    files: counts.files,
+    bytes: counts.bytes,
+    consumerCflags: consumerCflags(captured.get(INFO_FILES.autoconf)?.toString('utf8') ?? ''),
+  };
+}
+
+/**
+ * The flags a BPF or module compile against these headers needs beyond include paths, which kbuild
+ * adds itself but BCC and clang do not: 7.x headers use anonymous struct members of tagged types
+ * (`struct filename { struct __filename_head; ... }`), which need `-fms-extensions`
+ * (CONFIG_CC_MS_EXTENSIONS, kbuild's CC_FLAGS_DIALECT); clang then also warns about them.
+ */
+export function consumerCflags(autoconfText: string): string[] {
+  const ms = parseAutoconf(autoconfText).get('CONFIG_CC_MS_EXTENSIONS');
+  if (ms === undefined) return [];
+  const flags = ms.replace(/^"|"$/g, '').split(/\s+/).filter(Boolean);
+  return flags.includes('-fms-extensions') ? [...flags, '-Wno-microsoft-anon-tag'] : flags;
 }
 
 /** True once every generated header the identity is read from was captured. */

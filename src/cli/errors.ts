@@ -39,7 +39,8 @@ export function describeError(err: unknown): {message: string; exitCode: number}
 /** Prints the one line, and the stack only when asked for. */
 export function reportError(err: unknown, debug: boolean): number {
   const {message, exitCode} = describeError(err);
-  process.stderr.write(`khpkg: ${printable(message)}\n`);
+  // One line, but for the tool output some errors carry on indented lines (--kbuild's missing files, a compiler's error).
+  process.stderr.write(`khpkg: ${message.split('\n').map(printable).join('\n')}\n`);
   if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   return exitCode;
 }

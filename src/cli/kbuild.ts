@@ -4,10 +4,15 @@ import type {HeaderSet} from '../registry/types.js';
 /** One line on a module-build tree: what kbuild came from, and what Module.symvers covers (or that it is missing). */
 export function describeKbuild(tree: HeaderSet['kbuild'] | KbuildKit | undefined): string {
   if (!tree) return '';
-  const k = 'files' in tree ? {sourceVersion: tree.sourceVersion, symversFrom: tree.symvers?.from, symversSymbols: tree.symvers?.symbols} : tree;
+  const k =
+    'files' in tree
+      ? {sourceVersion: tree.sourceVersion, symversFrom: tree.symvers?.from, symversSymbols: tree.symvers?.symbols, modversions: tree.modversions}
+      : tree;
   const symvers =
-    k.symversFrom === undefined
-      ? 'no Module.symvers (no modules given with --symvers-from): modules built will lack symbol CRCs and will not load on a CONFIG_MODVERSIONS kernel'
-      : `Module.symvers rebuilt from ${k.symversFrom}: ${k.symversSymbols} symbols (every module export, and the vmlinux exports modules use)`;
+    k.modversions === false
+      ? `no symbol CRCs needed: the kernel is built without CONFIG_MODVERSIONS (Module.symvers lists ${k.symversFrom === undefined ? 'no exports; modpost leaves symbol checks to the kernel at load time' : `the ${k.symversSymbols} exports found in ${k.symversFrom}`})`
+      : k.symversFrom === undefined
+        ? 'no Module.symvers (no modules given with --symvers-from): modules built will lack symbol CRCs and will not load on a CONFIG_MODVERSIONS kernel'
+        : `Module.symvers rebuilt from ${k.symversFrom}: ${k.symversSymbols} symbols (every module export, and the vmlinux exports modules use)`;
   return `module-build tree: kbuild from Linux ${k.sourceVersion}; ${symvers}`;
 }

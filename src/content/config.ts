@@ -62,3 +62,20 @@ export function deriveAutoConf(config: KernelConfig, kernelVersion: string, srca
   }
   return Buffer.from(lines.join('\n') + '\n');
 }
+
+/**
+ * `include/generated/rustc_cfg`, as Kconfig writes it beside auto.conf (scripts/kconfig/confdata.c,
+ * print_symbol_for_rustccfg): every set symbol as `--cfg=CONFIG_X` (bool and tristate, like
+ * IS_ENABLED) and `--cfg=CONFIG_X="value"`, hex values with their 0x, no header. The top Makefile of
+ * 6.1x and later refuses to build anything without it, Rust or not.
+ */
+export function deriveRustcCfg(config: KernelConfig): Buffer {
+  const lines: string[] = [];
+  for (const [sym, value] of config.symbols) {
+    if (value === 'n' || value === '') continue;
+    if (value === 'y' || value === 'm') lines.push(`--cfg=${sym}`);
+    const quoted = value.startsWith('"') && value.endsWith('"') && value.length >= 2 ? value : `"${value}"`;
+    lines.push(`--cfg=${sym}=${quoted}`);
+  }
+  return Buffer.from(lines.map((l) => `${l}\n`).join(''));
+}

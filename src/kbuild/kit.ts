@@ -5,7 +5,7 @@ import {dirname, join, resolve} from 'node:path';
 import type {ArchiveScan} from '../archive/scan.js';
 import type {Limits} from '../archive/limits.js';
 import type {ArchiveInput} from '../archive/reader.js';
-import type {KernelConfig} from '../content/config.js';
+import {deriveRustcCfg, type KernelConfig} from '../content/config.js';
 import {headersPlan, treeDirFor, type KitFile} from '../content/headers.js';
 import {renderTemplate} from '../content/templates.js';
 import {KhpkgError} from '../errors.js';
@@ -33,12 +33,36 @@ export interface KbuildKit {
   files: KitFile[];
   sourcePath: string;
   sourceVersion: string;
+  /** The kernel checks symbol CRCs (CONFIG_MODVERSIONS); without, modules need none. */
+  modversions: boolean;
   symvers?: {from: string; symbols: number; fromModules: number; fromVmlinux: number; modules: number};
 }
 
 /** What the registry keeps of a kit: what it was made from. */
-export function kitRecord(kit: KbuildKit): {source: string; sourceVersion: string; symversFrom?: string; symversSymbols?: number} {
-  return {source: resolve(kit.sourcePath), sourceVersion: kit.sourceVersion, symversFrom: kit.symvers?.from, symversSymbols: kit.symvers?.symbols};
+export function kitRecord(kit: KbuildKit): {source: string; sourceVersion: string; symversFrom?: string; symversSymbols?: number; modversions: boolean} {
+  return {
+    source: resolve(kit.sourcePath),
+    sourceVersion: kit.sourceVersion,
+    symversFrom: kit.symvers?.from,
+    symversSymbols: kit.symvers?.symbols,
+    modversions: kit.modversions,
+  };
+}
+
+/**
+ * What the top Makefile checks for before it builds anything (`checked-configs`), and how khpkg
+ * makes each from the archive and the config alone, as Kconfig would. A file not in this table is a
+ * series khpkg does not know yet: refused in one line naming it.
+ */
+const KCONFIG_OUTPUTS: Record<string, 'archive' | 'auto.conf' | 'rustc_cfg'> = {
+  'include/generated/autoconf.h': 'archive',
+  'include/config/auto.conf': 'auto.conf',
+  'include/generated/rustc_cfg': 'rustc_cfg',
+};
+
+function checkedConfigs(makefile: string): string[] {
+  const m = /^checked-configs\s*:=\s*\$\(addprefix \$\(objtree\)\/,\s*([^)]*)\)/m.exec(makefile);
+  return m ? m[1]!.split(/\s+/).filter(Boolean) : [];
 }
 
 const HOST_ARCH: Record<string, string> = {
@@ -92,6 +116,15 @@ export async function buildKbuildKit(
     }
     // auto.conf.cmd present and newer than .config: kbuild must not try to re-run Kconfig.
     await writeFile(join(tree, 'include/config/auto.conf.cmd'), '');
+    // What else Kconfig writes from the config and the top Makefile checks for (6.1x+: rustc_cfg).
+    const checked = checkedConfigs(await readFile(join(tree, 'Makefile'), 'utf8'));
+    const unknown = checked.filter((f) => !(f in KCONFIG_OUTPUTS));
+    if (unknown.length > 0)
+      throw new KhpkgError(
+        'kbuild',
+        `--kbuild: Linux ${source.version}'s Makefile needs ${unknown.join(', ')} from Kconfig, which khpkg does not know how to make from a config yet`,
+      );
+    if (checked.includes('include/generated/rustc_cfg')) await writeFile(join(tree, 'include/generated/rustc_cfg'), deriveRustcCfg(config));
     await writeFile(join(tree, 'include/config/kernel.release'), `${release}\n`);
     const before = await generatedHeaders(tree, srcarch);
 
@@ -122,12 +155,18 @@ export async function buildKbuildKit(
       });
       await writeFile(join(tree, 'Module.symvers'), r.text);
       symvers = {from: symversFrom, symbols: r.symbols, fromModules: r.fromModules, fromVmlinux: r.fromVmlinux, modules: r.modules};
-    } else {
-      // No CRCs to give modpost: a wrapper lets builds go through, and says what that means.
-      await writeFile(join(tree, 'Makefile.kernel'), await readFile(join(tree, 'Makefile')));
-      await writeFile(join(tree, 'Makefile'), renderTemplate('Makefile.kbuild-no-symvers', {RELEASE: release}));
     }
-    return {files: await collectKit(tree, srcarch), sourcePath: inputs.source, sourceVersion: source.version, symvers};
+    const modversions = config.symbols.get('CONFIG_MODVERSIONS') === 'y';
+    if (!modversions || !symversFrom) {
+      // No CRCs to give modpost (none needed without MODVERSIONS): a wrapper lets builds go through, and says what that means.
+      if (!symversFrom && !modversions) await writeFile(join(tree, 'Module.symvers'), '');
+      await writeFile(join(tree, 'Makefile.kernel'), await readFile(join(tree, 'Makefile')));
+      await writeFile(
+        join(tree, 'Makefile'),
+        renderTemplate(modversions ? 'Makefile.kbuild-no-symvers' : 'Makefile.kbuild-no-modversions', {RELEASE: release}),
+      );
+    }
+    return {files: await collectKit(tree, srcarch), sourcePath: inputs.source, sourceVersion: source.version, symvers, modversions};
   } finally {
     await rm(work, {recursive: true, force: true});
   }
@@ -140,7 +179,15 @@ async function collectKit(tree: string, srcarch: string): Promise<KitFile[]> {
     const st = await lstat(join(tree, rel)).catch(() => undefined);
     if (st?.isFile()) out.push({path: rel, mode: st.mode & 0o7777, data: await readFile(join(tree, rel))});
   };
-  for (const f of ['Makefile', 'Makefile.kernel', 'Module.symvers', 'include/config/auto.conf.cmd', 'include/config/kernel.release', 'tools/objtool/objtool'])
+  for (const f of [
+    'Makefile',
+    'Makefile.kernel',
+    'Module.symvers',
+    'include/config/auto.conf.cmd',
+    'include/config/kernel.release',
+    'include/generated/rustc_cfg',
+    'tools/objtool/objtool',
+  ])
     await add(f);
   for (const f of await readdir(join(tree, 'arch', srcarch))) if (/^(Makefile|Kbuild\.platforms|Platform)/.test(f)) await add(`arch/${srcarch}/${f}`);
   const entries = await readdir(join(tree, 'scripts'), {recursive: true, withFileTypes: true});

@@ -27,7 +27,7 @@ export interface HeaderSet {
   package?: string;
   /** `kbuild`: a module-build tree (`--kbuild`), with what it was made from. */
   tier?: 'headers' | 'kbuild';
-  kbuild?: {source: string; sourceVersion: string; symversFrom?: string; symversSymbols?: number};
+  kbuild?: {source: string; sourceVersion: string; symversFrom?: string; symversSymbols?: number; modversions?: boolean};
 }
 
 /** One installed file, dir or link, relative to the root. */

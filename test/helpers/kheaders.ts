@@ -61,3 +61,11 @@ export const REAL = {
   release: '6.12.117+deb12-amd64',
   sha256: '4f9a10730cf5cf0a2e8a8c4643431659c0ba2de44ead373f707019e5498de3b0',
 };
+
+/** The bundled real 7.2 archive and its config (from the shared corpus; see test/fixtures/README.md). */
+export const REAL72 = {
+  archive: new URL('../fixtures/7.2.13+deb14-cloud-amd64-x86_64.tar.xz', import.meta.url).pathname,
+  config: new URL('../fixtures/7.2.13+deb14-cloud-amd64-x86_64.config', import.meta.url).pathname,
+  release: '7.2.13+deb14-cloud-amd64',
+  sha256: '9718660fae46e377b4f696efebaa907f0ee9c18d2552a87c47db775e631823b1',
+};

@@ -50,6 +50,14 @@ export function dkmsBuildArgs(dir: string, release: string, kdir: string): strin
 }
 
 /** The Debian packages `bin/fetch-kbuild-test-debs.sh` (run by `npm run setup`) unpacked for the module-build tests. */
+/** Debian sid's linux-source-7.2, fetched once by `npm run setup` like the 6.12 inputs. */
+export function kbuildSource72(): string {
+  const dir = process.env.KHPKG_TEST_DEBS ?? (process.getuid?.() === 0 ? '/var/cache/khpkg-test' : join(homedir(), '.cache/khpkg-test'));
+  const source = join(dir, 'linux-source-7.2.tar.xz');
+  if (!existsSync(source)) throw new Error(`no ${source}: run 'npm run setup' (bin/fetch-kbuild-test-debs.sh fetches it from Debian sid)`);
+  return source;
+}
+
 export function kbuildTestInputs(): {source: string; abi: string; modules: string; debianSymvers: string} {
   const dir = process.env.KHPKG_TEST_DEBS ?? (process.getuid?.() === 0 ? '/var/cache/khpkg-test' : join(homedir(), '.cache/khpkg-test'));
   if (!existsSync(join(dir, 'abi'))) throw new Error(`no module-build test inputs in ${dir}: run 'npm run setup' (bin/fetch-kbuild-test-debs.sh fetches them)`);
