@@ -3,35 +3,8 @@ import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {REAL} from '../helpers/kheaders.js';
 import {dkmsBuildArgs, writeHello} from '../helpers/module.js';
+import {bpfFlags} from '../helpers/bpf.js';
 import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
-
-/** The include flags BCC and samples/bpf use (research/clients.md), against a headers tree. */
-function bpfFlags(kdir: string, arch = 'x86'): string[] {
-  return [
-    '-nostdinc',
-    '-isystem',
-    mustRun('clang', ['-print-file-name=include']).trim(),
-    `-I${kdir}/arch/${arch}/include`,
-    `-I${kdir}/arch/${arch}/include/generated`,
-    `-I${kdir}/include`,
-    `-I${kdir}/arch/${arch}/include/uapi`,
-    `-I${kdir}/arch/${arch}/include/generated/uapi`,
-    `-I${kdir}/include/uapi`,
-    `-I${kdir}/include/generated/uapi`,
-    '-include',
-    `${kdir}/include/linux/kconfig.h`,
-    '-D__KERNEL__',
-    '-D__BPF_TRACING__',
-    '-fno-stack-protector',
-    '-Wno-unused-value',
-    '-Wno-pointer-sign',
-    '-Wno-gnu-variable-sized-type-not-at-end',
-    '-Wno-address-of-packed-member',
-    '-Wno-compare-distinct-pointer-types',
-    '-Wno-tautological-compare',
-    '-Wno-unknown-warning-option',
-  ];
-}
 
 const PROGRAM = `#include <linux/sched.h>
 #include <linux/ptrace.h>

@@ -4,40 +4,11 @@ import {join} from 'node:path';
 import {REAL72} from '../helpers/kheaders.js';
 import {dkmsBuildArgs, kbuildSource72, writeHello} from '../helpers/module.js';
 import {dpkgRoot, rpmRoot} from '../helpers/roots.js';
+import {bpfFlags} from '../helpers/bpf.js';
 import {buildJson, khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 import {addedByKhpkg, treeDigest} from '../helpers/tree.js';
 
 const REL = REAL72.release;
-
-/** BCC's and samples/bpf's include flags against a tree (as in consumers.test.ts). */
-function bpfFlags(kdir: string): string[] {
-  return [
-    '-nostdinc',
-    '-isystem',
-    mustRun('clang', ['-print-file-name=include']).trim(),
-    ...[
-      'arch/x86/include',
-      'arch/x86/include/generated',
-      'include',
-      'arch/x86/include/uapi',
-      'arch/x86/include/generated/uapi',
-      'include/uapi',
-      'include/generated/uapi',
-    ].map((d) => `-I${kdir}/${d}`),
-    '-include',
-    `${kdir}/include/linux/kconfig.h`,
-    '-D__KERNEL__',
-    '-D__BPF_TRACING__',
-    '-fno-stack-protector',
-    '-Wno-unused-value',
-    '-Wno-pointer-sign',
-    '-Wno-gnu-variable-sized-type-not-at-end',
-    '-Wno-address-of-packed-member',
-    '-Wno-compare-distinct-pointer-types',
-    '-Wno-tautological-compare',
-    '-Wno-unknown-warning-option',
-  ];
-}
 
 /** linux/fs.h is where 7.x headers need -fms-extensions (struct filename's anonymous tagged member). */
 const PROGRAM = '#include <linux/sched.h>\n#include <linux/fs.h>\nint off_tgid = __builtin_offsetof(struct task_struct, tgid);\n';

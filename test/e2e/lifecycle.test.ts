@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import {copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {lockRoot} from '../../src/registry/lock.js';
-import {REAL} from '../helpers/kheaders.js';
+import {REAL, withExtraHeader} from '../helpers/kheaders.js';
 import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 import {treeDigest} from '../helpers/tree.js';
 
@@ -173,12 +173,7 @@ describe('khpkg.service at boot (hooks run boot)', function () {
     assert.match(JSON.parse(first.stdout).said, /^installed headers for /);
     assert.match(JSON.parse(khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {env}).stdout).said, /are installed already$/);
     // The same release rebuilt with another header: the running kernel is the truth.
-    const x = join(s.dir, 'x');
-    mkdirSync(x);
-    mustRun('tar', ['-xJf', REAL.archive, '-C', x]);
-    writeFileSync(join(x, 'include/linux/rebuilt.h'), '#define REBUILT 1\n');
-    const rebuilt = join(s.dir, 'rebuilt.tar.xz');
-    mustRun('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '-C', x, '-cJf', rebuilt, '.']);
+    const rebuilt = withExtraHeader(join(s.dir, 'x'), 'rebuilt.h', join(s.dir, 'rebuilt.tar.xz'));
     const stale = khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {env: {...env, KHPKG_KHEADERS: rebuilt}});
     assert.match(JSON.parse(stale.stdout).said, /^replaced headers for /);
     assert.ok(existsSync(join(root, `usr/src/linux-headers-${REL}/include/linux/rebuilt.h`)));

@@ -1,3 +1,6 @@
+import {mkdirSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {mustRun} from './run.js';
 import {compressBuffer, type Compression} from '../../src/formats/compression.js';
 import {tarBytes, type RawMember} from './tar.js';
 
@@ -69,3 +72,12 @@ export const REAL72 = {
   release: '7.2.13+deb14-cloud-amd64',
   sha256: '9718660fae46e377b4f696efebaa907f0ee9c18d2552a87c47db775e631823b1',
 };
+
+/** The bundled archive's tree with one more header, tarred as gen_kheaders.sh does: the same release, other content. */
+export function withExtraHeader(dir: string, name: string, out: string): string {
+  mkdirSync(dir, {recursive: true});
+  mustRun('tar', ['-xJf', REAL.archive, '-C', dir]);
+  writeFileSync(join(dir, 'include/linux', name), `#define ${name.replace(/\W/g, '_').toUpperCase()} 1\n`);
+  mustRun('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '-C', dir, '-cJf', out, '.']);
+  return out;
+}

@@ -99,8 +99,9 @@ describe('living beside dpkg, rpm and the user', function () {
     writeFileSync(join(root, `lib/modules/${REL}/modules.dep`), '');
     assert.equal(khpkg(['install', REAL.archive, '--root', root]).code, 0);
     const files = khpkg(['files', REL, '--root', root]).stdout.split('\n');
-    for (const shared of ['/usr', '/usr/src', '/lib', '/lib/modules', `/lib/modules/${REL}`]) assert.ok(!files.includes(shared), `${shared} is not the set's`);
-    assert.ok(files.includes(`/${LINK}`) && files.includes(`/${DEB_TREE}`));
+    for (const shared of ['usr', 'usr/src', 'lib', 'lib/modules', `lib/modules/${REL}`])
+      assert.ok(!files.includes(join(root, shared)), `/${shared} is not the set's`);
+    assert.ok(files.includes(join(root, LINK)) && files.includes(join(root, DEB_TREE)));
     assert.equal(khpkg(['remove', REL, '--root', root]).code, 0);
     assert.ok(
       existsSync(join(root, 'usr/src')) && existsSync(join(root, `lib/modules/${REL}/kernel`)) && existsSync(join(root, `lib/modules/${REL}/modules.dep`)),
@@ -112,7 +113,12 @@ describe('living beside dpkg, rpm and the user', function () {
     const empty = join(s.dir, 'empty');
     mkdirSync(empty);
     assert.equal(khpkg(['install', REAL.archive, '--root', empty]).code, 0);
-    assert.ok(khpkg(['files', REL, '--root', empty]).stdout.split('\n').includes(`/lib/modules/${REL}`), 'it made lib/modules/<rel>');
+    assert.ok(
+      khpkg(['files', REL, '--root', empty])
+        .stdout.split('\n')
+        .includes(join(empty, `lib/modules/${REL}`)),
+      'it made lib/modules/<rel>',
+    );
     assert.equal(khpkg(['remove', REL, '--root', empty]).code, 0);
     assert.equal(existsSync(join(empty, `lib/modules/${REL}`)), false);
     assert.ok(existsSync(join(empty, 'usr/src')) && existsSync(join(empty, 'lib/modules')));
