@@ -55,7 +55,7 @@ function systemdRuns(root: string): boolean {
  */
 export async function enableHooks(root: string, launcher: string): Promise<{written: string[]}> {
   const written: string[] = [];
-  for (const [name, rel] of Object.entries(HOOK_FILES) as [HookName, string][]) {
+  for (const rel of Object.values(HOOK_FILES)) {
     const abs = inRoot(root, rel);
     if (existsSync(abs) && !ours(root, rel)) throw new KhpkgError('conflict', `${abs} exists and is not khpkg's: move it away first`);
   }
