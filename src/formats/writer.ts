@@ -1,7 +1,5 @@
-import type {KernelIdentity} from '../archive/info.js';
 import type {Digest} from '../archive/scan.js';
-import type {Layout} from '../content/headers.js';
-import type {KernelConfig} from '../content/config.js';
+import type {PackageMeta} from '../content/package-meta.js';
 import type {ContentPlan, ExtraFile, PackageEntry, TimeBounds} from '../content/plan.js';
 import type {Compression} from './compression.js';
 
@@ -20,18 +18,13 @@ export interface Artifact {
 }
 
 /**
- * What every format needs to know before the first entry, and nothing about the CLI. The kernel's
- * identity is known a third of the way into the archive; what only its end tells (every digest, the
- * newest mtime) reaches the sink with the finished plan.
+ * What every format needs to know before the first entry, and nothing about the CLI or what the
+ * files are: the package's metadata in this format's spelling (its producer's), and how to write.
+ * What only the end of the content tells (every digest, the newest mtime) reaches the sink with the
+ * finished plan.
  */
 export interface BuildInput {
-  kernel: KernelIdentity;
-  config?: KernelConfig;
-  /** Package revision (deb revision, rpm Release). */
-  revision: string;
-  /** Overrides the upstream part of the version. */
-  version?: string;
-  maintainer: string;
+  meta: PackageMeta;
   compression: Compression;
   /** How many packages are written at once, in one pass: their compressors share the cores. */
   packagesAtOnce: number;
@@ -56,10 +49,9 @@ export interface PackageSink {
   abort(): Promise<void>;
 }
 
-/** One per format (nfpm's Packager): where its tree goes, what it digests, and a sink that writes it. */
+/** One per format (nfpm's Packager): what it digests, and a sink that writes any file list into a package. */
 export interface Packager {
   readonly format: Format;
-  readonly layout: Layout;
   /** The file digests its metadata lists (deb md5sums, rpm FILEDIGESTS). */
   readonly digests: readonly Digest[];
   open(input: BuildInput): Promise<PackageSink>;

@@ -10,6 +10,7 @@ import {TreeRules} from '../archive/rules.js';
 import {scanArchive, ScanState, type Progress} from '../archive/scan.js';
 import {checkConfigMatches, parseConfig, type KernelConfig} from '../content/config.js';
 import {headerExtras, SHARED_DIRS, treeDirFor, type KitFile, type Layout} from '../content/headers.js';
+import {HEADERS_PACKAGE} from '../content/headers-meta.js';
 import {packageMtime, packageTimestamp, PlanBuilder, timeBounds} from '../content/plan.js';
 import type {Compression} from '../formats/compression.js';
 import {packagerFor} from '../formats/index.js';
@@ -107,20 +108,17 @@ async function streamBuild(
       throw outDirError(opts.outDir, e);
     });
     const rootMtime = state.rules.treeMtime ?? 0;
-    const input: BuildInput = {
-      kernel: k,
-      config,
-      revision: opts.revision,
-      version: opts.version,
-      maintainer: opts.maintainer,
-      compression: opts.compression,
-      packagesAtOnce: packagers.length,
-      outDir: opts.outDir,
-      time: {...bounds, tree: packageMtime(rootMtime, bounds)},
-    };
     for (const p of packagers) {
+      const {layout, meta} = HEADERS_PACKAGE[p.format];
+      const input: BuildInput = {
+        meta: meta(k, opts),
+        compression: opts.compression,
+        packagesAtOnce: packagers.length,
+        outDir: opts.outDir,
+        time: {...bounds, tree: packageMtime(rootMtime, bounds)},
+      };
       const sink = await p.open(input);
-      targets.push({layout: p.layout, sink, plan: new PlanBuilder(treeDirFor(p.layout, k.release), bounds, SHARED_DIRS).openTree(rootMtime)});
+      targets.push({layout, sink, plan: new PlanBuilder(treeDirFor(layout, k.release), bounds, SHARED_DIRS).openTree(rootMtime)});
     }
     kernel = k;
     await flush();

@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import type {PackageEntry} from '../../src/content/plan.js';
 import {controlParagraph, debIdentity, installedSizeKiB, md5sums, wrap} from '../../src/formats/deb/control.js';
-import type {BuildInput} from '../../src/formats/writer.js';
+import {debHeadersMeta} from '../../src/content/headers-meta.js';
 import {assertGolden} from '../helpers/golden.js';
 
-const input: BuildInput = {
-  kernel: {release: '6.1.0-Test_WSL2', version: '6.1.42', srcarch: 'x86', debArch: 'amd64', rpmArch: 'x86_64', sha256: 'ab'.repeat(32)},
-  revision: '1',
-  maintainer: 'Jane Doe <jane@example.org>',
-  compression: 'xz',
-  packagesAtOnce: 1,
-  outDir: '.',
-  time: {tree: 0},
-};
+const kernel = {release: '6.1.0-Test_WSL2', version: '6.1.42', srcarch: 'x86', debArch: 'amd64', rpmArch: 'x86_64', sha256: 'ab'.repeat(32)};
+const options = {revision: '1', maintainer: 'Jane Doe <jane@example.org>'};
+const meta = debHeadersMeta(kernel, options);
 
 const entries: PackageEntry[] = [
   {path: 'usr/src/linux-headers-x', type: 'dir', mode: 0o755, mtime: 0, size: 0},
@@ -23,9 +17,9 @@ const entries: PackageEntry[] = [
 
 describe('deb control member', () => {
   it('names the package from the release, lowercased, with characters dpkg forbids as -', () => {
-    assert.deepEqual(debIdentity(input), {name: 'linux-headers-6.1.0-test-wsl2', version: '6.1.42-1', arch: 'amd64'});
-    assert.throws(() => debIdentity({...input, revision: 'a b'}), /not a Debian revision/);
-    assert.throws(() => debIdentity({...input, version: 'x1'}), /not a Debian upstream version/);
+    assert.deepEqual(debIdentity(meta), {name: 'linux-headers-6.1.0-test-wsl2', version: '6.1.42-1', arch: 'amd64'});
+    assert.throws(() => debIdentity(debHeadersMeta(kernel, {...options, revision: 'a b'})), /not a Debian revision/);
+    assert.throws(() => debIdentity(debHeadersMeta(kernel, {...options, version: 'x1'})), /not a Debian upstream version/);
   });
 
   it('Installed-Size counts KiB per file rounded up and 1 per dir or link, as dpkg-gencontrol does', () => {
@@ -33,7 +27,7 @@ describe('deb control member', () => {
   });
 
   it('control and md5sums are byte for byte what they were (golden)', () => {
-    assertGolden('deb-control', controlParagraph(debIdentity(input), input, entries).toString());
+    assertGolden('deb-control', controlParagraph(debIdentity(meta), meta, entries).toString());
     assertGolden('deb-md5sums', md5sums(entries));
   });
 

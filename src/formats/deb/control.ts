@@ -1,7 +1,6 @@
 import {KhpkgError} from '../../errors.js';
 import type {PackageEntry} from '../../content/plan.js';
-import type {BuildInput} from '../writer.js';
-import {renderTemplate} from '../../content/templates.js';
+import type {PackageMeta, Relation} from '../../content/package-meta.js';
 import {Paragraph} from './deb822.js';
 
 /** Name, version and arch of the .deb, as dpkg will know it. */
@@ -11,18 +10,12 @@ export interface DebIdentity {
   arch: string;
 }
 
-/**
- * `linux-headers-<release>`, the name Debian and builddeb give the same headers. Package names are
- * lowercase `[a-z0-9+.-]`: a release like `5.15.90.1-microsoft-standard-WSL2` is lowercased, and any
- * other character becomes `-` (the on-disk path keeps the exact release).
- */
-export function debIdentity(input: BuildInput): DebIdentity {
-  const {release, version, debArch} = input.kernel;
-  const name = `linux-headers-${release.toLowerCase().replace(/[^a-z0-9+.-]/g, '-')}`;
-  const upstream = input.version ?? version;
-  if (!/^[0-9][A-Za-z0-9.+~-]*$/.test(upstream)) throw new KhpkgError('usage', `--version '${upstream}' is not a Debian upstream version`);
-  if (!/^[A-Za-z0-9.+~]+$/.test(input.revision)) throw new KhpkgError('usage', `--revision '${input.revision}' is not a Debian revision`);
-  return {name, version: `${upstream}-${input.revision}`, arch: debArch};
+/** The package's identity as dpkg checks it: a bad version is refused before anything is written. */
+export function debIdentity(meta: PackageMeta): DebIdentity {
+  if (!/^[a-z0-9][a-z0-9+.-]+$/.test(meta.name)) throw new KhpkgError('usage', `'${meta.name}' is not a Debian package name`);
+  if (!/^[0-9][A-Za-z0-9.+~-]*$/.test(meta.version)) throw new KhpkgError('usage', `--version '${meta.version}' is not a Debian upstream version`);
+  if (!/^[A-Za-z0-9.+~]+$/.test(meta.release)) throw new KhpkgError('usage', `--revision '${meta.release}' is not a Debian revision`);
+  return {name: meta.name, version: `${meta.version}-${meta.release}`, arch: meta.arch};
 }
 
 /** dpkg-gencontrol's Installed-Size: KiB per file rounded up, 1 per directory or link. */
@@ -30,20 +23,26 @@ export function installedSizeKiB(entries: PackageEntry[]): number {
   return entries.reduce((sum, e) => sum + (e.type === 'file' ? Math.ceil(e.size / 1024) : 1), 0);
 }
 
-export function controlParagraph(id: DebIdentity, input: BuildInput, entries: PackageEntry[]): Paragraph {
-  const [synopsis, ...body] = renderTemplate('deb/description', {RELEASE: input.kernel.release, SHA256: input.kernel.sha256}).trimEnd().split('\n');
-  const wrapped = body.flatMap((paragraph) => (paragraph === '' ? [''] : wrap(paragraph, 78)));
+/** `name (op version)`, dpkg's spelling of a relation; `=` is the only one dpkg allows in Provides. */
+export function relationText(relations: Relation[]): string {
+  return relations.map((r) => (r.op ? `${r.name} (${r.op} ${r.version})` : r.name)).join(', ');
+}
+
+export function controlParagraph(id: DebIdentity, meta: PackageMeta, entries: PackageEntry[]): Paragraph {
+  const wrapped = meta.description.flatMap((paragraph, i) => [...(i > 0 ? [''] : []), ...wrap(paragraph, 78)]);
+  const optional = (name: string, relations: Relation[]): [string, string][] => (relations.length > 0 ? [[name, relationText(relations)]] : []);
   return new Paragraph([
     ['Package', id.name],
     ['Version', id.version],
     ['Architecture', id.arch],
-    ['Maintainer', input.maintainer],
+    ['Maintainer', meta.maintainer],
     ['Installed-Size', String(installedSizeKiB(entries))],
-    ['Provides', 'linux-headers'],
-    ['Section', 'kernel'],
+    ...optional('Depends', meta.depends),
+    ...optional('Provides', meta.provides),
+    ['Section', meta.section],
     ['Priority', 'optional'],
-    ['Homepage', 'https://www.kernel.org/'],
-    ['Description', [synopsis, ...wrapped].join('\n')],
+    ['Homepage', meta.homepage],
+    ['Description', [meta.summary, ...wrapped].join('\n')],
   ]);
 }
 
@@ -54,8 +53,15 @@ export function md5sums(entries: PackageEntry[]): Buffer {
   return Buffer.from(out);
 }
 
-export function postinst(id: DebIdentity, release: string): Buffer {
-  return Buffer.from(renderTemplate('deb/postinst', {PACKAGE: id.name, RELEASE: release}));
+/** The maintainer scripts, by dpkg's names. */
+export function maintainerScripts(meta: PackageMeta): [string, Buffer][] {
+  const {postInstall, preRemove, postRemove} = meta.scripts;
+  const named: [string, string | undefined][] = [
+    ['postinst', postInstall],
+    ['prerm', preRemove],
+    ['postrm', postRemove],
+  ];
+  return named.filter((n): n is [string, string] => n[1] !== undefined).map(([name, text]) => [name, Buffer.from(text)]);
 }
 
 /** Word-wraps a paragraph (lintian wants description lines under 80 columns). */

@@ -7,30 +7,23 @@ import {DeferredSection, writePackageFile} from '../output.js';
 import {renderTemplate} from '../../content/templates.js';
 import type {Artifact, BuildInput, Packager, PackageSink} from '../writer.js';
 import {AR_MAGIC, arHeader, arMember} from './ar.js';
-import {controlParagraph, debIdentity, md5sums, postinst, type DebIdentity} from './control.js';
+import {controlParagraph, debIdentity, maintainerScripts, md5sums, type DebIdentity} from './control.js';
 import {TAR_END, tarHeader, tarPadding, type TarMember} from './tar.js';
 
-/** linux-headers-<release>_<version>_<arch>.deb, written without dpkg-deb (Android has none). */
+/** <name>_<version>_<arch>.deb, written without dpkg-deb (Android has none). */
 export const debPackager: Packager = {
   format: 'deb',
-  layout: 'debian',
   digests: ['md5'],
   async open(input: BuildInput) {
-    return DebWriter.open(input, debIdentity(input));
+    return DebWriter.open(input, debIdentity(input.meta));
   },
 };
 
 /** changelog.Debian.gz as `gzip -9n` makes it: no name, no time, so builds stay identical. */
 function changelog(id: DebIdentity, input: BuildInput, timestamp: number): Buffer {
   const date = new Date(timestamp * 1000).toUTCString().replace('GMT', '+0000');
-  const text = renderTemplate('deb/changelog', {
-    PACKAGE: id.name,
-    VERSION: id.version,
-    RELEASE: input.kernel.release,
-    SHA256: input.kernel.sha256,
-    MAINTAINER: input.maintainer,
-    DATE: date,
-  });
+  const changes = (input.meta.changes ?? `* Packaged by khpkg.`).trimEnd().replace(/^/gm, '  ');
+  const text = renderTemplate('deb/changelog', {PACKAGE: id.name, VERSION: id.version, CHANGES: changes, MAINTAINER: input.meta.maintainer, DATE: date});
   return gzipSync(text, {level: constants.Z_BEST_COMPRESSION});
 }
 
@@ -40,9 +33,9 @@ async function controlArchive(id: DebIdentity, input: BuildInput, plan: ContentP
     [{path: '', type: 'dir', mode: 0o755, mtime: t, size: 0}],
     ...(
       [
-        ['control', Buffer.from(controlParagraph(id, input, plan.entries).toString()), 0o644],
+        ['control', Buffer.from(controlParagraph(id, input.meta, plan.entries).toString()), 0o644],
         ['md5sums', md5sums(plan.entries), 0o644],
-        ['postinst', postinst(id, input.kernel.release), 0o755],
+        ...maintainerScripts(input.meta).map(([name, text]) => [name, text, 0o755] as const),
       ] as const
     ).map(([path, data, mode]): [TarMember, Buffer] => [{path, type: 'file', mode, mtime: t, size: data.length}, data]),
   ];
@@ -91,11 +84,7 @@ class DebWriter implements PackageSink {
   extras(timestamp: number): ExtraFile[] {
     const doc = `usr/share/doc/${this.id.name}`;
     return [
-      {
-        path: `${doc}/copyright`,
-        data: Buffer.from(renderTemplate('deb/copyright', {RELEASE: this.input.kernel.release, SHA256: this.input.kernel.sha256})),
-        absolute: true,
-      },
+      ...(this.input.meta.copyright === undefined ? [] : [{path: `${doc}/copyright`, data: Buffer.from(this.input.meta.copyright), absolute: true}]),
       {path: `${doc}/changelog.Debian.gz`, data: changelog(this.id, this.input, timestamp), absolute: true},
     ];
   }

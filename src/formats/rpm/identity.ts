@@ -1,5 +1,5 @@
 import {KhpkgError} from '../../errors.js';
-import type {BuildInput} from '../writer.js';
+import type {PackageMeta, Relation} from '../../content/package-meta.js';
 import {SENSE} from './tags.js';
 
 export interface Dependency {
@@ -8,7 +8,7 @@ export interface Dependency {
   version: string;
 }
 
-/** Name, version, release, arch and relations of the .rpm, following kernel.spec and Fedora. */
+/** Name, version, release, arch and relations of the .rpm, as rpm checks them. */
 export interface RpmIdentity {
   name: string;
   version: string;
@@ -17,31 +17,17 @@ export interface RpmIdentity {
   provides: Dependency[];
 }
 
-/**
- * RPM versions may not hold `-`: like kernel.spec (`sed -e s/-/_/g`), map it to `_`. An EVR holds at
- * most one `-`, so `kernel-devel-uname-r = <release>` keeps the release verbatim where it has one
- * `-` at most (Fedora's `6.5.6-300.fc39.x86_64`) and maps it the same way otherwise
- * (`6.1.0-56-amd64` → `6.1.0_56_amd64`).
- */
-export function rpmIdentity(input: BuildInput): RpmIdentity {
-  const {release, rpmArch} = input.kernel;
-  const version = (input.version ?? release).replace(/-/g, '_');
-  if (!/^[A-Za-z0-9._+~^]+$/.test(version)) throw new KhpkgError('usage', `'${version}' is not an RPM version`);
-  if (!/^[A-Za-z0-9._+~^]+$/.test(input.revision)) throw new KhpkgError('usage', `--revision '${input.revision}' is not an RPM release`);
-  const evr = `${version}-${input.revision}`;
-  const unameR = (release.match(/-/g) ?? []).length <= 1 ? release : release.replace(/-/g, '_');
-  return {
-    name: 'kernel-devel',
-    version,
-    release: input.revision,
-    arch: rpmArch,
-    provides: [
-      {name: 'kernel-devel', flags: SENSE.EQUAL, version: evr},
-      {name: `kernel-devel-${rpmArch}`, flags: SENSE.EQUAL, version: evr},
-      {name: 'kernel-devel-uname-r', flags: SENSE.EQUAL, version: unameR},
-      {name: 'installonlypkg(kernel)', flags: SENSE.ANY, version: ''},
-    ],
-  };
+const SENSE_OF: Record<NonNullable<Relation['op']>, number> = {'=': SENSE.EQUAL, '>=': SENSE.GREATER | SENSE.EQUAL, '<=': SENSE.LESS | SENSE.EQUAL};
+
+export function rpmDependency(r: Relation): Dependency {
+  return {name: r.name, flags: r.op ? SENSE_OF[r.op] : SENSE.ANY, version: r.version ?? ''};
+}
+
+/** The package's identity as rpm checks it: a bad version is refused before anything is written. */
+export function rpmIdentity(meta: PackageMeta): RpmIdentity {
+  if (!/^[A-Za-z0-9._+~^]+$/.test(meta.version)) throw new KhpkgError('usage', `'${meta.version}' is not an RPM version`);
+  if (!/^[A-Za-z0-9._+~^]+$/.test(meta.release)) throw new KhpkgError('usage', `--revision '${meta.release}' is not an RPM release`);
+  return {name: meta.name, version: meta.version, release: meta.release, arch: meta.arch, provides: meta.provides.map(rpmDependency)};
 }
 
 /** The rpmlib() features a package uses: rpm refuses it politely where it lacks one. */

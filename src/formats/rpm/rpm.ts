@@ -2,13 +2,13 @@ import {createHash, type Hash} from 'node:crypto';
 import {join, posix} from 'node:path';
 import {KhpkgError} from '../../errors.js';
 import type {ContentPlan, ExtraFile, PackageEntry} from '../../content/plan.js';
+import type {PackageMeta} from '../../content/package-meta.js';
 import type {Compression} from '../compression.js';
 import {DeferredSection, hashFileRange, writePackageFile} from '../output.js';
-import {renderTemplate} from '../../content/templates.js';
 import type {Artifact, BuildInput, Packager, PackageSink} from '../writer.js';
 import {CPIO_TRAILER, cpioHeader, cpioPadding} from './cpio.js';
 import {bin, headerBytes, i18n, int16, int32, str, strArray, type TagValue} from './header.js';
-import {rpmIdentity, rpmlibRequires, type Dependency, type RpmIdentity} from './identity.js';
+import {rpmDependency, rpmIdentity, rpmlibRequires, type Dependency, type RpmIdentity} from './identity.js';
 import {lead, LEAD_SIZE} from './lead.js';
 import {HASH_SHA256, HEADER_IMMUTABLE, HEADER_SIGNATURES, SIG, TAG} from './tags.js';
 
@@ -25,15 +25,14 @@ const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 const TYPE_BITS = {dir: S_IFDIR, file: S_IFREG, symlink: S_IFLNK} as const;
 
-/** kernel-devel-<version>-<release>.<arch>.rpm, written without rpmbuild. */
+/** <name>-<version>-<release>.<arch>.rpm, written without rpmbuild. */
 export const rpmPackager: Packager = {
   format: 'rpm',
-  layout: 'kernels',
   digests: ['sha256'],
   async open(input: BuildInput) {
     const compressor = COMPRESSOR[input.compression];
     if (!compressor) throw new KhpkgError('usage', `--compression ${input.compression} is not available for rpm (xz, zstd or gzip)`);
-    return RpmWriter.open(input, rpmIdentity(input), compressor);
+    return RpmWriter.open(input, rpmIdentity(input.meta), compressor);
   },
 };
 
@@ -125,6 +124,24 @@ class RpmWriter implements PackageSink {
   }
 }
 
+/** %post, %preun and %postun, each run by /bin/sh. */
+function scriptTags(meta: PackageMeta): [number, TagValue][] {
+  const {postInstall, preRemove, postRemove} = meta.scripts;
+  const scripts: [number, number, string | undefined][] = [
+    [TAG.POSTIN, TAG.POSTINPROG, postInstall],
+    [TAG.PREUN, TAG.PREUNPROG, preRemove],
+    [TAG.POSTUN, TAG.POSTUNPROG, postRemove],
+  ];
+  return scripts.flatMap(([tag, prog, text]): [number, TagValue][] =>
+    text === undefined
+      ? []
+      : [
+          [tag, str(text)],
+          [prog, str('/bin/sh')],
+        ],
+  );
+}
+
 function payloadSize(e: PackageEntry): number {
   return e.type === 'symlink' ? Buffer.byteLength(e.linkTarget ?? '') : e.type === 'file' ? e.size : 0;
 }
@@ -151,8 +168,7 @@ function mainTags(
   compressor: {name: string; flags: string},
   digests: {payload: string; payloadAlt: string},
 ): Map<number, TagValue> {
-  const info = input.kernel;
-  const [summary, ...body] = renderTemplate('rpm/description', {RELEASE: info.release, SHA256: info.sha256}).trimEnd().split('\n');
+  const meta = input.meta;
   const dirs: string[] = [];
   const dirIndex = new Map<string, number>();
   const dirIndexes: number[] = [];
@@ -166,7 +182,7 @@ function mainTags(
     dirIndexes.push(dirIndex.get(dir)!);
     basenames.push(posix.basename(f.path));
   }
-  const requires = rpmlibRequires(compressor.name);
+  const requires = [...meta.depends.map(rpmDependency), ...rpmlibRequires(compressor.name)];
   const n = files.length;
   const each = <T>(v: T): T[] => new Array<T>(n).fill(v);
   return new Map<number, TagValue>([
@@ -174,16 +190,16 @@ function mainTags(
     [TAG.NAME, str(id.name)],
     [TAG.VERSION, str(id.version)],
     [TAG.RELEASE, str(id.release)],
-    [TAG.SUMMARY, i18n(summary!)],
-    [TAG.DESCRIPTION, i18n(body.join('\n').trim())],
+    [TAG.SUMMARY, i18n(meta.summary)],
+    [TAG.DESCRIPTION, i18n(meta.description.join('\n\n'))],
     [TAG.BUILDTIME, int32([plan.timestamp])],
     // The real host would make builds differ from machine to machine.
     [TAG.BUILDHOST, str('khpkg')],
     [TAG.SIZE, int32([files.reduce((s, f) => s + payloadSize(f), 0)])],
-    [TAG.LICENSE, str('GPL-2.0-only WITH Linux-syscall-note')],
-    [TAG.PACKAGER, str(input.maintainer)],
-    [TAG.GROUP, i18n('System Environment/Kernel')],
-    [TAG.URL, str('https://www.kernel.org/')],
+    [TAG.LICENSE, str(meta.license)],
+    [TAG.PACKAGER, str(meta.maintainer)],
+    [TAG.GROUP, i18n(meta.section)],
+    [TAG.URL, str(meta.homepage)],
     [TAG.OS, str('linux')],
     [TAG.ARCH, str(id.arch)],
     [TAG.FILESIZES, int32(files.map((f) => (f.type === 'dir' ? 4096 : payloadSize(f))))],
@@ -202,6 +218,7 @@ function mainTags(
     [TAG.REQUIRENAME, strArray(requires.map((r) => r.name))],
     [TAG.REQUIREVERSION, strArray(requires.map((r) => r.version))],
     [TAG.RPMVERSION, str('4.18.0 (khpkg)')],
+    ...scriptTags(meta),
     [TAG.FILEDEVICES, int32(each(1))],
     [TAG.FILEINODES, int32(inodes)],
     [TAG.FILELANGS, strArray(each(''))],
