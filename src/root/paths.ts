@@ -17,6 +17,11 @@ export function inRoot(root: string, rel: string): string {
   return rel === '' ? root : join(root, rel);
 }
 
+/** Whether the real path `real` is `root` or under it (every path is under `/`: a merged-/usr host's `lib -> usr/lib`). */
+export function isWithin(root: string, real: string): boolean {
+  return root === '/' || real === root || real.startsWith(root + sep);
+}
+
 /**
  * mkdir -p inside the root, refusing to follow a symlink that leads out of it (a root's own
  * `lib -> usr/lib` is fine; `usr/src -> /etc` is not).
@@ -38,7 +43,7 @@ export function ensureDirInRoot(root: string, rel: string, mode = 0o755, made: s
     }
     if (st.isSymbolicLink()) {
       const real = realpathSync(current);
-      if (real !== root && !real.startsWith(root + sep)) {
+      if (!isWithin(root, real)) {
         throw new KhpkgError('unsafe-root', `${current} is a symlink out of the root (to ${real})`);
       }
       if (!statSync(real).isDirectory()) throw new KhpkgError('unsafe-root', `${current} is not a directory`);
@@ -64,7 +69,7 @@ export function checkedInRoot(root: string, rel: string): string {
   } catch {
     return abs; // a dangling link on the way: opening fails with ENOENT, inside the root
   }
-  if (real !== root && !real.startsWith(root === '/' ? '/' : root + sep)) {
+  if (!isWithin(root, real)) {
     throw new KhpkgError('unsafe-root', `${p} is a symlink out of the root (to ${real})`);
   }
   return abs;
