@@ -11,7 +11,7 @@ const FLOORS: string[][] = [
   ['content'],
   ['formats', 'registry'],
   ['source'],
-  ['kbuild', 'pipeline', 'install', 'repo', 'lifecycle'],
+  ['kbuild', 'pipeline', 'install', 'repo', 'lifecycle', 'release'],
   ['cli'],
   ['commands'],
 ];

@@ -63,6 +63,13 @@ export async function fastPath(argv: string[]): Promise<boolean> {
 /** What oclif's --version prints, without oclif. */
 function version(): boolean {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {name: string; version: string};
-  process.stdout.write(`${pkg.name}/${pkg.version} ${process.platform}-${process.arch} node-${process.version}\n`);
+  // The commit the build was of (bin/build-info.js): a release has no git to ask.
+  let commit = 'unknown';
+  try {
+    commit = (JSON.parse(readFileSync(new URL('../build-info.json', import.meta.url), 'utf8')) as {commit: string}).commit;
+  } catch {
+    // built by an older build script, or only tsc
+  }
+  process.stdout.write(`${pkg.name}/${pkg.version} (${commit}) ${process.platform}-${process.arch} node-${process.version}\n`);
   return true;
 }

@@ -1,0 +1,68 @@
+import {readFileSync} from 'node:fs';
+import {mkdir} from 'node:fs/promises';
+import {join, resolve} from 'node:path';
+import {gzipSync, constants} from 'node:zlib';
+import {PlanBuilder, timeBounds} from '../content/plan.js';
+import {KhpkgError} from '../errors.js';
+import {packagerFor} from '../formats/index.js';
+import {writePlannedPackage} from '../formats/write-plan.js';
+import type {Format} from '../formats/writer.js';
+import {glibcNeeded, releaseMeta} from './meta.js';
+import {stagedFiles, stageRelease, type StagedFile} from './stage.js';
+import {writeTarball} from './tarball.js';
+
+/** Where a packaged khpkg lives; /usr/bin/khpkg links to its launcher. */
+export const INSTALL_DIR = 'usr/lib/khpkg';
+
+/** Directories the system owns (base-files, filesystem): the rpm leaves them out. */
+const SYSTEM_DIRS: ReadonlySet<string> = new Set(['usr', 'usr/bin', 'usr/lib', 'usr/share', 'usr/share/man', 'usr/share/man/man1', 'usr/share/doc', 'usr/share/lintian', 'usr/share/lintian/overrides']);
+
+export interface ReleaseOutput {
+  kind: 'tar' | Format;
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * khpkg's own release, from a built checkout: the staged tree, the self-contained tarball, and
+ * khpkg's .deb and .rpm written by khpkg's own writers. Every time in them is SOURCE_DATE_EPOCH
+ * (bin/dist.sh sets the commit's), so two runs give identical files.
+ */
+export async function makeRelease(project: string, outDir: string, kinds: string[]): Promise<{outputs: ReleaseOutput[]; stageDir: string; files: number; stagedBytes: number}> {
+  for (const k of kinds) if (!['tar', 'deb', 'rpm'].includes(k)) throw new KhpkgError('usage', `'${k}' is not a release output (tar, deb, rpm)`);
+  const out = resolve(project, outDir);
+  await mkdir(out, {recursive: true});
+  const version = (JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as {version: string}).version;
+  const top = `khpkg-${version}-linux-${process.arch}`;
+  const stageDir = join(out, 'stage', top);
+  const info = stageRelease(project, stageDir);
+  const files = stagedFiles(stageDir);
+  const time = timeBounds().clamp ?? Math.floor(Date.now() / 1000);
+  const outputs: ReleaseOutput[] = [];
+  if (kinds.includes('tar')) outputs.push({kind: 'tar', path: join(out, `${top}.tar.xz`), ...(await writeTarball(join(out, `${top}.tar.xz`), top, stageDir, files, time))});
+  const glibc = glibcNeeded(stageDir, files);
+  for (const format of ['deb', 'rpm'] as const) {
+    if (!kinds.includes(format)) continue;
+    const input = {meta: releaseMeta(format, info, glibc), compression: 'xz' as const, packagesAtOnce: 1, outDir: out, time: {clamp: time, tree: time}};
+    const a = await writePlannedPackage(packagerFor(format), input, releasePlan(format, project, stageDir, files, time), time);
+    outputs.push({kind: format, path: a.path, size: a.size, sha256: a.sha256});
+  }
+  return {outputs, stageDir, files: files.filter((f) => f.type === 'file').length, stagedBytes: files.reduce((s, f) => s + f.size, 0)};
+}
+
+/** The package's files: the staged tree at /usr/lib/khpkg, the command, and the man page where the build made one. */
+function releasePlan(format: Format, project: string, stageDir: string, files: StagedFile[], time: number): PlanBuilder {
+  const plan = new PlanBuilder(INSTALL_DIR, {clamp: time}, SYSTEM_DIRS).openTree(time).setTimestamp(time);
+  for (const f of files) if (f.type === 'file') plan.addExtra({path: f.path, data: readFileSync(join(stageDir, f.path)), mode: f.mode});
+  plan.addExtra({path: 'usr/bin/khpkg', linkTarget: '../lib/khpkg/khpkg', absolute: true});
+  if (format === 'deb') plan.addExtra({path: 'usr/share/lintian/overrides/khpkg', data: readFileSync(join(project, 'packaging', 'khpkg', 'lintian-overrides')), absolute: true});
+  const man = join(project, 'dist', 'man', 'khpkg.1');
+  // gzip -9n: no name, no time, so the package stays reproducible.
+  try {
+    plan.addExtra({path: 'usr/share/man/man1/khpkg.1.gz', data: gzipSync(readFileSync(man), {level: constants.Z_BEST_COMPRESSION}), absolute: true});
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  return plan;
+}
