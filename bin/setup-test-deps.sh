@@ -4,7 +4,7 @@
 # compiler and binutils the module tests use. Then `npm ci` (native modules build from source) and the build.
 set -euo pipefail
 
-packages=(apt dpkg dpkg-dev lintian gpg gpg-agent dkms kmod flex bison bc libelf-dev libssl-dev rpm rpm2cpio cpio createrepo-c dnf dnf-plugins-core xz-utils zstd gzip bzip2 tar util-linux time clang llvm python3-bpfcc bpftrace binutils gcc g++ make python3 systemd debianutils)
+packages=(apt dpkg dpkg-dev lintian gpg gpg-agent dkms kmod flex bison bc libelf-dev libssl-dev rpm rpm2cpio cpio createrepo-c dnf dnf-plugins-core xz-utils zstd gzip bzip2 tar util-linux time clang llvm python3-bpfcc bpftrace binutils gcc g++ make python3 systemd debianutils debootstrap podman)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -21,3 +21,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # The module-build tests' inputs: a Debian kernel source and a kernel's modules (network, once).
 bash "$(dirname "$0")/fetch-kbuild-test-debs.sh"
+# The release tests' minimal Debian root (debootstrap minbase: no Node.js, no compiler), once.
+bash "$(dirname "$0")/make-test-root.sh"

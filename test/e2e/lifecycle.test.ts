@@ -1,39 +1,13 @@
 import assert from 'node:assert/strict';
-import {copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {lockRoot} from '../../src/registry/lock.js';
 import {REAL, withExtraHeader} from '../helpers/kheaders.js';
 import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
+import {installedKernelRoot} from '../helpers/roots.js';
 import {treeDigest} from '../helpers/tree.js';
 
 const REL = REAL.release;
-
-/**
- * A root holding an installed (not running) kernel made from the bundled archive, as Debian lays it
- * out: its kheaders.ko.xz under lib/modules/<rel>/kernel/kernel/, a modules.dep naming it, and its
- * config at boot/config-<rel>. The module is a real ELF object carrying the archive.
- */
-function installedKernelRoot(dir: string, root: string, release = REL, opts: {kheaders?: 'module' | 'builtin' | 'none'} = {}): void {
-  const mod = join(root, 'lib/modules', release);
-  mkdirSync(join(mod, 'kernel/kernel'), {recursive: true});
-  mkdirSync(join(root, 'boot'), {recursive: true});
-  copyFileSync(REAL.config, join(root, 'boot', `config-${release}`));
-  const kind = opts.kheaders ?? 'module';
-  if (kind === 'module') {
-    const ko = join(dir, `kheaders-${release}.ko`);
-    if (!existsSync(`${ko}.xz`)) {
-      writeFileSync(join(dir, 'empty.c'), 'int khpkg_test;\n');
-      mustRun('gcc', ['-c', join(dir, 'empty.c'), '-o', join(dir, 'empty.o')]);
-      mustRun('objcopy', ['--add-section', `.rodata.kheaders=${REAL.archive}`, join(dir, 'empty.o'), ko]);
-      mustRun('xz', ['-k', ko]);
-    }
-    copyFileSync(`${ko}.xz`, join(mod, 'kernel/kernel/kheaders.ko.xz'));
-    writeFileSync(join(mod, 'modules.dep'), 'kernel/kernel/kheaders.ko.xz:\n');
-  } else {
-    writeFileSync(join(mod, 'modules.dep'), '');
-    writeFileSync(join(mod, 'modules.builtin'), kind === 'builtin' ? 'kernel/kernel/kheaders.ko\n' : 'kernel/lib/crc32.ko\n');
-  }
-}
 
 /** A stand-in for DKMS's own kernel hook (sorted after khpkg's): records whether the build link resolved when it ran. */
 function standInDkms(root: string): void {

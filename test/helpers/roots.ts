@@ -1,6 +1,7 @@
-import {mkdirSync, writeFileSync} from 'node:fs';
+import {copyFileSync, existsSync, mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {mustRun} from './run.js';
+import {REAL} from './kheaders.js';
 
 /** An empty dpkg database under `root`, as `dpkg --root` needs it. */
 export function dpkgRoot(root: string): void {
@@ -14,4 +15,31 @@ export function rpmRoot(root: string): string[] {
   mkdirSync(root, {recursive: true});
   mustRun('rpm', ['--root', root, '--initdb']);
   return ['--root', root];
+}
+
+/**
+ * A root holding an installed (not running) kernel made from the bundled archive, as Debian lays it
+ * out: its kheaders.ko.xz under lib/modules/<rel>/kernel/kernel/, a modules.dep naming it, and its
+ * config at boot/config-<rel>. The module is a real ELF object carrying the archive.
+ */
+export function installedKernelRoot(dir: string, root: string, release = REAL.release, opts: {kheaders?: 'module' | 'builtin' | 'none'} = {}): void {
+  const mod = join(root, 'lib/modules', release);
+  mkdirSync(join(mod, 'kernel/kernel'), {recursive: true});
+  mkdirSync(join(root, 'boot'), {recursive: true});
+  copyFileSync(REAL.config, join(root, 'boot', `config-${release}`));
+  const kind = opts.kheaders ?? 'module';
+  if (kind === 'module') {
+    const ko = join(dir, `kheaders-${release}.ko`);
+    if (!existsSync(`${ko}.xz`)) {
+      writeFileSync(join(dir, 'empty.c'), 'int khpkg_test;\n');
+      mustRun('gcc', ['-c', join(dir, 'empty.c'), '-o', join(dir, 'empty.o')]);
+      mustRun('objcopy', ['--add-section', `.rodata.kheaders=${REAL.archive}`, join(dir, 'empty.o'), ko]);
+      mustRun('xz', ['-k', ko]);
+    }
+    copyFileSync(`${ko}.xz`, join(mod, 'kernel/kernel/kheaders.ko.xz'));
+    writeFileSync(join(mod, 'modules.dep'), 'kernel/kernel/kheaders.ko.xz:\n');
+  } else {
+    writeFileSync(join(mod, 'modules.dep'), '');
+    writeFileSync(join(mod, 'modules.builtin'), kind === 'builtin' ? 'kernel/kernel/kheaders.ko\n' : 'kernel/lib/crc32.ko\n');
+  }
 }

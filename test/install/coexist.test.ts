@@ -8,7 +8,6 @@ import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 
 const REL = REAL.release;
 const DEB_TREE = `usr/src/linux-headers-${REL}`;
-const RPM_TREE = `usr/src/kernels/${REL}`;
 const LINK = `lib/modules/${REL}/build`;
 const BIN = new URL('../../bin/run.js', import.meta.url).pathname;
 
