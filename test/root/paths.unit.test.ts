@@ -21,7 +21,10 @@ describe('paths inside a root', () => {
       symlinkSync('usr/lib', join(root, 'lib'));
       assert.equal(ensureDirInRoot(root, 'lib/modules/x'), join(root, 'lib/modules/x'));
       symlinkSync(tmpdir(), join(root, 'out'));
-      assert.throws(() => ensureDirInRoot(root, 'out/x'), (e: unknown) => e instanceof KhpkgError && /symlink out of the root/.test(e.message));
+      assert.throws(
+        () => ensureDirInRoot(root, 'out/x'),
+        (e: unknown) => e instanceof KhpkgError && /symlink out of the root/.test(e.message),
+      );
     } finally {
       rmSync(root, {recursive: true, force: true});
     }
