@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import {join} from 'node:path';
+import {testSigningKey, TEST_KEY} from '../helpers/gpg.js';
 import {REAL} from '../helpers/kheaders.js';
 import {installedKernelRoot} from '../helpers/roots.js';
 import {buildJson, khpkg, mustRun, scratch, tool, type RunResult} from '../helpers/run.js';
@@ -244,29 +245,10 @@ describe('khpkg in a minimal Debian root: no Node.js, no compiler (#17)', functi
   it('a fleet: apt installs khpkg and linux-headers-<rel> from one signed khpkg repo; khpkg then leaves those headers to dpkg', () => {
     const {deb} = release();
     const root = newRoot('fleet');
-    const gnupg = join(s.dir, 'gnupg');
-    mkdirSync(gnupg, {mode: 0o700});
-    const env = {GNUPGHOME: gnupg};
-    mustRun(
-      'gpg',
-      [
-        '--batch',
-        '--quiet',
-        '--pinentry-mode',
-        'loopback',
-        '--passphrase',
-        '',
-        '--quick-gen-key',
-        'khpkg test <test@khpkg.invalid>',
-        'rsa2048',
-        'sign',
-        'never',
-      ],
-      {env},
-    );
+    const env = testSigningKey(join(s.dir, 'gnupg'));
     const [headers] = buildJson([REAL.archive, '--config', REAL.config, '-f', 'deb', '-o', join(s.dir, 'headers')]);
     const repo = join(root.dir, 'srv/repo');
-    const r = khpkg(['repo', repo, deb, headers!.path, '--sign-key', 'test@khpkg.invalid'], {env});
+    const r = khpkg(['repo', repo, deb, headers!.path, '--sign-key', TEST_KEY], {env});
     assert.equal(r.code, 0, r.stderr);
     const apt = ['-o', 'Dir::Etc::SourceList=/etc/apt/sources.list.d/khpkg.list', '-o', 'Dir::Etc::SourceParts=/dev/null'];
     mkdirSync(join(root.dir, 'etc/apt/sources.list.d'), {recursive: true});

@@ -3,6 +3,7 @@ import {createHash} from 'node:crypto';
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {gunzipSync} from 'node:zlib';
+import {testSigningKey, TEST_KEY} from '../helpers/gpg.js';
 import {REAL} from '../helpers/kheaders.js';
 import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 
@@ -233,27 +234,10 @@ describe('repo: one directory that apt and dnf both use', function () {
     const env = {GNUPGHOME: gnupg};
     const key = join(repo, 'khpkg-archive-key.asc');
     before(() => {
-      mkdirSync(gnupg, {mode: 0o700});
-      mustRun(
-        'gpg',
-        [
-          '--batch',
-          '--quiet',
-          '--pinentry-mode',
-          'loopback',
-          '--passphrase',
-          '',
-          '--quick-gen-key',
-          'khpkg test <test@khpkg.invalid>',
-          'rsa2048',
-          'sign',
-          'never',
-        ],
-        {env},
-      );
+      testSigningKey(gnupg);
       // Unsigned first: signing an existing repo signs the rpms already in it too.
       repoJson([repo, pkgs.deb1, pkgs.rpm1]);
-      repoJson([repo, '--sign-key', 'test@khpkg.invalid'], env);
+      repoJson([repo, '--sign-key', TEST_KEY], env);
     });
 
     it('apt verifies InRelease with the key, and refuses the repo without it', () => {
