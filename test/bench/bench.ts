@@ -6,7 +6,7 @@
  */
 import {spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
-import {existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {cpus, totalmem, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {DEFAULT_LIMITS} from '../../src/archive/limits.js';
@@ -357,6 +357,24 @@ if (wants('list')) {
   );
   results.push(v);
   log(row(v));
+  // The release (npm run dist) answers as fast as the checkout: its own Node, through its launcher.
+  const stage = join(ROOT, 'release', 'stage');
+  const launcher = existsSync(stage)
+    ? readdirSync(stage)
+        .map((d) => join(stage, d, 'khpkg'))
+        .find((f) => existsSync(f))
+    : undefined;
+  if (launcher) {
+    const r = compare(
+      'list --json: release launcher vs checkout',
+      () => [[launcher, 'list', '--json', '--root', listRoot]],
+      () => [khpkgCmd('list', '--json', '--root', listRoot)],
+      () => undefined,
+      {wallRatio: 1.15, note: '<= 1.15x (the launcher forks once)'},
+    );
+    results.push(r);
+    log(row(r));
+  } else log('release start-up: not measured (no release/stage: run npm run dist first)');
 }
 
 // Memory must not grow with the archive: the same build on an archive 4x the size.
