@@ -1,5 +1,7 @@
-import {readFileSync} from 'node:fs';
+import {spawnSync} from 'node:child_process';
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {mkdir} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {gzipSync, constants} from 'node:zlib';
 import {PlanBuilder, timeBounds} from '../content/plan.js';
@@ -15,7 +17,12 @@ import {writeTarball} from './tarball.js';
 export const INSTALL_DIR = 'usr/lib/khpkg';
 
 /** Directories the system owns (base-files, filesystem): the rpm leaves them out. */
-const SYSTEM_DIRS: ReadonlySet<string> = new Set(['usr', 'usr/bin', 'usr/lib', 'usr/share', 'usr/share/man', 'usr/share/man/man1', 'usr/share/doc', 'usr/share/lintian', 'usr/share/lintian/overrides']);
+const SYSTEM_DIRS: ReadonlySet<string> = new Set([
+  'usr/share/bash-completion',
+  'usr/share/bash-completion/completions',
+  'usr/share/zsh',
+  'usr/share/zsh/vendor-completions',
+  'usr/share/zsh/site-functions','usr', 'usr/bin', 'usr/lib', 'usr/share', 'usr/share/man', 'usr/share/man/man1', 'usr/share/doc', 'usr/share/lintian', 'usr/share/lintian/overrides']);
 
 export interface ReleaseOutput {
   kind: 'tar' | Format;
@@ -42,20 +49,40 @@ export async function makeRelease(project: string, outDir: string, kinds: string
   const outputs: ReleaseOutput[] = [];
   if (kinds.includes('tar')) outputs.push({kind: 'tar', path: join(out, `${top}.tar.xz`), ...(await writeTarball(join(out, `${top}.tar.xz`), top, stageDir, files, time))});
   const glibc = glibcNeeded(stageDir, files);
+  const completions = shellCompletions(stageDir);
   for (const format of ['deb', 'rpm'] as const) {
     if (!kinds.includes(format)) continue;
     const input = {meta: releaseMeta(format, info, glibc), compression: 'xz' as const, packagesAtOnce: 1, outDir: out, time: {clamp: time, tree: time}};
-    const a = await writePlannedPackage(packagerFor(format), input, releasePlan(format, project, stageDir, files, time), time);
+    const a = await writePlannedPackage(packagerFor(format), input, releasePlan(format, project, stageDir, files, time, completions), time);
     outputs.push({kind: format, path: a.path, size: a.size, sha256: a.sha256});
   }
   return {outputs, stageDir, files: files.filter((f) => f.type === 'file').length, stagedBytes: files.reduce((s, f) => s + f.size, 0)};
 }
 
-/** The package's files: the staged tree at /usr/lib/khpkg, the command, and the man page where the build made one. */
-function releasePlan(format: Format, project: string, stageDir: string, files: StagedFile[], time: number): PlanBuilder {
+/** The package's files: the staged tree at /usr/lib/khpkg, the command, its completions, and the man page where the build made one. */
+/**
+ * The bash and zsh completions oclif's autocomplete plugin generates from the commands (static
+ * files: they need no cache at run time), made by the staged release itself.
+ */
+function shellCompletions(stageDir: string): {bash: Buffer; zsh: Buffer} {
+  const cache = mkdtempSync(join(tmpdir(), 'khpkg-completions-'));
+  try {
+    const r = spawnSync(process.execPath, [join(stageDir, 'bin', 'run.js'), 'autocomplete', '--refresh-cache'], {env: {...process.env, XDG_CACHE_HOME: cache}, encoding: 'utf8'});
+    if (r.status !== 0) throw new KhpkgError('internal', `khpkg autocomplete --refresh-cache failed: ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
+    const dir = join(cache, 'khpkg', 'autocomplete', 'functions');
+    return {bash: readFileSync(join(dir, 'bash', 'khpkg.bash')), zsh: readFileSync(join(dir, 'zsh', '_khpkg'))};
+  } finally {
+    rmSync(cache, {recursive: true, force: true});
+  }
+}
+
+function releasePlan(format: Format, project: string, stageDir: string, files: StagedFile[], time: number, completions: {bash: Buffer; zsh: Buffer}): PlanBuilder {
   const plan = new PlanBuilder(INSTALL_DIR, {clamp: time}, SYSTEM_DIRS).openTree(time).setTimestamp(time);
   for (const f of files) if (f.type === 'file') plan.addExtra({path: f.path, data: readFileSync(join(stageDir, f.path)), mode: f.mode});
   plan.addExtra({path: 'usr/bin/khpkg', linkTarget: '../lib/khpkg/khpkg', absolute: true});
+  plan.addExtra({path: 'usr/share/bash-completion/completions/khpkg', data: completions.bash, absolute: true});
+  // Where each family's zsh looks: Debian's vendor-completions, Fedora's site-functions.
+  plan.addExtra({path: `usr/share/zsh/${format === 'deb' ? 'vendor-completions' : 'site-functions'}/_khpkg`, data: completions.zsh, absolute: true});
   if (format === 'deb') plan.addExtra({path: 'usr/share/lintian/overrides/khpkg', data: readFileSync(join(project, 'packaging', 'khpkg', 'lintian-overrides')), absolute: true});
   const man = join(project, 'dist', 'man', 'khpkg.1');
   // gzip -9n: no name, no time, so the package stays reproducible.

@@ -127,7 +127,14 @@ describe('khpkg shipped: the release tarball and khpkg’s own .deb and .rpm (#1
       lintian.stdout,
     );
     const files = mustRun('dpkg-deb', ['--contents', deb]);
-    for (const f of ['./usr/lib/khpkg/khpkg', './usr/lib/khpkg/node', './usr/lib/khpkg/dist/cli/fast-path.js', './usr/share/man/man1/khpkg.1.gz']) {
+    for (const f of [
+      './usr/lib/khpkg/khpkg',
+      './usr/lib/khpkg/node',
+      './usr/lib/khpkg/dist/cli/fast-path.js',
+      './usr/share/man/man1/khpkg.1.gz',
+      './usr/share/bash-completion/completions/khpkg',
+      './usr/share/zsh/vendor-completions/_khpkg',
+    ]) {
       assert.ok(files.includes(` ${f}\n`) || files.includes(` ${f} `), `${f} is not in the .deb`);
     }
     assert.match(files, / \.\/usr\/bin\/khpkg -> \.\.\/lib\/khpkg\/khpkg\n/);
@@ -192,6 +199,7 @@ describe('khpkg in a minimal Debian root: no Node.js, no compiler (#17)', functi
     const installed = root.must(['dpkg', '-i', '/tmp/khpkg.deb']);
     assert.match(installed, /wrote \/etc\/kernel\/postinst\.d\/10-khpkg/);
     assert.match(root.must(['khpkg', '--version']), new RegExp(`^khpkg/${VERSION.replace(/\./g, '\\.')} \\([0-9a-f]{12}(-dirty)?\\) linux-\\w+ node-v\\d+\\.`));
+    assert.match(root.must(['bash', '-c', '. /usr/share/bash-completion/completions/khpkg && complete -p khpkg']), /-F _khpkg_autocomplete khpkg/);
     // The hooks call the packaged command by the path that survives upgrades.
     assert.match(readFileSync(join(root.dir, 'etc/kernel/postinst.d/10-khpkg'), 'utf8'), /^\/usr\/bin\/khpkg hooks run postinst /m);
     assert.match(root.must(['khpkg', 'hooks', 'status']), /kernels get their headers when installed and at boot/);
