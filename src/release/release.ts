@@ -1,7 +1,5 @@
-import {spawnSync} from 'node:child_process';
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {readFileSync} from 'node:fs';
 import {mkdir} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {gzipSync, constants} from 'node:zlib';
 import {PlanBuilder, timeBounds} from '../content/plan.js';
@@ -49,7 +47,7 @@ export async function makeRelease(project: string, outDir: string, kinds: string
   const outputs: ReleaseOutput[] = [];
   if (kinds.includes('tar')) outputs.push({kind: 'tar', path: join(out, `${top}.tar.xz`), ...(await writeTarball(join(out, `${top}.tar.xz`), top, stageDir, files, time))});
   const glibc = glibcNeeded(stageDir, files);
-  const completions = shellCompletions(stageDir);
+  const completions = shellCompletions(project);
   for (const format of ['deb', 'rpm'] as const) {
     if (!kinds.includes(format)) continue;
     const input = {meta: releaseMeta(format, info, glibc), compression: 'xz' as const, packagesAtOnce: 1, outDir: out, time: {clamp: time, tree: time}};
@@ -60,20 +58,10 @@ export async function makeRelease(project: string, outDir: string, kinds: string
 }
 
 /** The package's files: the staged tree at /usr/lib/khpkg, the command, its completions, and the man page where the build made one. */
-/**
- * The bash and zsh completions oclif's autocomplete plugin generates from the commands (static
- * files: they need no cache at run time), made by the staged release itself.
- */
-function shellCompletions(stageDir: string): {bash: Buffer; zsh: Buffer} {
-  const cache = mkdtempSync(join(tmpdir(), 'khpkg-completions-'));
-  try {
-    const r = spawnSync(process.execPath, [join(stageDir, 'bin', 'run.js'), 'autocomplete', '--refresh-cache'], {env: {...process.env, XDG_CACHE_HOME: cache}, encoding: 'utf8'});
-    if (r.status !== 0) throw new KhpkgError('internal', `khpkg autocomplete --refresh-cache failed: ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
-    const dir = join(cache, 'khpkg', 'autocomplete', 'functions');
-    return {bash: readFileSync(join(dir, 'bash', 'khpkg.bash')), zsh: readFileSync(join(dir, 'zsh', '_khpkg'))};
-  } finally {
-    rmSync(cache, {recursive: true, force: true});
-  }
+/** The bash and zsh completions (packaging/completions, oclif's autocomplete output, committed: see bin/make-completions.js). */
+function shellCompletions(project: string): {bash: Buffer; zsh: Buffer} {
+  const dir = join(project, 'packaging', 'completions');
+  return {bash: readFileSync(join(dir, 'khpkg.bash')), zsh: readFileSync(join(dir, '_khpkg'))};
 }
 
 function releasePlan(format: Format, project: string, stageDir: string, files: StagedFile[], time: number, completions: {bash: Buffer; zsh: Buffer}): PlanBuilder {

@@ -45,6 +45,23 @@ describe('a command line like apt, dnf and every oclif tool', function () {
     assert.ok(existsSync(join(cache, 'khpkg/autocomplete/functions/zsh/_khpkg')));
   });
 
+  it('the completions khpkg ships (packaging/completions) are what oclif makes of today’s commands, and bash completes with them', () => {
+    const made = join(s.dir, 'completions');
+    mustRun(process.execPath, [new URL('../../bin/make-completions.js', import.meta.url).pathname, made]);
+    // The plugin orders its commands differently from run to run: the same lines are the same completions.
+    const lines = (f: string): string[] => readFileSync(f, 'utf8').split('\n').sort();
+    for (const f of ['khpkg.bash', '_khpkg']) {
+      assert.deepEqual(
+        lines(join(made, f)),
+        lines(new URL(`../../packaging/completions/${f}`, import.meta.url).pathname),
+        `${f} is stale: run node bin/make-completions.js`,
+      );
+    }
+    const script = new URL('../../packaging/completions/khpkg.bash', import.meta.url).pathname;
+    const out = mustRun('bash', ['-c', `. ${script}; COMP_WORDS=(khpkg hooks ""); COMP_CWORD=2; _khpkg_autocomplete; echo "\${COMPREPLY[@]}"`]);
+    assert.equal(out.trim(), 'disable enable status');
+  });
+
   it('the man page exists after the build and man -l renders it', () => {
     assert.ok(existsSync(MAN), 'npm run build writes dist/man/khpkg.1');
     const page = mustRun('man', ['-l', MAN], {env: {MANWIDTH: '100', PAGER: 'cat'}});
