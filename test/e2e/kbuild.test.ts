@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {parseSymvers} from '../../src/kbuild/symvers.js';
-import {REAL} from '../helpers/kheaders.js';
+import {BUILD_REAL, REAL} from '../helpers/kheaders.js';
 import {dkmsBuildArgs, kbuildTestInputs, writeHello} from '../helpers/module.js';
 import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 
@@ -103,23 +103,7 @@ describe("module-build tier (--kbuild): real modules from the kernel's own heade
   it('build --kbuild without modules: the package builds modules, and says they lack CRCs', function () {
     this.timeout(600_000);
     const out = join(s.dir, 'pkgs');
-    const r = khpkg([
-      'build',
-      REAL.archive,
-      '--config',
-      REAL.config,
-      '-f',
-      'deb',
-      '-z',
-      'zstd',
-      '-o',
-      out,
-      '--kbuild',
-      inputs.source,
-      '--root',
-      join(s.dir, 'no-modules'),
-      '--json',
-    ]);
+    const r = khpkg([...BUILD_REAL, '-f', 'deb', '-z', 'zstd', '-o', out, '--kbuild', inputs.source, '--root', join(s.dir, 'no-modules'), '--json']);
     assert.equal(r.code, 0, r.stderr);
     const deb = (JSON.parse(r.stdout).packages as {path: string}[])[0]!.path;
     const listing = mustRun('dpkg-deb', ['-c', deb]);

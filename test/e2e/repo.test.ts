@@ -4,7 +4,7 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'n
 import {join} from 'node:path';
 import {gunzipSync} from 'node:zlib';
 import {testSigningKey, TEST_KEY} from '../helpers/gpg.js';
-import {REAL} from '../helpers/kheaders.js';
+import {BUILD_REAL, REAL} from '../helpers/kheaders.js';
 import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -202,22 +202,7 @@ describe('repo: one directory that apt and dnf both use', function () {
 
   it('build --repo builds straight into a repository', () => {
     const repo = join(s.dir, 'from-build');
-    const r = khpkg([
-      'build',
-      REAL.archive,
-      '--config',
-      REAL.config,
-      '-f',
-      'deb',
-      '-z',
-      'zstd',
-      '-o',
-      join(s.dir, 'out-b'),
-      '--repo',
-      repo,
-      '--flat',
-      '--json',
-    ]);
+    const r = khpkg([...BUILD_REAL, '-f', 'deb', '-z', 'zstd', '-o', join(s.dir, 'out-b'), '--repo', repo, '--flat', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const {packages: artifacts, repo: result} = JSON.parse(r.stdout) as {packages: {sha256: string}[]; repo: {packages: {deb: number}}};
     assert.equal(result.packages.deb, 1);

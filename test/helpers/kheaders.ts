@@ -65,6 +65,9 @@ export const REAL = {
   sha256: '4f9a10730cf5cf0a2e8a8c4643431659c0ba2de44ead373f707019e5498de3b0',
 };
 
+/** `khpkg build` of the bundled archive with its config: the start of many tests' command lines. */
+export const BUILD_REAL: readonly string[] = ['build', REAL.archive, '--config', REAL.config];
+
 /** The bundled real 7.2 archive and its config (from the shared corpus; see test/fixtures/README.md). */
 export const REAL72 = {
   archive: new URL('../fixtures/7.2.13+deb14-cloud-amd64-x86_64.tar.xz', import.meta.url).pathname,

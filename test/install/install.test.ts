@@ -3,7 +3,7 @@ import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSyn
 import {createRequire} from 'node:module';
 import {join} from 'node:path';
 import {gzipSync} from 'node:zlib';
-import {kheadersArchive, REAL, withExtraHeader} from '../helpers/kheaders.js';
+import {BUILD_REAL, kheadersArchive, REAL, withExtraHeader} from '../helpers/kheaders.js';
 import {khpkg, mustRun, scratch} from '../helpers/run.js';
 import {addedByKhpkg, treeDigest} from '../helpers/tree.js';
 
@@ -253,20 +253,7 @@ describe('install from a .deb or .rpm that khpkg built (no dpkg or rpm needed)',
 
   it('gives the same tree and registry rows as installing the archive itself', () => {
     const out = join(s.dir, 'pkgs');
-    const {packages: built} = json<{packages: {format: string; path: string}[]}>([
-      'build',
-      REAL.archive,
-      '--config',
-      REAL.config,
-      '-f',
-      'deb',
-      '-f',
-      'rpm',
-      '-z',
-      'zstd',
-      '--out',
-      out,
-    ]);
+    const {packages: built} = json<{packages: {format: string; path: string}[]}>([...BUILD_REAL, '-f', 'deb', '-f', 'rpm', '-z', 'zstd', '--out', out]);
     const rows: Record<string, unknown>[] = [];
     const trees: Map<string, string>[] = [];
     for (const [name, source] of [
