@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   io: 1,
   /** `--kbuild`: a step of the module-build tier failed. */
   kbuild: 1,
+  /** No kernel source of the series for a module-build tree (`--kbuild auto`, the hooks): the message says how to give one. */
+  'no-kbuild-source': 1,
   /** gpg could not sign. */
   sign: 1,
   /** `--via`: dpkg or rpm is missing, or failed. */

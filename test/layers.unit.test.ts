@@ -16,8 +16,11 @@ const FLOORS: string[][] = [
   ['commands'],
 ];
 
-/** Verbs use each other only through these public doors: the kit is built for install and build; --via builds a package; the kernel hooks install and remove. */
-const VERB_DOORS = new Set(['pipeline>kbuild', 'install>kbuild', 'install>pipeline', 'lifecycle>install']);
+/**
+ * Verbs use each other only through these public doors: the kit is built for install and build; --via builds a package; the
+ * kernel hooks install and remove, and ask kbuild whether a kernel source is at hand for a module-build tree.
+ */
+const VERB_DOORS = new Set(['pipeline>kbuild', 'install>kbuild', 'install>pipeline', 'lifecycle>install', 'lifecycle>kbuild']);
 
 const floorOf = (file: string): number => {
   const top = file.split('/')[0]!;

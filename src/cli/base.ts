@@ -116,7 +116,10 @@ export const waitFlag = {
 
 /** The module-build tier (`--kbuild`), for build and install. */
 export const kbuildFlags = {
-  kbuild: Flags.string({description: 'make a module-build tree: kbuild from this kernel source (a dir or linux-*.tar.xz of the same major.minor)'}),
+  kbuild: Flags.string({
+    description:
+      'make a module-build tree: kbuild from this kernel source (a dir or linux-*.tar.{xz,gz,zst,bz2} of the same major.minor); auto: the one the root has (see README); none: headers-only (the default, but with --kernel: auto where a source is found)',
+  }),
   'symvers-from': Flags.string({
     description: 'rebuild Module.symvers from these installed modules (default with --kbuild: <root>/lib/modules/<release>, if there)',
     dependsOn: ['kbuild'],
@@ -128,5 +131,5 @@ export const kbuildFlags = {
 };
 
 export function kbuildFrom(flags: {kbuild?: string; 'symvers-from'?: string; 'system-map'?: string}, root: string): KbuildInputs | undefined {
-  return flags.kbuild === undefined ? undefined : {source: flags.kbuild, symversFrom: flags['symvers-from'], systemMap: flags['system-map'], root};
+  return flags.kbuild === undefined || flags.kbuild === 'none' ? undefined : {source: flags.kbuild, symversFrom: flags['symvers-from'], systemMap: flags['system-map'], root};
 }

@@ -37,7 +37,10 @@ export function infoView(root: string, release: string, asJson: boolean): View {
   const shown: InfoJson = {...set, path: inRoot(root, set.path), rel: set.path, consumerCflags: treeConsumerCflags(root, set.path)};
   if (asJson) return json(shown);
   const {kbuild, consumerCflags: cflags, ...plain} = shown;
-  const out = Object.entries(plain).map(([k, v]) => `${k.padEnd(13)} ${v}`);
+  // What a set does not have (a config, a content digest from before they were recorded) is said, not printed as 'undefined'.
+  const entries: [string, unknown][] = Object.entries(plain);
+  if (!('configSha256' in plain)) entries.splice(entries.findIndex(([k]) => k === 'sourceSha256') + 1, 0, ['configSha256', undefined]);
+  const out = entries.map(([k, v]) => `${k.padEnd(13)} ${v ?? (k === 'configSha256' ? 'none (installed without a config)' : '-')}`);
   out.push(`${'cflags'.padEnd(13)} ${cflags.length > 0 ? `${cflags.join(' ')} (what BCC and clang need beyond include paths)` : 'none beyond include paths'}`);
   if (kbuild) out.push(`${'kbuild'.padEnd(13)} ${describeKbuild(kbuild).replace(/^module-build tree: /, '')} (source ${kbuild.source})`);
   return lines(out);

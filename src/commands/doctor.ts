@@ -20,7 +20,8 @@ export default class Doctor extends KhpkgCommand {
     }
     const result = rebuildRegistry(root, flags.wait);
     if (flags.json) return this.printJson<DoctorJson>(result);
-    if (result.movedAside) this.log(`moved the old registry to ${result.movedAside} (records of built packages are lost)`);
+    if (result.movedAside) this.log(`moved the damaged registry to ${result.movedAside} (records of built packages are lost)`);
+    else this.log(`the registry is sound: kept, ${result.rebuilt.length === 0 ? 'every tree on disk is in it' : 'adding the trees on disk it did not know'}`);
     for (const r of result.rebuilt) this.log(`re-registered ${r.release} at ${r.path} (${r.files} files, hashes re-read)`);
     this.log(`registry: ${result.integrity}`);
   }

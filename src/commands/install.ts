@@ -6,6 +6,7 @@ import {readConfigFile} from '../cli/files.js';
 import {KhpkgError} from '../errors.js';
 import {chooseVia, installVia, type ViaChoice} from '../install/bridge.js';
 import {installHeaders} from '../install/install.js';
+import {installBestTier} from '../lifecycle/tier.js';
 import {describeKbuild} from '../cli/kbuild.js';
 import type {InstallResult} from '../install/install.js';
 import type {Via} from '../install/bridge.js';
@@ -59,8 +60,13 @@ export default class Install extends KhpkgCommand {
       kbuild,
     };
     const via = chooseVia(flags.via as ViaChoice, root);
-    const result = await (
-      via === 'khpkg' ? installHeaders(source, {...common, layout: flags.layout as 'debian' | 'kernels'}) : installVia(source, {...common, via})
+    const layout = flags.layout as 'debian' | 'kernels';
+    // An installed kernel gets a module-build tree by itself where its series has a source (--kbuild none: never).
+    const best = via === 'khpkg' && flags.kernel !== undefined && flags.kbuild === undefined;
+    const {result, headersOnlyBecause} = await (
+      best
+        ? installBestTier(source, {...common, layout}, flags.kernel!)
+        : (via === 'khpkg' ? installHeaders(source, {...common, layout}) : installVia(source, {...common, via})).then((result) => ({result, headersOnlyBecause: undefined}))
     ).finally(progress.done);
     const failed = result.hooks.find((h) => h.code !== 0);
     if (flags.json) this.printJson<InstallJson>(result);
@@ -69,6 +75,7 @@ export default class Install extends KhpkgCommand {
       const what = {installed: 'installed', replaced: 'replaced', reinstalled: 'reinstalled', unchanged: 'already installed, nothing to do:'}[result.status];
       this.log(`${what} ${result.release} at ${result.path} (${result.files} files, ${result.bytes} bytes)${via === 'khpkg' ? '' : ` through ${via}`}`);
       if (result.tier === 'kbuild') this.log(describeKbuild(result.kbuild));
+      if (headersOnlyBecause) this.log(`headers-only tree: ${headersOnlyBecause}`);
       if (result.kept.length > 0) this.log(`kept ${result.kept.length} file(s) you added: ${result.kept.map((k) => `/${k}`).join(', ')}`);
       if (result.overwritten.length > 0)
         this.log(`replaced ${result.overwritten.length} file(s) you added by the new headers' own: ${result.overwritten.map((k) => `/${k}`).join(', ')}`);

@@ -12,8 +12,9 @@ import {foreignOwners} from './owners.js';
 import {inRoot, linkPointsAt} from '../root/paths.js';
 
 export interface DoctorResult {
-  /** Where the damaged registry was moved, if it was. */
+  /** Where the damaged registry was moved, if it was (a sound one is kept). */
   movedAside?: string;
+  /** Trees on disk now recorded: all of them for a new registry, those it did not know for a sound one. */
   rebuilt: {release: string; path: string; files: number}[];
   integrity: string;
 }
@@ -23,13 +24,14 @@ export interface DoctorResult {
  * every header tree under /usr/src (both layouts) whose utsrelease.h names the release its
  * directory does, with every file re-read and hashed, and its build link. Built-package records
  * cannot be recovered and are said to be lost. The source archive of a rebuilt set is unknown.
+ * A sound registry is kept as it is: only trees it does not know (left by a purged khpkg, say) are added.
  */
 export function rebuildRegistry(root: string, waitSeconds: number): DoctorResult {
   const lock = lockRoot(root, waitSeconds);
   try {
     const file = join(registryDir(root), 'registry.db');
     let movedAside: string | undefined;
-    if (existsSync(file)) {
+    if (existsSync(file) && !registrySound(root)) {
       movedAside = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
       renameSync(file, movedAside);
       for (const ext of ['-wal', '-shm']) if (existsSync(file + ext)) renameSync(file + ext, movedAside + ext);
@@ -38,6 +40,7 @@ export function rebuildRegistry(root: string, waitSeconds: number): DoctorResult
     try {
       const rebuilt: DoctorResult['rebuilt'] = [];
       for (const {layout, release} of treesOnDisk(root)) {
+        if (registry.get(release)) continue;
         // A tree dpkg or rpm installed is theirs: recording it would let 'khpkg remove' delete it.
         if (foreignOwners(root, [treeDirFor(layout, release)]).length > 0) continue;
         const {set, files} = describeTree(root, layout, release);
@@ -51,6 +54,15 @@ export function rebuildRegistry(root: string, waitSeconds: number): DoctorResult
     }
   } finally {
     lock.release();
+  }
+}
+
+/** The registry opens and passes SQLite's integrity check. */
+function registrySound(root: string): boolean {
+  try {
+    return checkRegistry(root) === 'ok';
+  } catch {
+    return false;
   }
 }
 

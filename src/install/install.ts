@@ -241,7 +241,9 @@ export function decideInstall(f: InstallFacts): InstallDecision {
       return {action: 'unchanged'};
     }
     // The boot unit replaces stale headers of its own tier only: a module-build tree is never downgraded behind the user's back.
-    if (!f.force && !(f.replaceStale && sameTier)) {
+    // A module-build tree of the same headers and config for a headers-only one adds kbuild and takes nothing away.
+    const upgrade = sameContent && sameConfig && (existing.tier ?? 'headers') === 'headers' && f.tier === 'kbuild';
+    if (!f.force && !upgrade && !(f.replaceStale && sameTier)) {
       if (!sameContent) {
         throw new KhpkgError(
           'conflict',

@@ -13,12 +13,13 @@ import {relevantLines, runTool} from '../tool.js';
 import {TreeSink} from '../content/tree-writer.js';
 import {feedPlans} from '../content/feed.js';
 import {runningRelease} from '../source/kernel.js';
-import {readKernelSource} from './source-tree.js';
+import {howToGiveSource, seriesOf} from './discover.js';
+import {kernelSourceFor} from './kit-cache.js';
 import {reconstructSymvers} from './symvers.js';
 
 /** What `--kbuild` was given. */
 export interface KbuildInputs {
-  /** A kernel source directory or tarball of the same major.minor. */
+  /** A kernel source directory or tarball of the same major.minor; `auto`: the series' cached kit, or a source the root has (kbuild/discover.ts). */
   source: string;
   /** Installed modules of the kernel to rebuild Module.symvers from (`/lib/modules/<rel>`). */
   symversFrom?: string;
@@ -33,6 +34,8 @@ export interface KbuildKit {
   files: KitFile[];
   sourcePath: string;
   sourceVersion: string;
+  /** The source's kit came from the series' cache: no source was read. */
+  sourceFromCache?: boolean;
   /** The kernel checks symbol CRCs (CONFIG_MODVERSIONS); without, modules need none. */
   modversions: boolean;
   symvers?: {from: string; symbols: number; fromModules: number; fromVmlinux: number; modules: number};
@@ -41,7 +44,7 @@ export interface KbuildKit {
 /** What the registry keeps of a kit: what it was made from. */
 export function kitRecord(kit: KbuildKit): {source: string; sourceVersion: string; symversFrom?: string; symversSymbols?: number; modversions: boolean} {
   return {
-    source: resolve(kit.sourcePath),
+    source: kit.sourcePath.startsWith('/') ? kit.sourcePath : resolve(kit.sourcePath),
     sourceVersion: kit.sourceVersion,
     symversFrom: kit.symvers?.from,
     symversSymbols: kit.symvers?.symbols,
@@ -97,10 +100,12 @@ export async function buildKbuildKit(
     throw new KhpkgError('usage', `--kbuild builds kbuild's host programs on a ${srcarch} machine; this one is ${process.arch}`);
   if (config.symbols.get('CONFIG_GCC_PLUGINS') === 'y')
     throw new KhpkgError('usage', '--kbuild: kernels built with CONFIG_GCC_PLUGINS=y are not supported yet (their plugins must be built with the same gcc)');
-  const source = await readKernelSource(inputs.source, srcarch);
-  const [want, got] = [version.split('.').slice(0, 2).join('.'), source.version.split('.').slice(0, 2).join('.')];
-  if (want !== got)
-    throw new KhpkgError('bad-input', `--kbuild ${inputs.source} is Linux ${source.version}, but the headers are ${version}: give a ${want} source`);
+  const want = seriesOf(version);
+  const resolved = await kernelSourceFor(inputs.root ?? '/', want, srcarch, inputs.source === 'auto' ? undefined : inputs.source);
+  if (!resolved) throw new KhpkgError('no-kbuild-source', `no Linux ${want} source for a module-build tree of ${release}: ${howToGiveSource(want, release)}`);
+  const {source} = resolved;
+  const got = seriesOf(source.version);
+  if (want !== got) throw new KhpkgError('bad-input', `--kbuild ${resolved.path} is Linux ${source.version}, but the headers are ${version}: give a ${want} source`);
 
   const work = await mkdtemp(join(tmpdir(), 'khpkg-kbuild-'));
   try {
@@ -166,7 +171,7 @@ export async function buildKbuildKit(
         renderTemplate(modversions ? 'Makefile.kbuild-no-symvers' : 'Makefile.kbuild-no-modversions', {RELEASE: release}),
       );
     }
-    return {files: await collectKit(tree, srcarch), sourcePath: inputs.source, sourceVersion: source.version, symvers, modversions};
+    return {files: await collectKit(tree, srcarch), sourcePath: resolved.path, sourceVersion: source.version, symvers, modversions, sourceFromCache: resolved.fromCache};
   } finally {
     await rm(work, {recursive: true, force: true});
   }

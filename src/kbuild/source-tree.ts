@@ -1,3 +1,4 @@
+import {spawn} from 'node:child_process';
 import {createReadStream} from 'node:fs';
 import {lstat, open, readdir, readFile} from 'node:fs/promises';
 import {join} from 'node:path';
@@ -83,9 +84,11 @@ async function fromTarball(path: string, srcarch: string): Promise<KitFile[]> {
   } finally {
     await fh.close();
   }
+  // Ubuntu's linux-source-X.Y.Z ships a .tar.bz2: decompressed by the machine's bzip2, streamed like the rest.
+  const bzip2 = head.toString('latin1', 0, 3) === 'BZh';
   let format;
   try {
-    format = sniff(head);
+    format = bzip2 ? 'tar' : sniff(head);
   } catch {
     throw new KhpkgError('bad-input', `--kbuild ${path} is neither a directory nor a tar (.tar.xz, .tar.gz, .tar.zst) of a kernel source`);
   }
@@ -93,7 +96,24 @@ async function fromTarball(path: string, srcarch: string): Promise<KitFile[]> {
     throw new KhpkgError('bad-input', `--kbuild ${path} is not a tar of a kernel source`);
   const out: KitFile[] = [];
   let prefix: string | undefined;
-  for await (const item of readTar(await decompressStream(createReadStream(path), format))) {
+  const child = bzip2 ? spawn('bzip2', ['-dc', path], {stdio: ['ignore', 'pipe', 'pipe']}) : undefined;
+  const exited = child && new Promise<number>((resolve, reject) => child.on('error', reject).on('close', (code) => resolve(code ?? 1)));
+  const tar = child ? child.stdout! : await decompressStream(createReadStream(path), format);
+  try {
+    await collect(tar);
+  } finally {
+    child?.kill();
+  }
+  if (exited) {
+    const code = await exited.catch((e: NodeJS.ErrnoException) => {
+      throw new KhpkgError('kbuild', e.code === 'ENOENT' ? `--kbuild ${path} is bzip2-compressed, and bzip2 is not installed` : `bzip2: ${e.message}`);
+    });
+    if (code !== 0 && out.length === 0) throw new KhpkgError('bad-input', `--kbuild ${path}: bzip2 could not decompress it (exit ${code})`);
+  }
+  return out;
+
+  async function collect(stream: AsyncIterable<Buffer>): Promise<void> {
+  for await (const item of readTar(stream)) {
     const name = Buffer.from(item.header.rawName, 'latin1').toString('utf8').replace(/^\.\//, '');
     // linux-6.12.117/..., linux-source-6.12/...: one top directory, whatever its name.
     prefix ??= name.includes('/') ? name.slice(0, name.indexOf('/') + 1) : `${name.replace(/\/$/, '')}/`;
@@ -102,5 +122,5 @@ async function fromTarball(path: string, srcarch: string): Promise<KitFile[]> {
     if (rel === '' || rel.split('/').includes('..') || !wantedFromSource(rel, srcarch)) continue;
     if (item.header.type === 'file' || item.header.type === 'contiguous-file') out.push({path: rel, mode: item.header.mode & 0o7777, data: await item.body()});
   }
-  return out;
+  }
 }

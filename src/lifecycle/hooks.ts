@@ -1,4 +1,4 @@
-import {existsSync, lstatSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync} from 'node:fs';
+import {existsSync, lstatSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync} from 'node:fs';
 import {dirname} from 'node:path';
 import {renderTemplate} from '../content/templates.js';
 import {KhpkgError} from '../errors.js';
@@ -6,17 +6,35 @@ import {checkedInRoot, ensureDirInRoot, inRoot} from '../root/paths.js';
 import {runTool} from '../tool.js';
 
 /**
- * Where khpkg joins the kernel's life cycle, relative to the root. The Debian hooks are named to sort
- * before `dkms` in run-parts' C-locale order, the kernel-install plugin is numbered before DKMS's
- * 40-dkms.install: DKMS's own hook then finds the headers in place.
+ * Where khpkg joins the kernel's life cycle, relative to the root. Each moment has two hooks around
+ * DKMS's: the first sorts before it (run-parts' C-locale order puts `10-khpkg` before `dkms`,
+ * `35-khpkg.install` comes before 40-dkms.install, khpkg.service is Before=dkms.service) and makes a
+ * module-build tree when it can, so DKMS builds; the second sorts after it (`zz-khpkg-headers`,
+ * `45-khpkg-headers.install`, khpkg-headers.service After=dkms.service) and gives a kernel that got
+ * no tree its headers-only one, which DKMS (it takes any `build/include` for buildable headers)
+ * would otherwise have tried to build against and failed the kernel's install.
  */
 export const HOOK_FILES = {
   postinst: 'etc/kernel/postinst.d/10-khpkg',
+  postinstAfterDkms: 'etc/kernel/postinst.d/zz-khpkg-headers',
   postrm: 'etc/kernel/postrm.d/10-khpkg',
   kernelInstall: 'etc/kernel/install.d/35-khpkg.install',
+  kernelInstallAfterDkms: 'etc/kernel/install.d/45-khpkg-headers.install',
   unit: 'etc/systemd/system/khpkg.service',
+  unitAfterDkms: 'etc/systemd/system/khpkg-headers.service',
 } as const;
-export const UNIT_WANTS = 'etc/systemd/system/multi-user.target.wants/khpkg.service';
+const WANTS_DIR = 'etc/systemd/system/multi-user.target.wants';
+/** The units' multi-user.target.wants links, where systemd does not run to make them. */
+export const UNIT_WANTS = [`${WANTS_DIR}/khpkg.service`, `${WANTS_DIR}/khpkg-headers.service`] as const;
+const UNITS = [HOOK_FILES.unit, HOOK_FILES.unitAfterDkms];
+
+/**
+ * The admin said `khpkg hooks disable`: remembered, so that khpkg's package (which enables the hooks
+ * on every install, reinstall and upgrade) leaves them off. `hooks enable` forgets it.
+ */
+export const ADMIN_DISABLED = 'var/lib/khpkg/hooks-disabled';
+/** The khpkg-installed sets at the package's removal, for its postrm purge (a shell script with no registry reader). */
+export const SETS_AT_REMOVAL = 'var/lib/khpkg/sets-at-removal';
 
 type HookName = keyof typeof HOOK_FILES;
 
@@ -53,8 +71,9 @@ function systemdRuns(root: string): boolean {
  * never overwritten. The unit is enabled with systemctl where systemd runs, else by its
  * multi-user.target.wants link. Idempotent.
  */
-export async function enableHooks(root: string, launcher: string): Promise<{written: string[]}> {
+export async function enableHooks(root: string, launcher: string, opts: {unlessAdminDisabled?: boolean} = {}): Promise<{written: string[]; adminDisabled?: boolean}> {
   const written: string[] = [];
+  if (opts.unlessAdminDisabled && existsSync(inRoot(root, ADMIN_DISABLED))) return {written, adminDisabled: true};
   for (const rel of Object.values(HOOK_FILES)) {
     const abs = inRoot(root, rel);
     if (existsSync(abs) && !ours(root, rel)) throw new KhpkgError('conflict', `${abs} exists and is not khpkg's: move it away first`);
@@ -64,42 +83,50 @@ export async function enableHooks(root: string, launcher: string): Promise<{writ
     const previous = existsSync(inRoot(root, rel)) ? madeFor(root, rel) : [];
     ensureDirInRoot(root, dirname(rel), 0o755, made);
     const madeRels = [...previous, ...made.map((abs) => abs.slice(root === '/' ? 1 : root.length + 1))];
-    if (name === 'unit' && !systemdRuns(root) && !lstatSync(inRoot(root, dirname(UNIT_WANTS)), {throwIfNoEntry: false})) madeRels.push(dirname(UNIT_WANTS));
-    const MADE = madeRels.length > 0 ? madeRels.join(' ') : '-';
-    const text =
-      name === 'unit'
-        ? renderTemplate('hooks/khpkg.service', {KHPKG: launcher, MADE})
-        : name === 'kernelInstall'
-          ? renderTemplate('hooks/kernel-install.install', {KHPKG: launcher, MADE})
-          : renderTemplate('hooks/kernel-hook', {
-              KHPKG: launcher,
-              MADE,
-              ACTION: name,
-              WHAT: name === 'postinst' ? "installs a new kernel's headers from its kheaders" : "removes a removed kernel's headers",
-            });
-    writeFileSync(inRoot(root, rel), text, {mode: name === 'unit' ? 0o644 : 0o755});
+    const isUnit = (UNITS as string[]).includes(rel);
+    if (isUnit && !systemdRuns(root) && !lstatSync(inRoot(root, WANTS_DIR), {throwIfNoEntry: false})) madeRels.push(WANTS_DIR);
+    const MADE = [...new Set(madeRels)].join(' ') || '-';
+    const afterDkms = name.endsWith('AfterDkms');
+    writeFileSync(inRoot(root, rel), hookText(name, launcher, MADE, afterDkms), {mode: isUnit ? 0o644 : 0o755});
     written.push(inRoot(root, rel));
   }
   if (systemdRuns(root)) {
     await systemctl(['daemon-reload']);
-    await systemctl(['enable', 'khpkg.service']);
-  } else if (!lstatSync(inRoot(root, UNIT_WANTS), {throwIfNoEntry: false})) {
-    ensureDirInRoot(root, dirname(UNIT_WANTS));
-    symlinkSync(`/${HOOK_FILES.unit}`, inRoot(root, UNIT_WANTS));
-    written.push(inRoot(root, UNIT_WANTS));
+    await systemctl(['enable', 'khpkg.service', 'khpkg-headers.service']);
+  } else {
+    for (const wants of UNIT_WANTS) {
+      if (lstatSync(inRoot(root, wants), {throwIfNoEntry: false})) continue;
+      ensureDirInRoot(root, WANTS_DIR);
+      symlinkSync(`/${UNITS[UNIT_WANTS.indexOf(wants)]}`, inRoot(root, wants));
+      written.push(inRoot(root, wants));
+    }
   }
+  rmSync(checkedInRoot(root, ADMIN_DISABLED), {force: true});
+  rmSync(checkedInRoot(root, SETS_AT_REMOVAL), {force: true});
   return {written};
 }
 
-/** Removes what enableHooks made, and the dirs it made for them when they are empty again. */
-export async function disableHooks(root: string): Promise<{removed: string[]}> {
+/**
+ * Removes what enableHooks made, and the dirs it made for them when they are empty again. An admin's
+ * disable is remembered (ADMIN_DISABLED); khpkg's own package removal is not a choice to remember,
+ * and leaves SETS_AT_REMOVAL for its purge instead.
+ */
+export async function disableHooks(root: string, opts: {packageRemoval?: boolean; setsKhpkgInstalled?: string[]} = {}): Promise<{removed: string[]}> {
   const removed: string[] = [];
+  const remember = opts.packageRemoval ? SETS_AT_REMOVAL : ADMIN_DISABLED;
+  const text = opts.packageRemoval ? (opts.setsKhpkgInstalled ?? []).map((r) => `${r}\n`).join('') : 'khpkg hooks disable: the kernel hooks stay off until khpkg hooks enable\n';
+  if (!opts.packageRemoval || text !== '') {
+    ensureDirInRoot(root, dirname(remember));
+    writeFileSync(checkedInRoot(root, remember), text);
+  } else rmSync(checkedInRoot(root, remember), {force: true});
   const dirs: string[] = [];
-  if (systemdRuns(root) && ours(root, HOOK_FILES.unit)) await systemctl(['disable', 'khpkg.service']);
-  const wants = inRoot(root, UNIT_WANTS);
-  if (lstatSync(wants, {throwIfNoEntry: false})?.isSymbolicLink() && readlinkSync(wants) === `/${HOOK_FILES.unit}`) {
-    unlinkSync(wants);
-    removed.push(wants);
+  if (systemdRuns(root)) for (const unit of UNITS) if (ours(root, unit)) await systemctl(['disable', unit.slice(unit.lastIndexOf('/') + 1)]);
+  for (const [i, rel] of UNIT_WANTS.entries()) {
+    const wants = inRoot(root, rel);
+    if (lstatSync(wants, {throwIfNoEntry: false})?.isSymbolicLink() && readlinkSync(wants) === `/${UNITS[i]}`) {
+      unlinkSync(wants);
+      removed.push(wants);
+    }
   }
   for (const rel of Object.values(HOOK_FILES)) {
     if (!ours(root, rel)) continue;
@@ -124,10 +151,39 @@ export function hooksStatus(root: string): HooksStatus {
     path: inRoot(root, rel),
     enabled: ours(root, rel),
   }));
-  const wants = inRoot(root, UNIT_WANTS);
-  const linked = lstatSync(wants, {throwIfNoEntry: false})?.isSymbolicLink() ?? false;
-  hooks.push({name: 'service-enabled', path: wants, enabled: linked});
+  for (const rel of UNIT_WANTS) {
+    const wants = inRoot(root, rel);
+    hooks.push({name: 'service-enabled', path: wants, enabled: lstatSync(wants, {throwIfNoEntry: false})?.isSymbolicLink() ?? false});
+  }
   return {hooks, enabled: hooks.every((h) => h.enabled)};
+}
+
+/** A hook file's text: which template, and what it runs (before DKMS, or after it). */
+function hookText(name: HookName, launcher: string, MADE: string, afterDkms: boolean): string {
+  if (name === 'unit' || name === 'unitAfterDkms')
+    return renderTemplate('hooks/khpkg.service', {
+      KHPKG: launcher,
+      MADE,
+      ACTION: afterDkms ? 'boot-after-dkms' : 'boot',
+      ORDER: afterDkms ? 'After=dkms.service' : 'Before=dkms.service',
+      WHAT: afterDkms
+        ? "a headers-only tree for the running kernel when it got none, after DKMS (which then skipped it rather than failing on it)"
+        : "the running kernel's headers at boot when they are missing or stale, a module-build tree where a kernel source allows, before DKMS",
+    });
+  if (name === 'kernelInstall' || name === 'kernelInstallAfterDkms')
+    return renderTemplate('hooks/kernel-install.install', {
+      KHPKG: launcher,
+      MADE,
+      ADD: afterDkms ? 'postinst-after-dkms' : 'postinst',
+      REMOVE: afterDkms ? '' : 'postrm',
+      WHEN: afterDkms ? "after DKMS's 40-dkms.install: a headers-only tree for a kernel that got none" : "before DKMS's 40-dkms.install: a module-build tree where it can",
+    });
+  const what = {
+    postinst: "installs a new kernel's headers from its kheaders, before DKMS: a module-build tree where a kernel source allows",
+    postinstAfterDkms: "installs a new kernel's headers-only tree after DKMS, when it got no module-build tree",
+    postrm: "removes a removed kernel's headers",
+  }[name];
+  return renderTemplate('hooks/kernel-hook', {KHPKG: launcher, MADE, ACTION: {postinst: 'postinst', postinstAfterDkms: 'postinst-after-dkms', postrm: 'postrm'}[name], WHAT: what});
 }
 
 async function systemctl(args: string[]): Promise<void> {

@@ -1,12 +1,22 @@
+import {existsSync, rmSync, writeFileSync} from 'node:fs';
 import type {Limits} from '../archive/limits.js';
+import {checkedInRoot, ensureDirInRoot} from '../root/paths.js';
 import {KhpkgError} from '../errors.js';
-import {installHeaders} from '../install/install.js';
+import {installHeaders, type InstallOptions, type InstallResult} from '../install/install.js';
 import {removeHeaders} from '../install/remove.js';
 import {quickCheck} from '../install/verify.js';
+import {howToGiveSource, seriesOf} from '../kbuild/discover.js';
 import {Registry} from '../registry/registry.js';
-import {openInstalledKernel, openSource} from '../source/index.js';
+import {openInstalledKernel, openSource, type ArchiveSource} from '../source/index.js';
+import {runningRelease} from '../source/kernel.js';
+import {dkmsInstalled, installModuleBuildTree} from './tier.js';
 
-export type HookAction = 'postinst' | 'postrm' | 'boot';
+/**
+ * postinst/boot run before DKMS (a module-build tree, so DKMS builds); the `-after-dkms` phases run
+ * after it (a headers-only tree, so DKMS, which takes any `build/include` for buildable headers,
+ * skipped that kernel instead of failing it). postrm removes.
+ */
+export type HookAction = 'postinst' | 'postinst-after-dkms' | 'postrm' | 'boot' | 'boot-after-dkms';
 
 export interface HookOutcome {
   action: HookAction;
@@ -15,14 +25,17 @@ export interface HookOutcome {
   said: string;
   /** False when something stopped it: the hook still exits 0, the kernel matters more. */
   ok: boolean;
+  /** The tier of the set installed now, if one was. */
+  tier?: 'headers' | 'kbuild';
 }
 
 /**
- * What the kernel hooks and the boot unit do. postinst: install a new kernel's headers from its
- * kheaders module (offline, never loaded); postrm: remove the set khpkg installed for that release,
- * if it is still as installed; boot: install the running kernel's headers when missing or stale.
- * Never dpkg or rpm (a hook runs inside them, their lock is taken), never header hooks (DKMS's own
- * kernel hook runs next), never long (the root lock is waited for `waitSeconds`).
+ * What the kernel hooks and the boot unit do. Before DKMS (postinst, boot): a module-build tree when
+ * the series has a kernel source (kbuild/discover.ts, cached per series), with Module.symvers from
+ * that kernel's own modules; else, where DKMS is installed, nothing yet. After DKMS: a headers-only
+ * tree for a kernel that got none. postrm: remove the set khpkg installed for that release, if it is
+ * still as installed. Never dpkg or rpm (a hook runs inside them, their lock is taken), never header
+ * hooks (DKMS's own kernel hook runs next), never long (the root lock is waited for `waitSeconds`).
  */
 export async function runKernelHook(
   action: HookAction,
@@ -32,8 +45,9 @@ export async function runKernelHook(
 ): Promise<HookOutcome> {
   try {
     if (action === 'postrm') return {action, release, ok: true, said: await removeForKernel(root, release!, opts.waitSeconds)};
-    const source = action === 'boot' ? await openSource(undefined, opts.limits) : await openInstalledKernel(root, release!, opts.limits);
-    const r = await installHeaders(source, {
+    const boot = action === 'boot' || action === 'boot-after-dkms';
+    const rel = boot ? runningRelease() : release!;
+    const install: Omit<InstallOptions, 'kbuild'> = {
       root,
       layout: 'debian',
       force: false,
@@ -41,13 +55,64 @@ export async function runKernelHook(
       waitSeconds: opts.waitSeconds,
       limits: opts.limits,
       packageManagers: false,
-      replaceStale: action === 'boot',
-    });
-    const said = r.status === 'unchanged' ? `headers for ${r.release} are installed already` : `${r.status} headers for ${r.release} at ${r.path}`;
-    return {action, release: r.release, ok: true, said};
+      replaceStale: boot,
+    };
+    const open = (): Promise<ArchiveSource> => (boot ? openSource(undefined, opts.limits) : openInstalledKernel(root, rel, opts.limits));
+    if (action === 'postinst-after-dkms' || action === 'boot-after-dkms') {
+      // Only what the first phase left for after DKMS: a kernel it dealt with (or failed, and said so) is not spoken of twice.
+      if (!/^[A-Za-z0-9._+~-]+$/.test(rel) || !takePending(root, rel)) return {action, release: rel, ok: true, said: ''};
+      const set = installedSet(root, rel);
+      if (set) return {action, release: rel, ok: true, tier: set.tier ?? 'headers', said: `headers for ${rel} are installed already`};
+      const r = await installHeaders(await open(), install);
+      return {...outcome(action, r), said: `${said(r)}; to build modules for it: ${howToGiveSource(seriesOf(r.release), r.release)}`};
+    }
+    const source = await open();
+    const tried = await installModuleBuildTree(source, install, rel);
+    if ('result' in tried) return outcome(action, tried.result);
+    // No module-build tree: DKMS must find no headers and skip, rather than fail the kernel's install on a headers-only tree.
+    const set = installedSet(root, rel);
+    if (set?.tier === 'kbuild') return {action, release: rel, ok: true, tier: 'kbuild', said: `headers for ${rel} are a module-build tree already; ${tried.why}, so it is left as it is`};
+    if (dkmsInstalled(root) && !set) {
+      leavePending(root, rel);
+      return {action, release: rel, ok: true, said: `${tried.why}: DKMS skips ${rel}; its headers-only tree follows, after DKMS`};
+    }
+    return outcome(action, await installHeaders(source, install));
   } catch (e) {
     const deferred = e instanceof KhpkgError && e.code === 'deferred';
-    return {action, release, ok: deferred, said: e instanceof Error ? e.message : String(e)};
+    return {action, release, ok: deferred, said: e instanceof Error ? e.message.split('\n')[0]! : String(e)};
+  }
+}
+
+function outcome(action: HookAction, r: InstallResult): HookOutcome {
+  return {action, release: r.release, ok: true, tier: r.tier, said: said(r)};
+}
+
+function said(r: InstallResult): string {
+  const tier = r.tier === 'kbuild' ? 'module-build tree' : 'headers-only';
+  return r.status === 'unchanged' ? `headers for ${r.release} are installed already (${tier})` : `${r.status} headers for ${r.release} at ${r.path} (${tier})`;
+}
+
+/** Kernels whose headers-only tree the first phase left for the phase after DKMS (one empty file each). */
+const PENDING = 'var/lib/khpkg/after-dkms';
+
+function leavePending(root: string, release: string): void {
+  ensureDirInRoot(root, PENDING);
+  writeFileSync(checkedInRoot(root, `${PENDING}/${release}`), '');
+}
+
+function takePending(root: string, release: string): boolean {
+  const file = checkedInRoot(root, `${PENDING}/${release}`);
+  if (!existsSync(file)) return false;
+  rmSync(file);
+  return true;
+}
+
+function installedSet(root: string, release: string): ReturnType<Registry['get']> {
+  const registry = Registry.open(root);
+  try {
+    return registry?.get(release);
+  } finally {
+    registry?.close();
   }
 }
 

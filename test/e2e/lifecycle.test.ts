@@ -57,7 +57,7 @@ describe('zero-touch: headers come with a kernel and go with it', function () {
     const plugin = join(root, 'etc/kernel/install.d/35-khpkg.install');
     assert.equal(
       mustRun(plugin, ['add', REL, join(root, 'boot/efi/entry'), `/boot/vmlinuz-${REL}`], {env: {KHPKG_ROOT: root}}).trim(),
-      `khpkg: installed headers for ${REL} at ${join(root, `usr/src/linux-headers-${REL}`)}`,
+      `khpkg: installed headers for ${REL} at ${join(root, `usr/src/linux-headers-${REL}`)} (headers-only)`,
     );
     assert.deepEqual(listed(root), [REL]);
     assert.ok(existsSync(join(root, `lib/modules/${REL}/build/include/linux/kconfig.h`)));
@@ -128,7 +128,14 @@ describe('zero-touch: headers come with a kernel and go with it', function () {
     assert.match(readFileSync(unit, 'utf8'), /^Before=dkms\.service$/m);
     assert.equal(khpkg(['hooks', 'enable', '--root', root]).code, 0, 'enable again changes nothing');
     assert.equal(khpkg(['hooks', 'disable', '--root', root]).code, 0);
-    assert.deepEqual(treeDigest(root), before);
+    // All but the admin's choice, remembered so that khpkg's package leaves the hooks off on its next install or upgrade.
+    assert.deepEqual(
+      treeDigest(root, (rel) => rel === 'var' || rel.startsWith('var/')),
+      before,
+    );
+    assert.ok(existsSync(join(root, 'var/lib/khpkg/hooks-disabled')));
+    const again = JSON.parse(khpkg(['hooks', 'enable', '--unless-admin-disabled', '--root', root, '--json']).stdout);
+    assert.deepEqual(again, {written: [], adminDisabled: true}, "the package's enable leaves an admin's disable alone");
     assert.equal(JSON.parse(khpkg(['hooks', 'status', '--root', root, '--json']).stdout).enabled, false);
   });
 });
@@ -145,7 +152,7 @@ describe('khpkg.service at boot (hooks run boot)', function () {
     const first = khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {env});
     assert.equal(first.code, 0, first.stderr);
     assert.match(JSON.parse(first.stdout).said, /^installed headers for /);
-    assert.match(JSON.parse(khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {env}).stdout).said, /are installed already$/);
+    assert.match(JSON.parse(khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {env}).stdout).said, /are installed already \(headers-only\)$/);
     // The same release rebuilt with another header: the running kernel is the truth.
     const rebuilt = withExtraHeader(join(s.dir, 'x'), 'rebuilt.h', join(s.dir, 'rebuilt.tar.xz'));
     const stale = khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {env: {...env, KHPKG_KHEADERS: rebuilt}});
