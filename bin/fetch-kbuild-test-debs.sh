@@ -10,9 +10,16 @@ dir="${KHPKG_TEST_DEBS:-$default}"
 series=6.12
 mkdir -p "$dir"
 cd "$dir"
-if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then apt-get update -qq; fi
-abi=$(apt-cache search --names-only "^linux-headers-${series//./\\.}\\.[0-9]+\\+deb[0-9]+-cloud-amd64\$" | awk '{print $1}' | sed 's/^linux-headers-//' | sort -V | tail -1)
-if [ -z "$abi" ]; then echo "fetch: Debian serves no linux-headers-${series}.*-cloud-amd64" >&2; exit 1; fi
+# The newest ABI of the series Debian serves today, from the machine's apt lists; lists that are old
+# (a machine image's, made months ago) or absent name kernels the mirror no longer has: updated once.
+newest_abi() { apt-cache search --names-only "^linux-headers-${series//./\\.}\\.[0-9]+\\+deb[0-9]+-cloud-amd64\$" | awk '{print $1}' | sed 's/^linux-headers-//' | sort -V | tail -1; }
+abi=""
+[ -f abi ] && [ -d "image-$(cat abi)" ] && abi=$(cat abi)
+if [ -z "$abi" ]; then
+  apt-get update -qq || echo "fetch: apt-get update failed; trying the lists the machine has" >&2
+  abi=$(newest_abi)
+fi
+if [ -z "$abi" ]; then echo "fetch: Debian serves no linux-headers-${series}.*-cloud-amd64 in this machine's apt sources (after apt-get update): the module-build tests need one" >&2; exit 1; fi
 fetch() { ls "$1"_*.deb >/dev/null 2>&1 || apt-get download -qq "$1"; }
 # Unpacked once: the source tarball, the modules (and their System.map stub) and Debian's Module.symvers.
 if [ ! -f "linux-source-${series}.tar.xz" ]; then
@@ -30,6 +37,13 @@ if [ ! -d "image-${abi}" ]; then
   mv "image-${abi}.part" "image-${abi}"
   rm -f "linux-image-${abi}-unsigned"_*.deb "linux-headers-${abi}"_*.deb
 fi
+# The kernel package's own maintainer scripts (postinst runs /etc/kernel/postinst.d, where DKMS and
+# khpkg hook in), for the DKMS tests' kernel package.
+if [ ! -f "image-${abi}.control/postinst" ]; then
+  fetch "linux-image-${abi}-unsigned"
+  rm -rf "image-${abi}.control" && dpkg-deb -e "linux-image-${abi}-unsigned"_*.deb "image-${abi}.control"
+  rm -f "linux-image-${abi}-unsigned"_*.deb
+fi
 echo "$abi" > abi
 echo "fetch: kbuild test inputs in $dir (linux-source-${series}, ${abi})"
 
@@ -43,7 +57,8 @@ if [ ! -f "linux-source-${new_series}.tar.xz" ]; then
   state="$dir/sid-apt"
   mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main" > "$state/sources.list"
-  apt_sid=(-o "Dir::State=$state" -o "Dir::State::Lists=$state/lists" -o Dir::State::status=/var/lib/dpkg/status -o "Dir::Cache=$state/cache"
+  # A mirror's sid Release can be past its Valid-Until for a while: this private state does not mind.
+  apt_sid=(-o Acquire::Check-Valid-Until=false -o "Dir::State=$state" -o "Dir::State::Lists=$state/lists" -o Dir::State::status=/var/lib/dpkg/status -o "Dir::Cache=$state/cache"
     -o "Dir::Etc::SourceList=$state/sources.list" -o Dir::Etc::SourceParts=/dev/null -o APT::Sandbox::User=root)
   apt-get "${apt_sid[@]}" update -qq
   apt-get "${apt_sid[@]}" download -qq "linux-source-${new_series}"

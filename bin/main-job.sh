@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The main job: build the running kernel's linux-headers package from its own kheaders archive, or,
-# where the kernel has none (most CI machines and VMs), from the bundled real 6.12 archive.
+# where the kernel has none (most CI machines and VMs), from the bundled real 6.12 archive. On a
+# fresh checkout it first installs the dependencies (npm ci, with what they compile with) and builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -d node_modules ] || npm ci
+if [ ! -d node_modules ]; then
+  . bin/native-build-env.sh
+  echo "khpkg: npm ci: compiling the native addons (better-sqlite3, lzma-native -O2, zstd-napi) takes about three minutes; their compiler lines follow"
+  npm ci --foreground-scripts
+fi
 [ -f dist/commands/build.js ] || npm run build
 out=${KHPKG_OUT:-out}
 fixture=test/fixtures/6.12.117+deb12-amd64-x86_64

@@ -7,13 +7,39 @@ if [ "$(id -u)" -eq 0 ]; then default=/var/cache/khpkg-test; else default="${XDG
 dir="${KHPKG_TEST_DEBS:-$default}"
 suite=bookworm
 root="$dir/minbase-$suite"
-[ -x "$root/usr/bin/dpkg" ] && { echo "test root: $root (cached)"; exit 0; }
-if [ "$(id -u)" -ne 0 ]; then echo "test root: debootstrap needs root; the release tests will say they cannot run" >&2; exit 0; fi
-mirror=$( { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' || true; grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' || true; } | grep -v -- '-security' | head -1 || true)
-if [ -z "$mirror" ]; then echo "test root: no Debian mirror in the machine's apt sources" >&2; exit 1; fi
-mkdir -p "$dir"
-rm -rf "$root.part"
-debootstrap --variant=minbase "$suite" "$root.part" "$mirror" >"$dir/debootstrap.log" 2>&1 || { tail -5 "$dir/debootstrap.log" >&2; exit 1; }
-rm -rf "$root.part/var/cache/apt/archives/"*.deb
-mv "$root.part" "$root"
-echo "test root: $root ($(du -sh "$root" | cut -f1))"
+if [ -x "$root/usr/bin/dpkg" ]; then
+  echo "test root: $root (cached)"
+else
+  if [ "$(id -u)" -ne 0 ]; then echo "test root: debootstrap needs root; the release tests will say they cannot run" >&2; exit 0; fi
+  mirror=$( { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' || true; grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' || true; } | grep -v -- '-security' | head -1 || true)
+  if [ -z "$mirror" ]; then echo "test root: no Debian mirror in the machine's apt sources" >&2; exit 1; fi
+  mkdir -p "$dir"
+  rm -rf "$root.part"
+  debootstrap --variant=minbase "$suite" "$root.part" "$mirror" >"$dir/debootstrap.log" 2>&1 || { tail -5 "$dir/debootstrap.log" >&2; exit 1; }
+  rm -rf "$root.part/var/cache/apt/archives/"*.deb
+  mv "$root.part" "$root"
+  echo "test root: $root ($(du -sh "$root" | cut -f1))"
+fi
+
+# The DKMS tests' root: the minimal root with what a DKMS machine has, from Debian's packages on the
+# same mirror: Debian's dkms (and the compiler it pulls in), linux-base (the kernel package's
+# maintainer scripts use it), kbuild's build needs (flex, bison, libelf-dev, libssl-dev, bc) and two
+# real third-party DKMS packages that build on 6.12: acpi-call-dkms (vmlinux's exports) and dpdk-kmods-dkms
+# (igb_uio, which uses uio.ko's exports: Module.symvers matters). Cached at $dir/dkms-<suite>.
+dkms_root="$dir/dkms-$suite"
+if [ -x "$dkms_root/usr/sbin/dkms" ]; then echo "dkms test root: $dkms_root (cached)"; exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then echo "dkms test root: needs root; the DKMS tests will say they cannot run" >&2; exit 0; fi
+rm -rf "$dkms_root.part"
+cp -a "$root" "$dkms_root.part"
+cp /etc/resolv.conf "$dkms_root.part/etc/resolv.conf" 2>/dev/null || true
+mount --bind /proc "$dkms_root.part/proc"
+trap 'umount -l "$dkms_root.part/proc" 2>/dev/null || true' EXIT
+in_root() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive chroot "$dkms_root.part" "$@"; }
+in_root apt-get update -qq >"$dir/dkms-root.log" 2>&1 || { tail -5 "$dir/dkms-root.log" >&2; exit 1; }
+in_root apt-get install -y -qq --no-install-recommends dkms linux-base kmod flex bison libelf-dev libssl-dev bc xz-utils openssl \
+  acpi-call-dkms dpdk-kmods-dkms >>"$dir/dkms-root.log" 2>&1 || { tail -5 "$dir/dkms-root.log" >&2; exit 1; }
+in_root apt-get clean
+umount -l "$dkms_root.part/proc"
+trap - EXIT
+mv "$dkms_root.part" "$dkms_root"
+echo "dkms test root: $dkms_root ($(du -sh "$dkms_root" | cut -f1))"

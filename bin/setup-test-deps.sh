@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what khpkg's tests use, from Debian's packages: the real tools that must accept the packages
 # khpkg writes (dpkg-deb, dpkg, lintian, rpm, rpm2cpio, cpio, createrepo_c, dnf, apt, gpg), compressors, and the
-# compiler and binutils the module tests use. Then `npm ci` (native modules build from source) and the build.
+# compiler and binutils the module tests use, the kernel packages and test roots the tests use (each once, cached),
+# then `npm ci` (native modules build from source, against the local Node's headers) and the build.
 set -euo pipefail
 
 packages=(apt dpkg dpkg-dev lintian gpg gpg-agent dkms kmod flex bison bc libelf-dev libssl-dev rpm rpm2cpio cpio createrepo-c dnf dnf-plugins-core xz-utils zstd gzip bzip2 tar util-linux time clang llvm python3-bpfcc bpftrace binutils gcc g++ make python3 systemd debianutils debootstrap podman)
@@ -19,7 +20,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# What `npm ci` (run next by `npm run setup`) compiles with, and Node's own headers for node-gyp.
+. "$(dirname "$0")/native-build-env.sh"
 # The module-build tests' inputs: a Debian kernel source and a kernel's modules (network, once).
 bash "$(dirname "$0")/fetch-kbuild-test-debs.sh"
 # The release tests' minimal Debian root (debootstrap minbase: no Node.js, no compiler), once.
 bash "$(dirname "$0")/make-test-root.sh"
+# The project's own dependencies and build.
+npm ci
+npm run build

@@ -131,5 +131,7 @@ export const kbuildFlags = {
 };
 
 export function kbuildFrom(flags: {kbuild?: string; 'symvers-from'?: string; 'system-map'?: string}, root: string): KbuildInputs | undefined {
-  return flags.kbuild === undefined || flags.kbuild === 'none' ? undefined : {source: flags.kbuild, symversFrom: flags['symvers-from'], systemMap: flags['system-map'], root};
+  return flags.kbuild === undefined || flags.kbuild === 'none'
+    ? undefined
+    : {source: flags.kbuild, symversFrom: flags['symvers-from'], systemMap: flags['system-map'], root};
 }

@@ -96,6 +96,11 @@ export function statusView(root: string, asJson: boolean): View {
     `kheaders        ${s.kheaders}`,
     `config          ${s.config ? 'present' : 'absent'}`,
     `headers         ${headers}`,
+    ...(s.tier
+      ? [
+          `tier            ${s.tier === 'kbuild' ? 'module-build tree (DKMS and make M=... build against it)' : 'headers-only (BPF tools; a kernel source gives modules: see khpkg install --kernel)'}`,
+        ]
+      : []),
     s.advice,
   ]);
 }

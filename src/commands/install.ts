@@ -66,7 +66,10 @@ export default class Install extends KhpkgCommand {
     const {result, headersOnlyBecause} = await (
       best
         ? installBestTier(source, {...common, layout}, flags.kernel!)
-        : (via === 'khpkg' ? installHeaders(source, {...common, layout}) : installVia(source, {...common, via})).then((result) => ({result, headersOnlyBecause: undefined}))
+        : (via === 'khpkg' ? installHeaders(source, {...common, layout}) : installVia(source, {...common, via})).then((result) => ({
+            result,
+            headersOnlyBecause: undefined,
+          }))
     ).finally(progress.done);
     const failed = result.hooks.find((h) => h.code !== 0);
     if (flags.json) this.printJson<InstallJson>(result);

@@ -8,6 +8,8 @@ export interface KernelStatus {
   kheaders: 'present' | 'module' | 'absent';
   config: boolean;
   installed: boolean;
+  /** What the installed set is: headers-only (BPF tools) or a module-build tree (DKMS, make M=...). */
+  tier?: 'headers' | 'kbuild';
   /** true/false when the running archive could be read without loading a module; else null. */
   current: boolean | null;
   installedSha256?: string;
@@ -33,7 +35,18 @@ export function kernelStatus(root: string): KernelStatus {
   else if (current === false) advice = "the kernel was rebuilt since: run 'khpkg install --force' to replace its headers";
   else if (current === null) advice = `headers are installed; run 'khpkg install' as root to check they match (it loads the kheaders module)`;
   else advice = 'headers are installed and current';
-  return {release, kheaders, config: existsSync(paths.config), installed: Boolean(set), current, installedSha256: set?.sourceSha256, runningSha256, advice};
+  const tier = set ? (set.tier ?? 'headers') : undefined;
+  return {
+    release,
+    kheaders,
+    config: existsSync(paths.config),
+    installed: Boolean(set),
+    tier,
+    current,
+    installedSha256: set?.sourceSha256,
+    runningSha256,
+    advice,
+  };
 }
 
 function safeRead(p: string): string {

@@ -95,7 +95,14 @@ async function readKit(root: string, series: string, srcarch: string): Promise<{
 }
 
 /** Written beside, then renamed into place: a crash leaves the old kit or the new one. Best effort: a root khpkg cannot write keeps no cache. */
-async function saveKit(root: string, series: string, srcarch: string, source: KernelSource, origin: string, st?: {size: number; mtimeMs: number}): Promise<void> {
+async function saveKit(
+  root: string,
+  series: string,
+  srcarch: string,
+  source: KernelSource,
+  origin: string,
+  st?: {size: number; mtimeMs: number},
+): Promise<void> {
   const rel = cacheRel(series, srcarch);
   let dest: string;
   let tmp: string;

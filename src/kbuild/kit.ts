@@ -105,7 +105,8 @@ export async function buildKbuildKit(
   if (!resolved) throw new KhpkgError('no-kbuild-source', `no Linux ${want} source for a module-build tree of ${release}: ${howToGiveSource(want, release)}`);
   const {source} = resolved;
   const got = seriesOf(source.version);
-  if (want !== got) throw new KhpkgError('bad-input', `--kbuild ${resolved.path} is Linux ${source.version}, but the headers are ${version}: give a ${want} source`);
+  if (want !== got)
+    throw new KhpkgError('bad-input', `--kbuild ${resolved.path} is Linux ${source.version}, but the headers are ${version}: give a ${want} source`);
 
   const work = await mkdtemp(join(tmpdir(), 'khpkg-kbuild-'));
   try {
@@ -171,7 +172,14 @@ export async function buildKbuildKit(
         renderTemplate(modversions ? 'Makefile.kbuild-no-symvers' : 'Makefile.kbuild-no-modversions', {RELEASE: release}),
       );
     }
-    return {files: await collectKit(tree, srcarch), sourcePath: resolved.path, sourceVersion: source.version, symvers, modversions, sourceFromCache: resolved.fromCache};
+    return {
+      files: await collectKit(tree, srcarch),
+      sourcePath: resolved.path,
+      sourceVersion: source.version,
+      symvers,
+      modversions,
+      sourceFromCache: resolved.fromCache,
+    };
   } finally {
     await rm(work, {recursive: true, force: true});
   }

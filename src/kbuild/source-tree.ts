@@ -113,14 +113,15 @@ async function fromTarball(path: string, srcarch: string): Promise<KitFile[]> {
   return out;
 
   async function collect(stream: AsyncIterable<Buffer>): Promise<void> {
-  for await (const item of readTar(stream)) {
-    const name = Buffer.from(item.header.rawName, 'latin1').toString('utf8').replace(/^\.\//, '');
-    // linux-6.12.117/..., linux-source-6.12/...: one top directory, whatever its name.
-    prefix ??= name.includes('/') ? name.slice(0, name.indexOf('/') + 1) : `${name.replace(/\/$/, '')}/`;
-    if (!name.startsWith(prefix)) continue;
-    const rel = name.slice(prefix.length).replace(/\/$/, '');
-    if (rel === '' || rel.split('/').includes('..') || !wantedFromSource(rel, srcarch)) continue;
-    if (item.header.type === 'file' || item.header.type === 'contiguous-file') out.push({path: rel, mode: item.header.mode & 0o7777, data: await item.body()});
-  }
+    for await (const item of readTar(stream)) {
+      const name = Buffer.from(item.header.rawName, 'latin1').toString('utf8').replace(/^\.\//, '');
+      // linux-6.12.117/..., linux-source-6.12/...: one top directory, whatever its name.
+      prefix ??= name.includes('/') ? name.slice(0, name.indexOf('/') + 1) : `${name.replace(/\/$/, '')}/`;
+      if (!name.startsWith(prefix)) continue;
+      const rel = name.slice(prefix.length).replace(/\/$/, '');
+      if (rel === '' || rel.split('/').includes('..') || !wantedFromSource(rel, srcarch)) continue;
+      if (item.header.type === 'file' || item.header.type === 'contiguous-file')
+        out.push({path: rel, mode: item.header.mode & 0o7777, data: await item.body()});
+    }
   }
 }

@@ -71,7 +71,11 @@ function systemdRuns(root: string): boolean {
  * never overwritten. The unit is enabled with systemctl where systemd runs, else by its
  * multi-user.target.wants link. Idempotent.
  */
-export async function enableHooks(root: string, launcher: string, opts: {unlessAdminDisabled?: boolean} = {}): Promise<{written: string[]; adminDisabled?: boolean}> {
+export async function enableHooks(
+  root: string,
+  launcher: string,
+  opts: {unlessAdminDisabled?: boolean} = {},
+): Promise<{written: string[]; adminDisabled?: boolean}> {
   const written: string[] = [];
   if (opts.unlessAdminDisabled && existsSync(inRoot(root, ADMIN_DISABLED))) return {written, adminDisabled: true};
   for (const rel of Object.values(HOOK_FILES)) {
@@ -114,7 +118,9 @@ export async function enableHooks(root: string, launcher: string, opts: {unlessA
 export async function disableHooks(root: string, opts: {packageRemoval?: boolean; setsKhpkgInstalled?: string[]} = {}): Promise<{removed: string[]}> {
   const removed: string[] = [];
   const remember = opts.packageRemoval ? SETS_AT_REMOVAL : ADMIN_DISABLED;
-  const text = opts.packageRemoval ? (opts.setsKhpkgInstalled ?? []).map((r) => `${r}\n`).join('') : 'khpkg hooks disable: the kernel hooks stay off until khpkg hooks enable\n';
+  const text = opts.packageRemoval
+    ? (opts.setsKhpkgInstalled ?? []).map((r) => `${r}\n`).join('')
+    : 'khpkg hooks disable: the kernel hooks stay off until khpkg hooks enable\n';
   if (!opts.packageRemoval || text !== '') {
     ensureDirInRoot(root, dirname(remember));
     writeFileSync(checkedInRoot(root, remember), text);
@@ -167,7 +173,7 @@ function hookText(name: HookName, launcher: string, MADE: string, afterDkms: boo
       ACTION: afterDkms ? 'boot-after-dkms' : 'boot',
       ORDER: afterDkms ? 'After=dkms.service' : 'Before=dkms.service',
       WHAT: afterDkms
-        ? "a headers-only tree for the running kernel when it got none, after DKMS (which then skipped it rather than failing on it)"
+        ? 'a headers-only tree for the running kernel when it got none, after DKMS (which then skipped it rather than failing on it)'
         : "the running kernel's headers at boot when they are missing or stale, a module-build tree where a kernel source allows, before DKMS",
     });
   if (name === 'kernelInstall' || name === 'kernelInstallAfterDkms')
@@ -176,14 +182,21 @@ function hookText(name: HookName, launcher: string, MADE: string, afterDkms: boo
       MADE,
       ADD: afterDkms ? 'postinst-after-dkms' : 'postinst',
       REMOVE: afterDkms ? '' : 'postrm',
-      WHEN: afterDkms ? "after DKMS's 40-dkms.install: a headers-only tree for a kernel that got none" : "before DKMS's 40-dkms.install: a module-build tree where it can",
+      WHEN: afterDkms
+        ? "after DKMS's 40-dkms.install: a headers-only tree for a kernel that got none"
+        : "before DKMS's 40-dkms.install: a module-build tree where it can",
     });
   const what = {
     postinst: "installs a new kernel's headers from its kheaders, before DKMS: a module-build tree where a kernel source allows",
     postinstAfterDkms: "installs a new kernel's headers-only tree after DKMS, when it got no module-build tree",
     postrm: "removes a removed kernel's headers",
   }[name];
-  return renderTemplate('hooks/kernel-hook', {KHPKG: launcher, MADE, ACTION: {postinst: 'postinst', postinstAfterDkms: 'postinst-after-dkms', postrm: 'postrm'}[name], WHAT: what});
+  return renderTemplate('hooks/kernel-hook', {
+    KHPKG: launcher,
+    MADE,
+    ACTION: {postinst: 'postinst', postinstAfterDkms: 'postinst-after-dkms', postrm: 'postrm'}[name],
+    WHAT: what,
+  });
 }
 
 async function systemctl(args: string[]): Promise<void> {

@@ -9,7 +9,8 @@ import {howToGiveSource, seriesOf} from '../kbuild/discover.js';
 import {Registry} from '../registry/registry.js';
 import {openInstalledKernel, openSource, type ArchiveSource} from '../source/index.js';
 import {runningRelease} from '../source/kernel.js';
-import {dkmsInstalled, installModuleBuildTree} from './tier.js';
+import {dkmsInstalled, restoreBuildLink, tryDkms} from './dkms.js';
+import {installModuleBuildTree} from './tier.js';
 
 /**
  * postinst/boot run before DKMS (a module-build tree, so DKMS builds); the `-after-dkms` phases run
@@ -61,6 +62,7 @@ export async function runKernelHook(
     if (action === 'postinst-after-dkms' || action === 'boot-after-dkms') {
       // Only what the first phase left for after DKMS: a kernel it dealt with (or failed, and said so) is not spoken of twice.
       if (!/^[A-Za-z0-9._+~-]+$/.test(rel) || !takePending(root, rel)) return {action, release: rel, ok: true, said: ''};
+      if (restoreBuildLink(root, rel)) return {action, release: rel, ok: true, tier: 'kbuild', said: `put back ${rel}'s build link after DKMS`};
       const set = installedSet(root, rel);
       if (set) return {action, release: rel, ok: true, tier: set.tier ?? 'headers', said: `headers for ${rel} are installed already`};
       const r = await installHeaders(await open(), install);
@@ -68,10 +70,18 @@ export async function runKernelHook(
     }
     const source = await open();
     const tried = await installModuleBuildTree(source, install, rel);
-    if ('result' in tried) return outcome(action, tried.result);
+    if ('result' in tried) {
+      const done = outcome(action, tried.result);
+      const failed = tried.result.tier === 'kbuild' ? await tryDkms(root, rel) : [];
+      if (failed.length === 0) return done;
+      leavePending(root, rel);
+      const why = `DKMS could not build ${failed.join(', ')} for ${rel} (make.log under /var/lib/dkms): its own hook skips ${rel}, so the kernel's install goes on; the modules that built are installed`;
+      return {...done, said: `${done.said}; ${why}`};
+    }
     // No module-build tree: DKMS must find no headers and skip, rather than fail the kernel's install on a headers-only tree.
     const set = installedSet(root, rel);
-    if (set?.tier === 'kbuild') return {action, release: rel, ok: true, tier: 'kbuild', said: `headers for ${rel} are a module-build tree already; ${tried.why}, so it is left as it is`};
+    if (set?.tier === 'kbuild')
+      return {action, release: rel, ok: true, tier: 'kbuild', said: `headers for ${rel} are a module-build tree already; ${tried.why}, so it is left as it is`};
     if (dkmsInstalled(root) && !set) {
       leavePending(root, rel);
       return {action, release: rel, ok: true, said: `${tried.why}: DKMS skips ${rel}; its headers-only tree follows, after DKMS`};

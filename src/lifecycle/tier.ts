@@ -1,15 +1,8 @@
-import {existsSync} from 'node:fs';
 import {KhpkgError} from '../errors.js';
 import {installHeaders, type InstallOptions, type InstallResult} from '../install/install.js';
 import {howToGiveSource, seriesOf} from '../kbuild/discover.js';
 import {hasKitFor} from '../kbuild/kit-cache.js';
-import {inRoot} from '../root/paths.js';
 import type {ArchiveSource} from '../source/index.js';
-
-/** DKMS is installed in the root: its kernel hook and dkms.service build modules against whatever `build/include` they find. */
-export function dkmsInstalled(root: string): boolean {
-  return ['usr/sbin/dkms', 'usr/bin/dkms', 'sbin/dkms'].some((p) => existsSync(inRoot(root, p)));
-}
 
 /** What became of an attempt at a module-build tree. */
 export type TierOutcome = {result: InstallResult} | {why: string};

@@ -6,103 +6,16 @@ import {testSigningKey, TEST_KEY} from '../helpers/gpg.js';
 import {REAL} from '../helpers/kheaders.js';
 import {installedKernelRoot} from '../helpers/roots.js';
 import {buildJson, khpkg, mustRun, scratch, tool, type RunResult} from '../helpers/run.js';
+import {CLEAN_ENV, dist, MINBASE, PROJECT, release, releaseDir, TestRoot, VERSION, type Release} from '../helpers/debian-root.js';
 
-const PROJECT = new URL('../..', import.meta.url).pathname;
-const VERSION = (JSON.parse(readFileSync(join(PROJECT, 'package.json'), 'utf8')) as {version: string}).version;
-const CACHE = process.env.KHPKG_TEST_DEBS ?? (process.getuid?.() === 0 ? '/var/cache/khpkg-test' : join(homedir(), '.cache/khpkg-test'));
-/** The minimal Debian root bin/make-test-root.sh made once: debootstrap minbase, no Node.js, no compiler. */
-const MINBASE = join(CACHE, 'minbase-bookworm');
 const REL = REAL.release;
-/** What a program in a chroot sees: none of this machine's Node settings (NODE_EXTRA_CA_CERTS...). */
-const CLEAN_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8'];
-
-interface Release {
-  dir: string;
-  tar: string;
-  deb: string;
-  rpm: string;
-}
-
-/** `npm run dist` into `dir`, with a fixed SOURCE_DATE_EPOCH. */
-function dist(dir: string): Release {
-  mustRun('bash', [join(PROJECT, 'bin/dist.sh'), '--out', dir], {env: {SOURCE_DATE_EPOCH: '1700000000'}});
-  const find = (re: RegExp): string => join(dir, readdirSync(dir).find((f) => re.test(f)) ?? assert.fail(`dist wrote no file like ${re} in ${dir}`));
-  return {dir, tar: find(/^khpkg-.*-linux-.*\.tar\.xz$/), deb: find(/^khpkg_.*\.deb$/), rpm: find(/^khpkg-.*\.rpm$/)};
-}
-
-/** A copy of the minimal root with /proc and /dev bound, and a way to run things in it. */
-class TestRoot {
-  private readonly mounts: string[] = [];
-  /** A fresh copy of the minimal root at `dir`, or (adopt) the root already there. */
-  constructor(
-    readonly dir: string,
-    opts: {adopt?: boolean} = {},
-  ) {
-    if (!opts.adopt) mustRun('cp', ['-a', `${MINBASE}/.`, dir]);
-    this.bind('/proc', 'proc');
-    this.bind('/dev', 'dev');
-  }
-  bind(from: string, at: string): void {
-    mkdirSync(join(this.dir, at), {recursive: true});
-    mustRun('mount', ['--bind', from, join(this.dir, at)]);
-    this.mounts.push(join(this.dir, at));
-  }
-  run(args: string[], env: string[] = []): RunResult {
-    return tool('env', ['-i', ...CLEAN_ENV, ...env, 'chroot', this.dir, ...args]);
-  }
-  must(args: string[], env: string[] = []): string {
-    const r = this.run(args, env);
-    if (r.code !== 0) assert.fail(`${args.join(' ')} in ${this.dir} exited ${r.code}:\n${r.stderr}${r.stdout}`);
-    return r.stdout;
-  }
-  /** Paths under the root whose name says khpkg, outside /proc, /dev and /tmp. */
-  khpkgPaths(): string[] {
-    const r = mustRun('find', [
-      this.dir,
-      '(',
-      '-path',
-      `${this.dir}/proc`,
-      '-o',
-      '-path',
-      `${this.dir}/dev`,
-      '-o',
-      '-path',
-      `${this.dir}/tmp`,
-      ')',
-      '-prune',
-      '-o',
-      '-name',
-      '*khpkg*',
-      '-print',
-    ]);
-    return r
-      .split('\n')
-      .filter(Boolean)
-      .map((p) => p.slice(this.dir.length));
-  }
-  unmount(): void {
-    for (const m of this.mounts.reverse()) tool('umount', ['-l', m]);
-    this.mounts.length = 0;
-  }
-}
-
-let built: Release | undefined;
-let work: {dir: string; cleanup: () => void} | undefined;
-// Both suites share the release; it goes when mocha is done with this file's suites.
-after(() => work?.cleanup());
-/** One release for every test here (a dist takes about a minute). */
-function release(): Release {
-  work ??= scratch('khpkg-release-');
-  built ??= dist(join(work.dir, 'a'));
-  return built;
-}
 
 describe('khpkg shipped: the release tarball and khpkg’s own .deb and .rpm (#17)', function () {
   this.timeout(15 * 60_000);
 
   it('npm run dist twice with SOURCE_DATE_EPOCH: identical tarball, deb and rpm', () => {
     const a = release();
-    const b = dist(join(work!.dir, 'b'));
+    const b = dist(join(releaseDir(), 'b'));
     for (const k of ['tar', 'deb', 'rpm'] as const) {
       assert.equal(mustRun('sha256sum', [b[k]]).split(' ')[0], mustRun('sha256sum', [a[k]]).split(' ')[0], `${k} differs between two runs`);
     }

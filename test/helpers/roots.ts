@@ -29,17 +29,22 @@ export function installedKernelRoot(dir: string, root: string, release = REAL.re
   copyFileSync(REAL.config, join(root, 'boot', `config-${release}`));
   const kind = opts.kheaders ?? 'module';
   if (kind === 'module') {
-    const ko = join(dir, `kheaders-${release}.ko`);
-    if (!existsSync(`${ko}.xz`)) {
-      writeFileSync(join(dir, 'empty.c'), 'int khpkg_test;\n');
-      mustRun('gcc', ['-c', join(dir, 'empty.c'), '-o', join(dir, 'empty.o')]);
-      mustRun('objcopy', ['--add-section', `.rodata.kheaders=${REAL.archive}`, join(dir, 'empty.o'), ko]);
-      mustRun('xz', ['-k', ko]);
-    }
-    copyFileSync(`${ko}.xz`, join(mod, 'kernel/kernel/kheaders.ko.xz'));
+    copyFileSync(kheadersModuleXz(dir, release), join(mod, 'kernel/kernel/kheaders.ko.xz'));
     writeFileSync(join(mod, 'modules.dep'), 'kernel/kernel/kheaders.ko.xz:\n');
   } else {
     writeFileSync(join(mod, 'modules.dep'), '');
     writeFileSync(join(mod, 'modules.builtin'), kind === 'builtin' ? 'kernel/kernel/kheaders.ko\n' : 'kernel/lib/crc32.ko\n');
   }
+}
+
+/** A real ELF object carrying the bundled archive as kheaders.ko does, xz-compressed as Debian ships modules; made once in `dir`. */
+export function kheadersModuleXz(dir: string, release = REAL.release): string {
+  const ko = join(dir, `kheaders-${release}.ko`);
+  if (!existsSync(`${ko}.xz`)) {
+    writeFileSync(join(dir, 'empty.c'), 'int khpkg_test;\n');
+    mustRun('gcc', ['-c', join(dir, 'empty.c'), '-o', join(dir, 'empty.o')]);
+    mustRun('objcopy', ['--add-section', `.rodata.kheaders=${REAL.archive}`, join(dir, 'empty.o'), ko]);
+    mustRun('xz', ['-k', ko]);
+  }
+  return `${ko}.xz`;
 }

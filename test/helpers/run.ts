@@ -1,7 +1,7 @@
 import {spawnSync} from 'node:child_process';
-import {mkdtempSync, rmSync} from 'node:fs';
+import {chmodSync, copyFileSync, cpSync, mkdtempSync, rmSync, statSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin', 'run.js');
@@ -54,4 +54,40 @@ export function buildJson(
   const r = khpkg(['build', ...args, '--json'], {env});
   if (r.code !== 0) throw new Error(`khpkg build ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout).packages;
+}
+
+/** Every directory above `path` lets other users through (o+x), as `nobody` needs to run what is there. */
+function othersCanReach(path: string): boolean {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === '/') return true;
+  }
+}
+
+let readable: {node: string; bin: string} | undefined;
+/**
+ * The node binary and khpkg's bin/run.js as an unprivileged user can run them: the checkout itself
+ * when others can reach it, else a copy in a world-readable temp dir (a clone in /root, mode 700, is
+ * where root's clone naturally goes; a Node under /root/.nvm likewise).
+ */
+export function runnableByOthers(): {node: string; bin: string} {
+  if (readable) return readable;
+  const reach = othersCanReach(BIN);
+  const nodeOk = othersCanReach(process.execPath);
+  if (reach && nodeOk) return (readable = {node: process.execPath, bin: BIN});
+  const dir = mkdtempSync(join(tmpdir(), 'khpkg-readable-'));
+  chmodSync(dir, 0o755);
+  process.on('exit', () => rmSync(dir, {recursive: true, force: true}));
+  let bin = BIN;
+  if (!reach) {
+    for (const part of ['bin', 'dist', 'packaging', 'registry', 'node_modules', 'package.json']) cpSync(join(ROOT, part), join(dir, part), {recursive: true});
+    bin = join(dir, 'bin', 'run.js');
+  }
+  let node = process.execPath;
+  if (!nodeOk) {
+    node = join(dir, 'node');
+    copyFileSync(process.execPath, node);
+    chmodSync(node, 0o755);
+  }
+  return (readable = {node, bin});
 }

@@ -4,7 +4,7 @@ import {chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, 
 import {join} from 'node:path';
 import {compressBuffer} from '../../src/formats/compression.js';
 import {kheadersMembers, REAL} from '../helpers/kheaders.js';
-import {khpkg, mustRun, scratch} from '../helpers/run.js';
+import {khpkg, mustRun, runnableByOthers, scratch} from '../helpers/run.js';
 import {tarBytes} from '../helpers/tar.js';
 
 const BIN = new URL('../../bin/run.js', import.meta.url).pathname;
@@ -108,10 +108,11 @@ describe('permissions', () => {
     const archive = join(s.dir, 'user.tar.xz');
     writeFileSync(archive, await compressBuffer('xz', tarBytes(kheadersMembers())));
     chmodSync(archive, 0o644);
-    const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, BIN, 'install', archive, '--root', root, '-q']);
+    const {node, bin} = runnableByOthers();
+    const r = spawnSync('runuser', ['-u', 'nobody', '--', node, bin, 'install', archive, '--root', root, '-q']);
     assert.equal(r.status, 0, r.stderr.toString());
     assert.equal(statSync(join(root, 'usr/src/linux-headers-6.1.0-test/include/linux/kref.h')).uid, 65534);
-    const v = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, BIN, 'verify', '--root', root]);
+    const v = spawnSync('runuser', ['-u', 'nobody', '--', node, bin, 'verify', '--root', root]);
     assert.equal(v.status, 0, v.stdout.toString() + v.stderr.toString());
   });
 });

@@ -1,10 +1,22 @@
 import assert from 'node:assert/strict';
-import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import {createRequire} from 'node:module';
 import {join} from 'node:path';
 import {gzipSync} from 'node:zlib';
 import {BUILD_REAL, kheadersArchive, REAL, withExtraHeader} from '../helpers/kheaders.js';
-import {khpkg, mustRun, scratch} from '../helpers/run.js';
+import {khpkg, mustRun, runnableByOthers, scratch} from '../helpers/run.js';
 import {addedByKhpkg, treeDigest} from '../helpers/tree.js';
 
 const REL = REAL.release;
@@ -226,7 +238,11 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
     const ro = join(s.dir, 'readonly');
     mkdirSync(ro, {mode: 0o755});
     chmodSync(s.dir, 0o755);
-    const r = mustRunAs('nobody', [process.execPath, new URL('../../bin/run.js', import.meta.url).pathname, 'install', REAL.archive, '--root', ro]);
+    const {node, bin} = runnableByOthers();
+    const archive = join(s.dir, 'readable.tar.xz'); // the checkout itself may be unreadable to nobody (a clone in /root)
+    copyFileSync(REAL.archive, archive);
+    chmodSync(archive, 0o644);
+    const r = mustRunAs('nobody', [node, bin, 'install', archive, '--root', ro]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^khpkg: .*readonly is not writable \(not root: run with sudo, or pass --root DIR that you own\)\n$/);
     assert.deepEqual(readdirSync(ro), []);

@@ -31,7 +31,6 @@ export default class HooksRun extends KhpkgCommand {
     // One line, on stderr when something stopped it (run-parts and kernel-install show it); never a failure.
     if (outcome.ok) {
       if (outcome.said !== '') this.log(`khpkg: ${outcome.said}`);
-    }
-    else process.stderr.write(`khpkg: ${outcome.said} (the kernel is not affected)\n`);
+    } else process.stderr.write(`khpkg: ${outcome.said} (the kernel is not affected)\n`);
   }
 }

@@ -1,0 +1,270 @@
+import assert from 'node:assert/strict';
+import {copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {parseSymvers} from '../../src/kbuild/symvers.js';
+import {CACHE, DKMS_ROOT, release, TestRoot} from '../helpers/debian-root.js';
+import {REAL} from '../helpers/kheaders.js';
+import {kbuildTestInputs} from '../helpers/module.js';
+import {kheadersModuleXz} from '../helpers/roots.js';
+import {mustRun, scratch, type RunResult} from '../helpers/run.js';
+
+const REL = REAL.release;
+const SERIES = '6.12';
+/** The two real DKMS packages bin/make-test-root.sh installed in the root (AUTOINSTALL=yes both). */
+const MODULES = ['acpi_call', 'igb_uio'];
+
+/**
+ * A kernel package as Debian builds it, for the bundled archive's release: Debian's own maintainer
+ * scripts (postinst runs /etc/kernel/postinst.d through linux-base's linux-run-hooks, with
+ * --exit-on-error), a real vmlinuz, the config, a real Debian kernel's modules (the 6.12 cloud
+ * kernel's, under this release), and kheaders.ko.xz: the bundled archive in a real ELF module.
+ */
+function kernelPackage(dir: string): string {
+  const inputs = kbuildTestInputs();
+  const image = join(CACHE, `image-${inputs.abi}`);
+  const stage = join(dir, 'kernel');
+  const mod = join(stage, 'lib/modules', REL);
+  mkdirSync(join(stage, 'DEBIAN'), {recursive: true});
+  mkdirSync(join(stage, 'boot'), {recursive: true});
+  cpSync(join(image, 'lib/modules', inputs.abi, 'kernel'), join(mod, 'kernel'), {recursive: true});
+  for (const f of ['modules.order', 'modules.builtin', 'modules.builtin.modinfo']) {
+    if (existsSync(join(image, 'lib/modules', inputs.abi, f))) copyFileSync(join(image, 'lib/modules', inputs.abi, f), join(mod, f));
+  }
+  mkdirSync(join(mod, 'kernel/kernel'), {recursive: true});
+  copyFileSync(kheadersModuleXz(dir), join(mod, 'kernel/kernel/kheaders.ko.xz'));
+  copyFileSync(join(image, 'boot', `vmlinuz-${inputs.abi}`), join(stage, 'boot', `vmlinuz-${REL}`));
+  copyFileSync(REAL.config, join(stage, 'boot', `config-${REL}`));
+  for (const script of ['postinst', 'prerm', 'postrm', 'preinst']) {
+    const text = readFileSync(join(CACHE, `image-${inputs.abi}.control`, script), 'utf8').replaceAll(inputs.abi, REL);
+    writeFileSync(join(stage, 'DEBIAN', script), text, {mode: 0o755});
+  }
+  writeFileSync(
+    join(stage, 'DEBIAN/control'),
+    [
+      `Package: linux-image-${REL}`,
+      'Version: 6.12.117-1~khpkgtest',
+      'Architecture: amd64',
+      'Maintainer: khpkg tests <tests@khpkg.invalid>',
+      'Pre-Depends: linux-base (>= 4.12~)',
+      'Depends: kmod',
+      'Section: kernel',
+      'Priority: optional',
+      `Description: Linux ${REL} for khpkg's tests, with kheaders.ko (CONFIG_IKHEADERS=m)`,
+      '',
+    ].join('\n'),
+  );
+  const deb = join(dir, `linux-image-${REL}.deb`);
+  mustRun('dpkg-deb', ['--root-owner-group', '-Znone', '-b', stage, deb]);
+  return deb;
+}
+
+/** Debian's linux-source-6.12 as it installs: the source tarball at /usr/src/linux-source-6.12.tar.xz. */
+function sourcePackage(dir: string): string {
+  const stage = join(dir, 'source');
+  mkdirSync(join(stage, 'DEBIAN'), {recursive: true});
+  mkdirSync(join(stage, 'usr/src'), {recursive: true});
+  copyFileSync(kbuildTestInputs().source, join(stage, `usr/src/linux-source-${SERIES}.tar.xz`));
+  writeFileSync(
+    join(stage, 'DEBIAN/control'),
+    `Package: linux-source-${SERIES}\nVersion: 6.12.118-1~khpkgtest\nArchitecture: all\nMaintainer: khpkg tests <tests@khpkg.invalid>\nDescription: Linux kernel source for version ${SERIES}, as Debian ships it\n`,
+  );
+  const deb = join(dir, `linux-source-${SERIES}.deb`);
+  mustRun('dpkg-deb', ['--root-owner-group', '-Znone', '-b', stage, deb]);
+  return deb;
+}
+
+/** What dpkg says of a package: `ii`, `iF`, ... or '' when unknown. */
+function dpkgState(root: TestRoot, pkg: string): string {
+  const r = root.run(['dpkg-query', '-W', '-f', '${db:Status-Abbrev}', pkg]);
+  return r.code === 0 ? r.stdout.trim() : '';
+}
+
+/** dpkg is sound: nothing half-installed or half-configured, and apt can work (it refuses on a broken dpkg). */
+function assertAptWorks(root: TestRoot, when: string): void {
+  assert.equal(root.must(['dpkg', '--audit']).trim(), '', `dpkg --audit ${when}`);
+  root.must(['apt-get', 'check']);
+  root.must(['apt-get', 'install', '-y', '--no-download', 'kmod'], ['DEBIAN_FRONTEND=noninteractive']);
+}
+
+const timed = (root: TestRoot, args: string[]): RunResult & {seconds: number} => {
+  const t = process.hrtime.bigint();
+  const r = root.run(args, ['DEBIAN_FRONTEND=noninteractive']);
+  return {...r, seconds: Number(process.hrtime.bigint() - t) / 1e9};
+};
+
+describe('a kernel upgrade with DKMS never breaks apt, and DKMS modules build against khpkg’s headers (#24)', function () {
+  this.timeout(40 * 60_000);
+  const roots: TestRoot[] = [];
+  let s: {dir: string; cleanup: () => void};
+  let kernelDeb: string;
+  let sourceDeb: string;
+
+  before(function () {
+    if (process.getuid?.() !== 0) {
+      console.log('      skipped: chroot, bind mounts and dpkg need root');
+      this.skip();
+    }
+    if (!existsSync(join(DKMS_ROOT, 'usr/sbin/dkms'))) {
+      console.log(`      skipped: no DKMS test root at ${DKMS_ROOT}: 'npm run setup' makes it (bin/make-test-root.sh)`);
+      this.skip();
+    }
+    s = scratch('khpkg-dkms-');
+    kernelDeb = kernelPackage(s.dir);
+    sourceDeb = sourcePackage(s.dir);
+  });
+  afterEach(() => {
+    for (const r of roots.splice(0)) r.unmount();
+  });
+  after(() => s?.cleanup());
+
+  /** A fresh DKMS root with khpkg installed from its own .deb (its postinst enables the hooks). */
+  const dkmsRoot = (name: string): TestRoot => {
+    const root = new TestRoot(join(s.dir, name), {from: DKMS_ROOT});
+    roots.push(root);
+    copyFileSync(release().deb, join(root.dir, 'tmp/khpkg.deb'));
+    copyFileSync(kernelDeb, join(root.dir, 'tmp/kernel.deb'));
+    assert.match(root.must(['dpkg', '-i', '/tmp/khpkg.deb']), /wrote \/etc\/kernel\/postinst\.d\/zz-khpkg-headers/);
+    return root;
+  };
+
+  it('with linux-source-6.12 installed: the kernel ends ii, DKMS built both modules with its vermagic and its CRCs; a broken module fails nothing; removal is clean; the next install reads no source', () => {
+    const root = dkmsRoot('with-source');
+    copyFileSync(sourceDeb, join(root.dir, 'tmp/source.deb'));
+    root.must(['dpkg', '-i', '/tmp/source.deb']);
+    // A third DKMS module that cannot build for this kernel: without khpkg DKMS would skip the kernel; with it, nothing may fail.
+    mkdirSync(join(root.dir, 'usr/src/broken-1.0'), {recursive: true});
+    writeFileSync(join(root.dir, 'usr/src/broken-1.0/broken.c'), '#error "this module does not support the kernel"\n');
+    writeFileSync(join(root.dir, 'usr/src/broken-1.0/Makefile'), 'obj-m := broken.o\n');
+    writeFileSync(
+      join(root.dir, 'usr/src/broken-1.0/dkms.conf'),
+      'PACKAGE_NAME="broken"\nPACKAGE_VERSION="1.0"\nBUILT_MODULE_NAME[0]="broken"\nDEST_MODULE_LOCATION[0]="/updates/dkms"\nAUTOINSTALL="yes"\n',
+    );
+    root.must(['dkms', 'add', '-m', 'broken', '-v', '1.0']);
+
+    const first = timed(root, ['dpkg', '-i', '/tmp/kernel.deb']);
+    const said = first.stdout + first.stderr;
+    assert.equal(first.code, 0, said);
+    assert.equal(dpkgState(root, `linux-image-${REL}`), 'ii');
+    assert.match(
+      said,
+      new RegExp(
+        `khpkg: installed headers for ${REL.replace(/\+/g, '\\+')} at /usr/src/linux-headers-\\S+ \\(module-build tree\\); DKMS could not build broken/1\\.0`,
+      ),
+    );
+    assert.match(said, /put back .*'s build link after DKMS/);
+    const status = root.must(['dkms', 'status', '-k', REL]);
+    assert.match(status, /^acpi-call\/1\.2\.2, .*: installed/m);
+    assert.match(status, /^dpdk-kmods\/[^,]+, .*: installed/m);
+    assert.equal(root.must(['readlink', '-f', `/lib/modules/${REL}/build`]).trim(), `/usr/src/linux-headers-${REL}`);
+    const info = JSON.parse(root.must(['khpkg', 'info', REL, '--json'])) as {tier: string; kbuild: {source: string}};
+    assert.deepEqual([info.tier, info.kbuild.source], ['kbuild', `/usr/src/linux-source-${SERIES}.tar.xz`]);
+    // What DKMS built has the kernel's vermagic and the CRCs that kernel's own Module.symvers gives (Debian's, for its modules).
+    const debian = parseSymvers(readFileSync(kbuildTestInputs().debianSymvers, 'utf8'));
+    for (const m of MODULES) {
+      const ko = root
+        .must(['sh', '-c', `ls /lib/modules/${REL}/updates/dkms/${m}.ko*`])
+        .trim()
+        .split('\n')[0]!;
+      assert.ok(root.must(['modinfo', '-F', 'vermagic', ko]).startsWith(`${REL} SMP `), `${m}: vermagic`);
+      const crcs = root
+        .must(['modprobe', '--dump-modversions', ko])
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t') as [string, string]);
+      assert.ok(crcs.length > 5, `${m} records CRCs`);
+      for (const [crc, symbol] of crcs) assert.equal(Number.parseInt(crc, 16), debian.get(symbol)?.crc, `${m}: CRC of ${symbol}`);
+      if (m === 'igb_uio')
+        assert.ok(
+          crcs.some(([, sym]) => sym === 'uio_event_notify'),
+          "igb_uio uses uio.ko's exports",
+        );
+    }
+    assertAptWorks(root, 'after the kernel install');
+
+    const removed = timed(root, ['dpkg', '-r', `linux-image-${REL}`]);
+    assert.equal(removed.code, 0, removed.stdout + removed.stderr);
+    assert.equal(dpkgState(root, `linux-image-${REL}`), 'rc');
+    assert.equal(existsSync(join(root.dir, `usr/src/linux-headers-${REL}`)), false, "khpkg's headers went with the kernel");
+    assert.equal(existsSync(join(root.dir, `lib/modules/${REL}/updates/dkms`)), false, "DKMS's modules went with the kernel");
+    assert.equal(JSON.parse(root.must(['khpkg', 'list', '--json'])).length, 0);
+    assertAptWorks(root, 'after the kernel removal');
+
+    // The next kernel of the series: the kit comes from khpkg's cache, with no source left on the machine.
+    root.must(['dpkg', '-r', `linux-source-${SERIES}`]);
+    root.must(['dkms', 'remove', 'broken/1.0', '--all']);
+    const again = timed(root, ['dpkg', '-i', '/tmp/kernel.deb']);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stdout + again.stderr, /\(module-build tree\)/);
+    assert.doesNotMatch(again.stdout + again.stderr, /DKMS could not build/);
+    assert.match(root.must(['dkms', 'status']), /^acpi-call\/1\.2\.2, .*: installed/m, again.stdout + again.stderr);
+    assertAptWorks(root, 'after the install from the cached kit');
+    console.log(`      dpkg -i of the kernel: ${first.seconds.toFixed(0)} s reading linux-source-${SERIES}, ${again.seconds.toFixed(0)} s from the cached kit`);
+  });
+
+  it('with no kernel source anywhere: the kernel ends ii, DKMS skips it, khpkg says how to give a source, and installs headers-only after DKMS', () => {
+    const root = dkmsRoot('no-source');
+    const r = timed(root, ['dpkg', '-i', '/tmp/kernel.deb']);
+    const said = r.stdout + r.stderr;
+    assert.equal(r.code, 0, said);
+    assert.equal(dpkgState(root, `linux-image-${REL}`), 'ii');
+    assert.match(
+      said,
+      new RegExp(`autoinstall for kernel ${REL.replace(/\+/g, '\\+')} was skipped since the kernel headers for this kernel do not seem to be installed`),
+    );
+    assert.match(said, new RegExp(`khpkg: no Linux ${SERIES} source for a module-build tree of .*: DKMS skips`));
+    assert.match(
+      said,
+      new RegExp(
+        `khpkg: installed headers for .* \\(headers-only\\); to build modules for it: install Linux ${SERIES}'s source \\(Debian: apt install linux-source-${SERIES};`,
+      ),
+    );
+    assert.equal(root.run(['dkms', 'status', '-k', REL]).stdout.includes('installed'), false);
+    const info = JSON.parse(root.must(['khpkg', 'info', REL, '--json'])) as {tier: string};
+    assert.equal(info.tier, 'headers');
+    assert.match(root.must(['khpkg', 'info', REL]), /^tier +headers$/m);
+    root.must(['test', '-f', `/lib/modules/${REL}/build/include/linux/kernel.h`]);
+    assertAptWorks(root, 'after the kernel install');
+    const removed = root.run(['dpkg', '-r', `linux-image-${REL}`]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(existsSync(join(root.dir, `usr/src/linux-headers-${REL}`)), false);
+    assertAptWorks(root, 'after the kernel removal');
+  });
+
+  it('apt remove then apt install khpkg brings the hooks back; an admin’s hooks disable holds; purge keeps what tracks khpkg’s sets', () => {
+    const root = dkmsRoot('life-cycle');
+    const apt = (...args: string[]): string => root.must(['apt-get', ...args], ['DEBIAN_FRONTEND=noninteractive']);
+    const hooksOn = (): boolean => (JSON.parse(root.must(['khpkg', 'hooks', 'status', '--json'])) as {enabled: boolean}).enabled;
+    assert.equal(hooksOn(), true);
+    apt('remove', '-y', 'khpkg');
+    assert.equal(existsSync(join(root.dir, 'etc/kernel/postinst.d/10-khpkg')), false);
+    apt('install', '-y', '/tmp/khpkg.deb');
+    assert.equal(hooksOn(), true, 'a reinstall after apt remove brings the hooks back');
+    root.must(['khpkg', 'hooks', 'disable']);
+    apt('install', '-y', '--reinstall', '/tmp/khpkg.deb');
+    assert.equal(hooksOn(), false, "the package leaves an admin's 'hooks disable' alone");
+    root.must(['khpkg', 'hooks', 'enable']);
+    assert.equal(hooksOn(), true);
+
+    // A set khpkg installed, then purge: the registry that tracks it stays, so a khpkg installed again still knows it.
+    assert.equal(root.run(['dpkg', '-i', '/tmp/kernel.deb'], ['DEBIAN_FRONTEND=noninteractive']).code, 0);
+    const purge = root.run(['apt-get', 'purge', '-y', 'khpkg'], ['DEBIAN_FRONTEND=noninteractive']);
+    assert.equal(purge.code, 0, purge.stderr);
+    assert.match(
+      purge.stderr + purge.stdout,
+      new RegExp(`khpkg: keeping /var/lib/khpkg: it tracks the header sets khpkg installed \\(${REL.replace(/\+/g, '\\+')}\\)`),
+    );
+    apt('install', '-y', '/tmp/khpkg.deb');
+    const listed = JSON.parse(root.must(['khpkg', 'list', '--json'])) as {release: string}[];
+    assert.deepEqual(
+      listed.map((l) => l.release),
+      [REL],
+    );
+    assert.match(root.must(['khpkg', 'install', '--kernel', REL]), /already installed/);
+    // With its sets removed, purge leaves nothing of khpkg.
+    root.must(['khpkg', 'remove', REL]);
+    apt('purge', '-y', 'khpkg');
+    assert.equal(existsSync(join(root.dir, 'var/lib/khpkg')), false);
+    assert.deepEqual(root.khpkgPaths(), []);
+    assertAptWorks(root, 'after the purge');
+  });
+});

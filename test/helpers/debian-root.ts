@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import {mkdirSync, readdirSync, readFileSync} from 'node:fs';
+import {homedir} from 'node:os';
+import {join} from 'node:path';
+import {mustRun, scratch, tool, type RunResult} from './run.js';
+
+export const PROJECT = new URL('../..', import.meta.url).pathname;
+export const VERSION = (JSON.parse(readFileSync(join(PROJECT, 'package.json'), 'utf8')) as {version: string}).version;
+export const CACHE = process.env.KHPKG_TEST_DEBS ?? (process.getuid?.() === 0 ? '/var/cache/khpkg-test' : join(homedir(), '.cache/khpkg-test'));
+/** The minimal Debian root bin/make-test-root.sh made once: debootstrap minbase, no Node.js, no compiler. */
+export const MINBASE = join(CACHE, 'minbase-bookworm');
+/** The same with Debian's dkms, linux-base, kbuild's build needs and two real DKMS packages (bin/make-test-root.sh). */
+export const DKMS_ROOT = join(CACHE, 'dkms-bookworm');
+/** What a program in a chroot sees: none of this machine's Node settings (NODE_EXTRA_CA_CERTS...). */
+export const CLEAN_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8'];
+
+export interface Release {
+  dir: string;
+  tar: string;
+  deb: string;
+  rpm: string;
+}
+
+/** `npm run dist` into `dir`, with a fixed SOURCE_DATE_EPOCH. */
+export function dist(dir: string): Release {
+  mustRun('bash', [join(PROJECT, 'bin/dist.sh'), '--out', dir], {env: {SOURCE_DATE_EPOCH: '1700000000'}});
+  const find = (re: RegExp): string => join(dir, readdirSync(dir).find((f) => re.test(f)) ?? assert.fail(`dist wrote no file like ${re} in ${dir}`));
+  return {dir, tar: find(/^khpkg-.*-linux-.*\.tar\.xz$/), deb: find(/^khpkg_.*\.deb$/), rpm: find(/^khpkg-.*\.rpm$/)};
+}
+
+/** A copy of the minimal root with /proc and /dev bound, and a way to run things in it. */
+export class TestRoot {
+  private readonly mounts: string[] = [];
+  /** A fresh copy of the minimal root (or of `from`) at `dir`, or (adopt) the root already there. */
+  constructor(
+    readonly dir: string,
+    opts: {adopt?: boolean; from?: string} = {},
+  ) {
+    if (!opts.adopt) mustRun('cp', ['-a', `${opts.from ?? MINBASE}/.`, dir]);
+    this.bind('/proc', 'proc');
+    this.bind('/dev', 'dev');
+  }
+  bind(from: string, at: string): void {
+    mkdirSync(join(this.dir, at), {recursive: true});
+    mustRun('mount', ['--bind', from, join(this.dir, at)]);
+    this.mounts.push(join(this.dir, at));
+  }
+  run(args: string[], env: string[] = []): RunResult {
+    return tool('env', ['-i', ...CLEAN_ENV, ...env, 'chroot', this.dir, ...args]);
+  }
+  must(args: string[], env: string[] = []): string {
+    const r = this.run(args, env);
+    if (r.code !== 0) assert.fail(`${args.join(' ')} in ${this.dir} exited ${r.code}:\n${r.stderr}${r.stdout}`);
+    return r.stdout;
+  }
+  /** Paths under the root whose name says khpkg, outside /proc, /dev and /tmp. */
+  khpkgPaths(): string[] {
+    const r = mustRun('find', [
+      this.dir,
+      '(',
+      '-path',
+      `${this.dir}/proc`,
+      '-o',
+      '-path',
+      `${this.dir}/dev`,
+      '-o',
+      '-path',
+      `${this.dir}/tmp`,
+      ')',
+      '-prune',
+      '-o',
+      '-name',
+      '*khpkg*',
+      '-print',
+    ]);
+    return r
+      .split('\n')
+      .filter(Boolean)
+      .map((p) => p.slice(this.dir.length));
+  }
+  unmount(): void {
+    for (const m of this.mounts.reverse()) tool('umount', ['-l', m]);
+    this.mounts.length = 0;
+  }
+}
+
+let built: Release | undefined;
+let work: {dir: string; cleanup: () => void} | undefined;
+// Every suite shares the release; it goes when mocha is done.
+after(() => work?.cleanup());
+/** Where the shared release and other dists are written. */
+export function releaseDir(): string {
+  work ??= scratch('khpkg-release-');
+  return work.dir;
+}
+/** One release for every test that needs one (a dist takes about a minute). */
+export function release(): Release {
+  built ??= dist(join(releaseDir(), 'a'));
+  return built;
+}
