@@ -21,7 +21,7 @@ import {lockRoot} from '../registry/lock.js';
 import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkPointsAt, makeDirsInRoot, removeEmptyDirs} from '../root/paths.js';
 import {recover, scanDirName} from './recover.js';
 import {ScanStage, StageSink} from './stage.js';
-import {buildKbuildKit, kitRecord, type KbuildInputs} from '../kbuild/kit.js';
+import {buildKbuildKit, kitRecord, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
 
 export interface InstallOptions {
   /** Absolute, resolved root (see resolveRoot). */
@@ -87,7 +87,8 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
   let result: InstallResult | undefined;
   let forgetScanStage = (): void => {};
   try {
-    if (opts.force || opts.reinstall || !alreadyInstalled(root, source.sha256, opts.layout, wanted)) {
+    wanted.installedAlready = !opts.force && !opts.reinstall && alreadyInstalled(root, source.sha256, opts.layout, wanted);
+    if (!wanted.installedAlready) {
       const stage = openScanStage(root, parent, made);
       wanted.scanStage = stage;
       forgetScanStage = onInterrupt(() => {
@@ -135,6 +136,8 @@ interface Wanted {
   tier: 'headers' | 'kbuild';
   /** The tree as the first read wrote it; absent when it was installed already. */
   scanStage?: ScanStage;
+  /** This very archive is installed with this config and tier: reading alone decides (no kbuild kit is built: 45 s at every boot). */
+  installedAlready?: boolean;
 }
 
 /**
@@ -277,8 +280,9 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
   const treeRel = treeDirFor(opts.layout, release);
   const linkRel = `lib/modules/${release}/build`;
   // Before the lock: building kbuild's host programs takes a while, and touches only a temp dir.
-  const kit = opts.kbuild && (await buildKbuildKit(scan, archive, config, opts.kbuild, opts.limits));
-  const kbuild = kit && kitRecord(kit);
+  const makeKit = (): Promise<KbuildKit | undefined> =>
+    opts.kbuild ? buildKbuildKit(scan, archive, config, opts.kbuild, opts.limits) : Promise.resolve(undefined);
+  let kit = wanted.installedAlready ? undefined : await makeKit();
 
   const lock = lockRoot(root, opts.waitSeconds);
   let registry: Registry | undefined;
@@ -309,6 +313,9 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
     const unchanged = {release, files: existing?.files ?? 0, bytes: existing?.bytes ?? 0, recovered, hooks: [], tier, kept: [], overwritten: []};
     if (decision.action === 'unchanged')
       return {...unchanged, path: inRoot(root, existing!.path), status: 'unchanged', kbuild: existing!.kbuild, contentSha256: existing!.contentSha256};
+    // Installed already, and yet not unchanged (another khpkg changed it meanwhile): the kit is made now after all.
+    kit ??= await makeKit();
+    const kbuild = kit && kitRecord(kit);
     // A reinstall of the same headers without --config keeps the config they were installed with.
     const settled = config ?? (decision.action === 'reinstall' && existing?.configSha256 ? installedConfig(root, existing) : undefined);
     const configSha256 = settled ? createHash('sha256').update(settled.text).digest('hex') : undefined;

@@ -50,6 +50,36 @@ describe('zero-touch: headers come with a kernel and go with it', function () {
     assert.ok(existsSync(join(root, `lib/modules/${REL}/modules.dep`)), "the kernel's own files stay");
   });
 
+  it('with DKMS installed and no kernel source: DKMS’s hook finds no headers (it would fail on headers-only ones), the hook after it installs them', () => {
+    const root = join(s.dir, 'dkms-no-source');
+    installedKernelRoot(s.dir, root);
+    standInDkms(root);
+    mkdirSync(join(root, 'usr/sbin'), {recursive: true});
+    writeFileSync(join(root, 'usr/sbin/dkms'), '#!/bin/sh\nexit 0\n', {mode: 0o755});
+    assert.equal(khpkg(['hooks', 'enable', '--root', root]).code, 0);
+    const up = runParts(root, 'postinst.d');
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal(readFileSync(join(root, 'dkms.log'), 'utf8'), `${REL} missing\n`, "DKMS's hook found no headers, so it skips the kernel");
+    assert.match(up.stdout, /khpkg: no Linux 6\.12 source for a module-build tree of .*: DKMS skips .*; its headers-only tree follows, after DKMS\n/);
+    assert.match(up.stdout, /khpkg: installed headers for .* \(headers-only\); to build modules for it: install Linux 6\.12's source/);
+    assert.deepEqual(listed(root), [REL]);
+    assert.equal(JSON.parse(khpkg(['info', REL, '--root', root, '--json']).stdout).tier, 'headers');
+  });
+
+  it('the boot units do the same around dkms.service: khpkg.service leaves the kernel to DKMS, khpkg-headers.service installs after it', () => {
+    const root = join(s.dir, 'dkms-boot');
+    mkdirSync(join(root, 'usr/sbin'), {recursive: true});
+    writeFileSync(join(root, 'usr/sbin/dkms'), '#!/bin/sh\nexit 0\n', {mode: 0o755});
+    const env = {KHPKG_KHEADERS: REAL.archive, KHPKG_PROC_CONFIG: REAL.config, KHPKG_RUNNING_RELEASE: REL};
+    const said = (action: string): string => JSON.parse(khpkg(['hooks', 'run', action, '--root', root, '--json'], {env}).stdout).said;
+    assert.equal(said('boot-after-dkms'), '', 'nothing was left for after DKMS');
+    assert.match(said('boot'), /: DKMS skips .*; its headers-only tree follows, after DKMS$/);
+    assert.deepEqual(listed(root), []);
+    assert.match(said('boot-after-dkms'), /^installed headers for .* \(headers-only\); to build modules for it: /);
+    assert.deepEqual(listed(root), [REL]);
+    assert.match(said('boot'), /are installed already \(headers-only\)$/, 'the next boot: current headers are only read');
+  });
+
   it('the kernel-install plugin does the same with add and remove', () => {
     const root = join(s.dir, 'kernel-install');
     installedKernelRoot(s.dir, root);
@@ -123,9 +153,12 @@ describe('zero-touch: headers come with a kernel and go with it', function () {
     const before = treeDigest(root);
     assert.equal(khpkg(['hooks', 'enable', '--root', root]).code, 0);
     const unit = join(root, 'etc/systemd/system/khpkg.service');
-    const verify = tool('systemd-analyze', ['verify', unit]);
+    const late = join(root, 'etc/systemd/system/khpkg-headers.service');
+    const verify = tool('systemd-analyze', ['verify', unit, late]);
     assert.equal(verify.code, 0, verify.stderr);
     assert.match(readFileSync(unit, 'utf8'), /^Before=dkms\.service$/m);
+    assert.match(readFileSync(late, 'utf8'), /^After=dkms\.service$/m);
+    assert.match(readFileSync(late, 'utf8'), /hooks run boot-after-dkms$/m);
     assert.equal(khpkg(['hooks', 'enable', '--root', root]).code, 0, 'enable again changes nothing');
     assert.equal(khpkg(['hooks', 'disable', '--root', root]).code, 0);
     // All but the admin's choice, remembered so that khpkg's package leaves the hooks off on its next install or upgrade.
