@@ -32,6 +32,13 @@ cp -a "$prefix/include/node" "$root/usr/local/include/node"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# This workplace reaches the npm registry through its own TLS authority: a machine of it has that CA
+# in its bundle and npm's global config naming it. Carried over as such (the environment, not khpkg's).
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  mkdir -p "$root/etc/ssl/certs" "$root/usr/local/etc"
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+  for rc in /usr/etc/npmrc /etc/npmrc; do [ -f "$rc" ] && cp "$rc" "$root/usr/local/etc/npmrc" && break; done
+fi
 # The clone, as git makes it (the root itself has no git): committed files only.
 git clone -q "$here" "$root/root/khpkg"
 chmod 700 "$root/root"
@@ -40,7 +47,7 @@ for m in proc sys dev dev/pts; do
   mount --bind "/$m" "$root/$m"
   mounts=("$root/$m" "${mounts[@]}")
 done
-in_root() { env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 CI="${CI:-}" chroot "$root" sh -c "cd /root/khpkg && $1"; }
+in_root() { env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 CI="${CI:-}" ${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS} chroot "$root" sh -c "cd /root/khpkg && $1"; }
 
 t0=$(date +%s)
 first=0

@@ -90,8 +90,7 @@ export async function enableHooks(
     const isUnit = (UNITS as string[]).includes(rel);
     if (isUnit && !systemdRuns(root) && !lstatSync(inRoot(root, WANTS_DIR), {throwIfNoEntry: false})) madeRels.push(WANTS_DIR);
     const MADE = [...new Set(madeRels)].join(' ') || '-';
-    const afterDkms = name.endsWith('AfterDkms');
-    writeFileSync(inRoot(root, rel), hookText(name, launcher, MADE, afterDkms), {mode: isUnit ? 0o644 : 0o755});
+    writeFileSync(inRoot(root, rel), hookText(name, launcher, MADE), {mode: isUnit ? 0o644 : 0o755});
     written.push(inRoot(root, rel));
   }
   if (systemdRuns(root)) {
@@ -164,39 +163,46 @@ export function hooksStatus(root: string): HooksStatus {
   return {hooks, enabled: hooks.every((h) => h.enabled)};
 }
 
-/** A hook file's text: which template, and what it runs (before DKMS, or after it). */
-function hookText(name: HookName, launcher: string, MADE: string, afterDkms: boolean): string {
-  if (name === 'unit' || name === 'unitAfterDkms')
-    return renderTemplate('hooks/khpkg.service', {
-      KHPKG: launcher,
-      MADE,
-      ACTION: afterDkms ? 'boot-after-dkms' : 'boot',
-      ORDER: afterDkms ? 'After=dkms.service' : 'Before=dkms.service',
-      WHAT: afterDkms
-        ? 'a headers-only tree for the running kernel when it got none, after DKMS (which then skipped it rather than failing on it)'
-        : "the running kernel's headers at boot when they are missing or stale, a module-build tree where a kernel source allows, before DKMS",
-    });
-  if (name === 'kernelInstall' || name === 'kernelInstallAfterDkms')
-    return renderTemplate('hooks/kernel-install.install', {
-      KHPKG: launcher,
-      MADE,
-      ADD: afterDkms ? 'postinst-after-dkms' : 'postinst',
-      REMOVE: afterDkms ? '' : 'postrm',
-      WHEN: afterDkms
-        ? "after DKMS's 40-dkms.install: a headers-only tree for a kernel that got none"
-        : "before DKMS's 40-dkms.install: a module-build tree where it can",
-    });
-  const what = {
-    postinst: "installs a new kernel's headers from its kheaders, before DKMS: a module-build tree where a kernel source allows",
-    postinstAfterDkms: "installs a new kernel's headers-only tree after DKMS, when it got no module-build tree",
-    postrm: "removes a removed kernel's headers",
-  }[name];
-  return renderTemplate('hooks/kernel-hook', {
-    KHPKG: launcher,
-    MADE,
-    ACTION: {postinst: 'postinst', postinstAfterDkms: 'postinst-after-dkms', postrm: 'postrm'}[name],
-    WHAT: what,
-  });
+/** Each hook file: its template in packaging/hooks/, and what it runs (before DKMS, or after it). */
+const HOOK_TEXT: Record<HookName, {template: string; vars: Record<string, string>}> = {
+  postinst: {
+    template: 'hooks/kernel-hook',
+    vars: {ACTION: 'postinst', WHAT: "installs a new kernel's headers from its kheaders, before DKMS: a module-build tree where a kernel source allows"},
+  },
+  postinstAfterDkms: {
+    template: 'hooks/kernel-hook',
+    vars: {ACTION: 'postinst-after-dkms', WHAT: "installs a new kernel's headers-only tree after DKMS, when it got no module-build tree"},
+  },
+  postrm: {template: 'hooks/kernel-hook', vars: {ACTION: 'postrm', WHAT: "removes a removed kernel's headers"}},
+  kernelInstall: {
+    template: 'hooks/kernel-install.install',
+    vars: {ADD: 'postinst', REMOVE: 'postrm', WHEN: "before DKMS's 40-dkms.install: a module-build tree where it can"},
+  },
+  kernelInstallAfterDkms: {
+    template: 'hooks/kernel-install.install',
+    vars: {ADD: 'postinst-after-dkms', REMOVE: '', WHEN: "after DKMS's 40-dkms.install: a headers-only tree for a kernel that got none"},
+  },
+  unit: {
+    template: 'hooks/khpkg.service',
+    vars: {
+      ACTION: 'boot',
+      ORDER: 'Before=dkms.service',
+      WHAT: "the running kernel's headers at boot when they are missing or stale, a module-build tree where a kernel source allows, before DKMS",
+    },
+  },
+  unitAfterDkms: {
+    template: 'hooks/khpkg.service',
+    vars: {
+      ACTION: 'boot-after-dkms',
+      ORDER: 'After=dkms.service',
+      WHAT: 'a headers-only tree for the running kernel when it got none, after DKMS (which then skipped it rather than failing on it)',
+    },
+  },
+};
+
+function hookText(name: HookName, launcher: string, MADE: string): string {
+  const {template, vars} = HOOK_TEXT[name];
+  return renderTemplate(template, {KHPKG: launcher, MADE, ...vars});
 }
 
 async function systemctl(args: string[]): Promise<void> {

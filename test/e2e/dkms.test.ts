@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import {copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {parseSymvers} from '../../src/kbuild/symvers.js';
-import {CACHE, DKMS_ROOT, release, TestRoot} from '../helpers/debian-root.js';
+import {CACHE, DKMS_ROOT, needDebianRoot, release, TestRoot} from '../helpers/debian-root.js';
 import {REAL} from '../helpers/kheaders.js';
 import {kbuildTestInputs} from '../helpers/module.js';
 import {kheadersModuleXz} from '../helpers/roots.js';
-import {mustRun, scratch, type RunResult} from '../helpers/run.js';
+import {mustRun, scratch} from '../helpers/run.js';
 
 const REL = REAL.release;
 const SERIES = '6.12';
@@ -86,11 +86,15 @@ function assertAptWorks(root: TestRoot, when: string): void {
   root.must(['apt-get', 'install', '-y', '--no-download', 'kmod'], ['DEBIAN_FRONTEND=noninteractive']);
 }
 
-const timed = (root: TestRoot, args: string[]): RunResult & {seconds: number} => {
+/** `dpkg -i` of the test kernel: it must end configured (`ii`) whatever DKMS finds. What was said, and how long it took. */
+function installKernel(root: TestRoot): {said: string; seconds: number} {
   const t = process.hrtime.bigint();
-  const r = root.run(args, ['DEBIAN_FRONTEND=noninteractive']);
-  return {...r, seconds: Number(process.hrtime.bigint() - t) / 1e9};
-};
+  const r = root.run(['dpkg', '-i', '/tmp/kernel.deb'], ['DEBIAN_FRONTEND=noninteractive']);
+  const said = r.stdout + r.stderr;
+  assert.equal(r.code, 0, said);
+  assert.equal(dpkgState(root, `linux-image-${REL}`), 'ii');
+  return {said, seconds: Number(process.hrtime.bigint() - t) / 1e9};
+}
 
 describe('a kernel upgrade with DKMS never breaks apt, and DKMS modules build against khpkg’s headers (#24)', function () {
   this.timeout(40 * 60_000);
@@ -100,14 +104,7 @@ describe('a kernel upgrade with DKMS never breaks apt, and DKMS modules build ag
   let sourceDeb: string;
 
   before(function () {
-    if (process.getuid?.() !== 0) {
-      console.log('      skipped: chroot, bind mounts and dpkg need root');
-      this.skip();
-    }
-    if (!existsSync(join(DKMS_ROOT, 'usr/sbin/dkms'))) {
-      console.log(`      skipped: no DKMS test root at ${DKMS_ROOT}: 'npm run setup' makes it (bin/make-test-root.sh)`);
-      this.skip();
-    }
+    needDebianRoot(this, DKMS_ROOT, 'usr/sbin/dkms');
     s = scratch('khpkg-dkms-');
     kernelDeb = kernelPackage(s.dir);
     sourceDeb = sourcePackage(s.dir);
@@ -141,10 +138,8 @@ describe('a kernel upgrade with DKMS never breaks apt, and DKMS modules build ag
     );
     root.must(['dkms', 'add', '-m', 'broken', '-v', '1.0']);
 
-    const first = timed(root, ['dpkg', '-i', '/tmp/kernel.deb']);
-    const said = first.stdout + first.stderr;
-    assert.equal(first.code, 0, said);
-    assert.equal(dpkgState(root, `linux-image-${REL}`), 'ii');
+    const first = installKernel(root);
+    const said = first.said;
     assert.match(
       said,
       new RegExp(
@@ -181,7 +176,7 @@ describe('a kernel upgrade with DKMS never breaks apt, and DKMS modules build ag
     }
     assertAptWorks(root, 'after the kernel install');
 
-    const removed = timed(root, ['dpkg', '-r', `linux-image-${REL}`]);
+    const removed = root.run(['dpkg', '-r', `linux-image-${REL}`]);
     assert.equal(removed.code, 0, removed.stdout + removed.stderr);
     assert.equal(dpkgState(root, `linux-image-${REL}`), 'rc');
     assert.equal(existsSync(join(root.dir, `usr/src/linux-headers-${REL}`)), false, "khpkg's headers went with the kernel");
@@ -195,21 +190,17 @@ describe('a kernel upgrade with DKMS never breaks apt, and DKMS modules build ag
     // DKMS forgets a module with the last kernel it was built for: its packages' own postinst adds it again.
     for (const pkg of ['acpi-call-dkms', 'dpdk-kmods-dkms']) root.must(['dpkg-reconfigure', pkg], ['DEBIAN_FRONTEND=noninteractive']);
     assert.match(root.must(['dkms', 'status']), /^acpi-call\/1\.2\.2: added/m);
-    const again = timed(root, ['dpkg', '-i', '/tmp/kernel.deb']);
-    assert.equal(again.code, 0, again.stdout + again.stderr);
-    assert.match(again.stdout + again.stderr, /\(module-build tree\)/);
-    assert.doesNotMatch(again.stdout + again.stderr, /DKMS could not build/);
-    assert.match(root.must(['dkms', 'status']), /^acpi-call\/1\.2\.2, .*: installed/m, again.stdout + again.stderr);
+    const again = installKernel(root);
+    assert.match(again.said, /\(module-build tree\)/);
+    assert.doesNotMatch(again.said, /DKMS could not build/);
+    assert.match(root.must(['dkms', 'status']), /^acpi-call\/1\.2\.2, .*: installed/m, again.said);
     assertAptWorks(root, 'after the install from the cached kit');
     console.log(`      dpkg -i of the kernel: ${first.seconds.toFixed(0)} s reading linux-source-${SERIES}, ${again.seconds.toFixed(0)} s from the cached kit`);
   });
 
   it('with no kernel source anywhere: the kernel ends ii, DKMS skips it, khpkg says how to give a source, and installs headers-only after DKMS', () => {
     const root = dkmsRoot('no-source');
-    const r = timed(root, ['dpkg', '-i', '/tmp/kernel.deb']);
-    const said = r.stdout + r.stderr;
-    assert.equal(r.code, 0, said);
-    assert.equal(dpkgState(root, `linux-image-${REL}`), 'ii');
+    const {said} = installKernel(root);
     assert.match(
       said,
       new RegExp(`autoinstall for kernel ${REL.replace(/\+/g, '\\+')} was skipped since the kernel headers for this kernel do not seem to be installed`),
@@ -249,7 +240,7 @@ describe('a kernel upgrade with DKMS never breaks apt, and DKMS modules build ag
     assert.equal(hooksOn(), true);
 
     // A set khpkg installed, then purge: the registry that tracks it stays, so a khpkg installed again still knows it.
-    assert.equal(root.run(['dpkg', '-i', '/tmp/kernel.deb'], ['DEBIAN_FRONTEND=noninteractive']).code, 0);
+    installKernel(root);
     const purge = root.run(['apt-get', 'purge', '-y', 'khpkg'], ['DEBIAN_FRONTEND=noninteractive']);
     assert.equal(purge.code, 0, purge.stderr);
     assert.match(

@@ -6,7 +6,7 @@ import {testSigningKey, TEST_KEY} from '../helpers/gpg.js';
 import {REAL} from '../helpers/kheaders.js';
 import {installedKernelRoot} from '../helpers/roots.js';
 import {buildJson, khpkg, mustRun, scratch, tool, type RunResult} from '../helpers/run.js';
-import {CLEAN_ENV, dist, MINBASE, PROJECT, release, releaseDir, TestRoot, VERSION, type Release} from '../helpers/debian-root.js';
+import {CLEAN_ENV, dist, MINBASE, needDebianRoot, PROJECT, release, releaseDir, TestRoot, VERSION, type Release} from '../helpers/debian-root.js';
 
 const REL = REAL.release;
 
@@ -75,14 +75,7 @@ describe('khpkg in a minimal Debian root: no Node.js, no compiler (#17)', functi
   let s: {dir: string; cleanup: () => void};
 
   before(function () {
-    if (process.getuid?.() !== 0) {
-      console.log('      skipped: chroot and bind mounts need root');
-      this.skip();
-    }
-    if (!existsSync(join(MINBASE, 'usr/bin/dpkg'))) {
-      console.log(`      skipped: no minimal Debian root at ${MINBASE}: 'npm run setup' makes it (bin/make-test-root.sh)`);
-      this.skip();
-    }
+    needDebianRoot(this, MINBASE, 'usr/bin/dpkg');
     s = scratch('khpkg-minbase-');
   });
   afterEach(() => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import {mkdirSync, readdirSync, readFileSync} from 'node:fs';
+import {existsSync, mkdirSync, readdirSync, readFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import {join} from 'node:path';
 import {mustRun, scratch, tool, type RunResult} from './run.js';
@@ -97,4 +97,16 @@ export function releaseDir(): string {
 export function release(): Release {
   built ??= dist(join(releaseDir(), 'a'));
   return built;
+}
+
+/** In a suite's before(): skip (with a printed reason) unless running as root with the cached Debian root `dir` (made by npm run setup). */
+export function needDebianRoot(ctx: Mocha.Context, dir: string, marker: string): void {
+  if (process.getuid?.() !== 0) {
+    console.log('      skipped: chroot, bind mounts and dpkg need root');
+    ctx.skip();
+  }
+  if (!existsSync(join(dir, marker))) {
+    console.log(`      skipped: no test root at ${dir}: 'npm run setup' makes it (bin/make-test-root.sh)`);
+    ctx.skip();
+  }
 }
