@@ -78,6 +78,8 @@ describe('zero-touch: headers come with a kernel and go with it', function () {
     assert.match(said('boot-after-dkms'), /^installed headers for .* \(headers-only\); to build modules for it: /);
     assert.deepEqual(listed(root), [REL]);
     assert.match(said('boot'), /are installed already \(headers-only\)$/, 'the next boot: current headers are only read');
+    const status = JSON.parse(khpkg(['status', '--root', root, '--json'], {env}).stdout) as {installed: boolean; tier: string};
+    assert.deepEqual([status.installed, status.tier], [true, 'headers']);
   });
 
   it('the kernel-install plugin does the same with add and remove', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';
-import {chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
+import {chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {compressBuffer} from '../../src/formats/compression.js';
 import {kheadersMembers, REAL} from '../helpers/kheaders.js';
@@ -62,6 +62,33 @@ describe('faults: a full disk, a damaged registry', () => {
     }
     assert.equal(khpkg(['remove', REAL.release, '--root', root, '-q']).code, 0, 'a rebuilt set removes like any other');
     assert.equal(existsSync(join(root, `usr/src/linux-headers-${REAL.release}`)), false);
+  });
+
+  it('doctor --rebuild on a sound registry keeps it and adopts only the trees it does not know (left by a purged khpkg)', async () => {
+    const root = join(s.dir, 'sound');
+    mkdirSync(root);
+    const small = join(s.dir, 'orphan.tar.xz');
+    writeFileSync(small, await compressBuffer('xz', tarBytes(kheadersMembers({release: '6.1.0-orphan'}))));
+    assert.equal(khpkg(['install', REAL.archive, '--root', root, '--config', REAL.config, '-q']).code, 0);
+    const kept = khpkg(['doctor', '--rebuild', '--root', root]);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.equal(kept.stdout, 'the registry is sound: kept, every tree on disk is in it\nregistry: ok\n');
+    assert.deepEqual(
+      readdirSync(join(root, 'var/lib/khpkg')).filter((n) => n.includes('damaged')),
+      [],
+    );
+    // A tree whose registry went (apt purge khpkg with an older khpkg): taken up again, the known set untouched.
+    assert.equal(khpkg(['install', small, '--root', root, '-q']).code, 0);
+    const installedAt = JSON.parse(khpkg(['info', REAL.release, '--root', root, '--json']).stdout).installedAt;
+    const tree = join(root, 'usr/src/linux-headers-6.1.0-orphan');
+    cpSync(tree, join(s.dir, 'orphan-tree'), {recursive: true});
+    assert.equal(khpkg(['remove', '6.1.0-orphan', '--root', root, '-q']).code, 0);
+    renameSync(join(s.dir, 'orphan-tree'), tree);
+    const adopted = JSON.parse(khpkg(['doctor', '--rebuild', '--root', root, '--json']).stdout) as {rebuilt: {release: string}[]; movedAside?: string};
+    assert.deepEqual([adopted.rebuilt.map((r) => r.release), adopted.movedAside], [['6.1.0-orphan'], undefined]);
+    assert.equal(JSON.parse(khpkg(['info', REAL.release, '--root', root, '--json']).stdout).installedAt, installedAt);
+    // A set installed without a config says so, rather than printing 'undefined'.
+    assert.match(khpkg(['info', '6.1.0-orphan', '--root', root]).stdout, /^configSha256 +none \(installed without a config\)$/m);
   });
 });
 
