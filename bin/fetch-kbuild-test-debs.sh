@@ -19,7 +19,7 @@ if [ -z "$abi" ]; then
   apt-get update -qq || echo "fetch: apt-get update failed; trying the lists the machine has" >&2
   abi=$(newest_abi)
 fi
-if [ -z "$abi" ]; then echo "fetch: Debian serves no linux-headers-${series}.*-cloud-amd64 in this machine's apt sources (after apt-get update): the module-build tests need one" >&2; exit 1; fi
+if [ -z "$abi" ]; then echo "fetch: Debian serves no linux-headers-${series}.*-cloud-amd64 in this machine's apt sources (after apt-get update; Debian 12 has them in bookworm-security): the module-build tests need one" >&2; exit 1; fi
 fetch() { ls "$1"_*.deb >/dev/null 2>&1 || apt-get download -qq "$1"; }
 # Unpacked once: the source tarball, the modules (and their System.map stub) and Debian's Module.symvers.
 if [ ! -f "linux-source-${series}.tar.xz" ]; then

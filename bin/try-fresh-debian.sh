@@ -17,6 +17,8 @@ mirror=$( { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk
 mounts=()
 cleanup() { for m in "${mounts[@]}"; do umount -l "$m" 2>/dev/null || true; done; }
 trap cleanup EXIT
+# Never rm -rf through a bind mount of the host's /dev or /proc that an earlier run left behind.
+if grep -q " $work/" /proc/mounts; then echo "try-fresh-debian: something is still mounted under $work: umount it first" >&2; exit 1; fi
 rm -rf "$work" && mkdir -p "$work"
 echo "try-fresh-debian: debootstrap --variant=minbase bookworm $root"
 debootstrap --variant=minbase bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || { tail -5 "$work/debootstrap.log" >&2; exit 1; }
@@ -32,6 +34,11 @@ cp -a "$prefix/include/node" "$root/usr/local/include/node"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# A Debian 12 machine's apt sources, as the installer writes them (bookworm, -updates, -security:
+# Debian's 6.12 kernels for bookworm come from bookworm-security), not debootstrap's one line.
+if ls /etc/apt/sources.list.d/*.sources >/dev/null 2>&1; then
+  cp /etc/apt/sources.list.d/*.sources "$root/etc/apt/sources.list.d/" && rm -f "$root/etc/apt/sources.list"
+fi
 # This workplace reaches the npm registry through its own TLS authority: a machine of it has that CA
 # in its bundle and npm's global config naming it. Carried over as such (the environment, not khpkg's).
 if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
