@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   'unsupported-arch': 1,
   /** Nothing to do now, and that is fine: an installed kernel with kheaders built in gets its headers at its first boot. */
   deferred: 0,
+  /** A kernel image or vmlinux without BTF (CONFIG_DEBUG_INFO_BTF off). */
+  'no-btf': 1,
   /** The running kernel has no kheaders (or it could not be loaded). */
   'no-kheaders': 1,
   /** A package field (name, version, maintainer) khpkg cannot write. */

@@ -7,7 +7,7 @@ const SRC = new URL('../src/', import.meta.url).pathname;
 /** The house's floors, bottom up (README, "How it works"): a file imports from its own floor or below. */
 const FLOORS: string[][] = [
   ['errors.ts', 'interrupt.ts', 'tool.ts', 'root'],
-  ['archive'],
+  ['archive', 'elf', 'btf'],
   ['content'],
   ['formats', 'registry'],
   ['source'],

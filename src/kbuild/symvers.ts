@@ -2,7 +2,7 @@ import {readdir, readFile} from 'node:fs/promises';
 import {join, relative, sep} from 'node:path';
 import {decompressAll} from '../archive/compression.js';
 import {KhpkgError} from '../errors.js';
-import {parseElf, type Elf} from '../source/elf.js';
+import {parseElf, type Elf} from '../elf/elf.js';
 
 /** One line of Module.symvers: `0xCRC<TAB>symbol<TAB>module<TAB>EXPORT_SYMBOL[_GPL]<TAB>namespace`. */
 export interface SymversEntry {

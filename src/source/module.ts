@@ -1,6 +1,6 @@
 import {KhpkgError} from '../errors.js';
 import {decompressAll} from '../archive/compression.js';
-import {findXzStreams, rangeBetweenSymbols} from './elf.js';
+import {findXzStreams, rangeBetweenSymbols} from '../elf/elf.js';
 
 /**
  * Takes the kheaders archive out of a `kheaders.ko` (plain, `.ko.xz` or `.ko.zst`): first by the
