@@ -45,6 +45,19 @@ if [ ! -f "image-${abi}.control/postinst" ]; then
   rm -f "linux-image-${abi}-unsigned"_*.deb
 fi
 echo "$abi" > abi
+
+# The kernel image of the bundled 6.12 archive's own kernel (its BTF, for the CO-RE tests): only its
+# vmlinuz is kept. Named by the fixture's release; Debian serves it as long as that upload is current.
+fixture_rel=6.12.117+deb12-amd64
+if [ ! -f "vmlinuz-${fixture_rel}" ]; then
+  if fetch "linux-image-${fixture_rel}-unsigned"; then
+    dpkg-deb --fsys-tarfile "linux-image-${fixture_rel}-unsigned"_*.deb | tar -xO "./boot/vmlinuz-${fixture_rel}" > "vmlinuz-${fixture_rel}.part"
+    mv "vmlinuz-${fixture_rel}.part" "vmlinuz-${fixture_rel}"
+    rm -f "linux-image-${fixture_rel}-unsigned"_*.deb
+  else
+    echo "fetch: Debian no longer serves linux-image-${fixture_rel}-unsigned: the CO-RE tests use ${abi}'s image with raw BTF instead" >&2
+  fi
+fi
 echo "fetch: kbuild test inputs in $dir (linux-source-${series}, ${abi})"
 
 # The newest series (7.x, CONFIG_MODVERSIONS off, Kconfig's rustc_cfg): Debian sid's linux-source-7.2,

@@ -16,3 +16,8 @@ export function describeKbuild(tree: HeaderSet['kbuild'] | KbuildKit | undefined
         : `Module.symvers rebuilt from ${k.symversFrom}: ${k.symversSymbols} symbols (every module export, and the vmlinux exports modules use)`;
   return `module-build tree: kbuild from Linux ${k.sourceVersion}; ${symvers}`;
 }
+
+/** One line on a set's BTF: what it gave the tree, and from where. */
+export function describeBtf(btf: {source: string; types: number}): string {
+  return `vmlinux.h and a BTF-only vmlinux from ${btf.source} (${btf.types} BTF types)`;
+}

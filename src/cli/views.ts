@@ -36,13 +36,16 @@ export function infoView(root: string, release: string, asJson: boolean): View {
   if (!set) throw notInstalled(release);
   const shown: InfoJson = {...set, path: inRoot(root, set.path), rel: set.path, consumerCflags: treeConsumerCflags(root, set.path)};
   if (asJson) return json(shown);
-  const {kbuild, consumerCflags: cflags, ...plain} = shown;
+  const {kbuild, btf, consumerCflags: cflags, ...plain} = shown;
   // What a set does not have (a config, a content digest from before they were recorded) is said, not printed as 'undefined'.
   const entries: [string, unknown][] = Object.entries(plain);
   if (!('configSha256' in plain)) entries.splice(entries.findIndex(([k]) => k === 'sourceSha256') + 1, 0, ['configSha256', undefined]);
   const out = entries.map(([k, v]) => `${k.padEnd(13)} ${v ?? (k === 'configSha256' ? 'none (installed without a config)' : '-')}`);
   out.push(`${'cflags'.padEnd(13)} ${cflags.length > 0 ? `${cflags.join(' ')} (what BCC and clang need beyond include paths)` : 'none beyond include paths'}`);
   if (kbuild) out.push(`${'kbuild'.padEnd(13)} ${describeKbuild(kbuild).replace(/^module-build tree: /, '')} (source ${kbuild.source})`);
+  out.push(
+    `${'btf'.padEnd(13)} ${btf ? `${btf.types} types from ${btf.source}, sha256 ${btf.sha256}: vmlinux.h and vmlinux in the tree` : "none: the kernel's BTF was not found or given (--btf), or the kernel has none (CONFIG_DEBUG_INFO_BTF)"}`,
+  );
   return lines(out);
 }
 

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {KhpkgCommand, kbuildFlags, kbuildFrom, limitFlags, limitsFrom, recordingRoot, recordRootFlags, sourceArg, waitFlag} from '../cli/base.js';
-import {describeKbuild} from '../cli/kbuild.js';
+import {describeBtf, describeKbuild} from '../cli/kbuild.js';
 import {describeRepo, publish, repoFlags, repoOptionsFrom} from '../cli/repo.js';
 import {progressBar} from '../cli/progress.js';
 import {archiveSource, kernelFlag} from '../cli/source.js';
@@ -45,9 +45,9 @@ export default class Build extends KhpkgCommand {
     const limits = limitsFrom(flags);
     const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
     const root = recordingRoot(flags.root);
-    const source = await archiveSource(args.source, flags.kernel, flags.root ?? '/', limits);
+    const source = await archiveSource(args.source, flags, flags.root ?? '/', limits);
     const progress = progressBar(!flags.json && !flags.quiet);
-    const {release, artifacts, kbuild} = await buildPackages(source, {
+    const {release, artifacts, kbuild, btf, notes} = await buildPackages(source, {
       formats: [...new Set(flags.format as Format[])],
       outDir: flags.out,
       revision: flags.revision,
@@ -80,6 +80,8 @@ export default class Build extends KhpkgCommand {
       if (flags.verbose) this.log(`  ${a.name} ${a.version} ${a.arch}, ${a.size} bytes, sha256 ${a.sha256}`);
     }
     if (kbuild) this.log(describeKbuild(kbuild));
+    if (btf) this.log(describeBtf(btf));
+    for (const n of notes) this.log(`note: ${n}`);
     if (repo) for (const line of describeRepo(repo)) this.log(line);
   }
 }

@@ -7,7 +7,7 @@ import {KhpkgError} from '../errors.js';
 import {chooseVia, installVia, type ViaChoice} from '../install/bridge.js';
 import {installHeaders} from '../install/install.js';
 import {installBestTier} from '../lifecycle/tier.js';
-import {describeKbuild} from '../cli/kbuild.js';
+import {describeBtf, describeKbuild} from '../cli/kbuild.js';
 import type {InstallResult} from '../install/install.js';
 import type {Via} from '../install/bridge.js';
 
@@ -45,7 +45,7 @@ export default class Install extends KhpkgCommand {
     const limits = limitsFrom(flags);
     const root = flags.root;
     const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
-    const source = await archiveSource(args.source, flags.kernel, root, limits);
+    const source = await archiveSource(args.source, flags, root, limits);
     const progress = progressBar(!flags.json && !flags.quiet);
     const kbuild = kbuildFrom(flags, root);
     const common = {
@@ -79,6 +79,8 @@ export default class Install extends KhpkgCommand {
       this.log(`${what} ${result.release} at ${result.path} (${result.files} files, ${result.bytes} bytes)${via === 'khpkg' ? '' : ` through ${via}`}`);
       if (result.tier === 'kbuild') this.log(describeKbuild(result.kbuild));
       if (headersOnlyBecause) this.log(`headers-only tree: ${headersOnlyBecause}`);
+      if (result.btf) this.log(describeBtf(result.btf));
+      for (const n of result.notes) this.log(`note: ${n}`);
       if (result.kept.length > 0) this.log(`kept ${result.kept.length} file(s) you added: ${result.kept.map((k) => `/${k}`).join(', ')}`);
       if (result.overwritten.length > 0)
         this.log(`replaced ${result.overwritten.length} file(s) you added by the new headers' own: ${result.overwritten.map((k) => `/${k}`).join(', ')}`);

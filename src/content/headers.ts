@@ -30,16 +30,18 @@ export function headersPlan(
   config: KernelConfig | undefined,
   time: {timestamp: number; clamp?: number},
   kit?: readonly KitFile[],
+  btf?: readonly KitFile[],
 ): PlanBuilder {
   const plan = new PlanBuilder(treeDirFor(layout, scan.info.release), time, SHARED_DIRS).addArchive(scan).setTimestamp(time.timestamp);
-  for (const extra of headerExtras(scan.info, layout, config, kit)) plan.addExtra(extra);
+  for (const extra of headerExtras(scan.info, layout, config, kit, btf)) plan.addExtra(extra);
   return plan;
 }
 
 /**
  * What khpkg adds to the archive's tree: `.config` and a derived `include/config/auto.conf` when a
  * config is given, the module-build kit when there is one (else a `Makefile` that stops kbuild and
- * DKMS with one clear sentence: this tree cannot build modules, and how to get one that can), and the
+ * DKMS with one clear sentence: this tree cannot build modules, and how to get one that can),
+ * `vmlinux.h` and a BTF-only `vmlinux` when the kernel's BTF is known, and the
  * absolute `/lib/modules/<rel>/build` link (what builddeb and kernel.spec install; a relative one
  * breaks across /lib → /usr/lib).
  */
@@ -48,6 +50,7 @@ export function headerExtras(
   layout: Layout,
   config: KernelConfig | undefined,
   kit?: readonly KitFile[],
+  btf?: readonly KitFile[],
 ): ExtraFile[] {
   const {release, version, srcarch} = kernel;
   const extras: ExtraFile[] = [];
@@ -58,6 +61,8 @@ export function headerExtras(
   // The module-build tier brings kbuild (its own Makefile among it); a headers-only tree says it has none.
   if (kit) for (const f of kit) extras.push({path: f.path, data: f.data, mode: f.mode});
   else extras.push({path: 'Makefile', data: Buffer.from(headersOnlyMakefile(release, version))});
+  // The kernel's BTF: vmlinux.h (CO-RE programs) and the BTF-only vmlinux (module BTF, pahole, bpftool).
+  if (btf) for (const f of btf) extras.push({path: f.path, data: f.data, mode: f.mode});
   extras.push({path: `lib/modules/${release}/build`, linkTarget: `/${treeDirFor(layout, release)}`, absolute: true});
   return extras;
 }

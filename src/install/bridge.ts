@@ -49,11 +49,7 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
   }
   const work = await mkdtemp(join(tmpdir(), 'khpkg-bridge-'));
   try {
-    const {
-      release,
-      artifacts,
-      kbuild: kit,
-    } = await buildPackages(source, {
+    const built = await buildPackages(source, {
       formats: [via === 'dpkg' ? 'deb' : 'rpm'],
       outDir: work,
       revision: '1',
@@ -64,6 +60,7 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
       onProgress: opts.onProgress,
       kbuild: opts.kbuild,
     });
+    const {release, artifacts, kbuild: kit} = built;
     const tier = kit ? 'kbuild' : 'headers';
     const kbuild = kit && kitRecord(kit);
     const pkg = artifacts[0]!;
@@ -92,8 +89,10 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
           package: existing.package ?? '',
           tier: existing.tier ?? 'headers',
           kbuild: existing.kbuild,
+          btf: existing.btf,
           kept: [],
           overwritten: [],
+          notes: [],
         };
       }
       if (existing && !opts.force) {
@@ -119,6 +118,7 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
         package: name,
         tier,
         kbuild,
+        ...(built.btf ? {btf: built.btf} : {}),
       };
       registry.recordInstall(set, files);
       result = {
@@ -133,8 +133,10 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
         package: name,
         tier,
         kbuild,
+        btf: built.btf,
         kept: [],
         overwritten: [],
+        notes: built.notes,
       };
     } finally {
       registry.close();

@@ -22,6 +22,7 @@ import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkPointsAt, m
 import {recover, scanDirName} from './recover.js';
 import {ScanStage, StageSink} from './stage.js';
 import {buildKbuildKit, kitRecord, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
+import {btfFiles, btfRecord, checkBtfRelease, readKernelBtf, type BtfRecord, type KernelBtf} from '../source/btf.js';
 
 export interface InstallOptions {
   /** Absolute, resolved root (see resolveRoot). */
@@ -60,6 +61,10 @@ export interface InstallResult {
   kept: string[];
   /** Files a user added whose paths the new headers use: replaced by them. */
   overwritten: string[];
+  /** The kernel's BTF the set's vmlinux.h and vmlinux came from (absent: none was found or given). */
+  btf?: BtfRecord;
+  /** What the caller should say in a line (raw BTF that names no release). */
+  notes: string[];
 }
 
 /**
@@ -77,6 +82,7 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
     configOrigin: config?.origin,
     configSha256: config && createHash('sha256').update(config.parsed.text).digest('hex'),
     tier: opts.kbuild ? 'kbuild' : 'headers',
+    btf: await readKernelBtf(source.btf),
   };
   const previousUmask = process.umask(0o022);
   // The tree is written while the archive is read, beside where it will go, unless this very archive
@@ -134,6 +140,8 @@ interface Wanted {
   configOrigin?: string;
   configSha256?: string;
   tier: 'headers' | 'kbuild';
+  /** The kernel's BTF, read before the archive: its digest is part of the set's identity. */
+  btf?: KernelBtf;
   /** The tree as the first read wrote it; absent when it was installed already. */
   scanStage?: ScanStage;
   /** This very archive is installed with this config and tier: reading alone decides (no kbuild kit is built: 45 s at every boot). */
@@ -156,6 +164,7 @@ function alreadyInstalled(root: string, sha256: string, layout: Layout, wanted: 
           set.sourceSha256 === sha256 &&
           set.layout === layout &&
           (wanted.configSha256 === undefined || set.configSha256 === wanted.configSha256) &&
+          (wanted.btf === undefined || set.btf?.sha256 === wanted.btf.sha256) &&
           (set.tier ?? 'headers') === wanted.tier &&
           (set.via ?? 'khpkg') === 'khpkg',
       );
@@ -193,6 +202,8 @@ export interface InstallFacts {
   archiveSha256: string;
   layout: Layout;
   configSha256?: string;
+  /** The BTF's digest (undefined: none given or found, which keeps whatever the set has). */
+  btfSha256?: string;
   tier: 'headers' | 'kbuild';
   /** Paths of the tree or the link that dpkg or rpm own. */
   foreign: ForeignOwner[];
@@ -231,7 +242,9 @@ export function decideInstall(f: InstallFacts): InstallDecision {
       f.contentSha256 !== undefined && existing.contentSha256 !== undefined
         ? existing.contentSha256 === f.contentSha256
         : existing.sourceSha256 === f.archiveSha256;
-    const sameConfig = f.configSha256 === undefined || f.configSha256 === existing.configSha256;
+    // Other BTF (a rebuilt kernel image) is other headers, as far as the set goes: vmlinux.h comes from it.
+    const sameConfig =
+      (f.configSha256 === undefined || f.configSha256 === existing.configSha256) && (f.btfSha256 === undefined || f.btfSha256 === existing.btf?.sha256);
     const sameTier = (existing.tier ?? 'headers') === f.tier;
     if (sameContent && sameConfig && sameTier) {
       if (f.reinstall || f.force) return {action: 'reinstall'};
@@ -254,6 +267,11 @@ export function decideInstall(f: InstallFacts): InstallDecision {
         );
       }
       if (!sameConfig) {
+        if (f.configSha256 === undefined || f.configSha256 === existing.configSha256)
+          throw new KhpkgError(
+            'conflict',
+            `headers for ${release} are installed with other BTF (installed ${short(existing.btf?.sha256)}, this kernel's ${short(f.btfSha256)}): pass --force to replace them`,
+          );
         throw new KhpkgError(
           'conflict',
           `headers for ${release} are installed with another config (installed ${short(existing.configSha256)}, given ${short(f.configSha256)}): pass --force to replace it`,
@@ -275,6 +293,8 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
   const archive = scan.tar ?? source.bytes;
   const {release} = scan.info;
   checkExpectedRelease(source, release);
+  // Before anything is made (a registry, a kit): an image of another kernel is refused here.
+  const notes = wanted.btf ? [checkBtfRelease(wanted.btf, release)].filter((n): n is string => n !== undefined) : [];
   const {config, tier} = wanted;
   if (config && wanted.configOrigin) checkConfigMatches(config, scan.captured.get(INFO_FILES.autoconf), wanted.configOrigin);
   const treeRel = treeDirFor(opts.layout, release);
@@ -300,6 +320,7 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
       archiveSha256: source.sha256,
       layout: opts.layout,
       configSha256: wanted.configSha256,
+      btfSha256: wanted.btf?.sha256,
       tier,
       foreign: foreignOwners(root, [treeRel, linkRel], {askRpm: opts.packageManagers !== false}),
       treeExists: existsSync(inRoot(root, treeRel)),
@@ -310,16 +331,24 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
       replaceStale: opts.replaceStale,
     };
     const decision = decideInstall(facts);
-    const unchanged = {release, files: existing?.files ?? 0, bytes: existing?.bytes ?? 0, recovered, hooks: [], tier, kept: [], overwritten: []};
+    const unchanged = {release, files: existing?.files ?? 0, bytes: existing?.bytes ?? 0, recovered, hooks: [], tier, kept: [], overwritten: [], notes};
     if (decision.action === 'unchanged')
-      return {...unchanged, path: inRoot(root, existing!.path), status: 'unchanged', kbuild: existing!.kbuild, contentSha256: existing!.contentSha256};
+      return {
+        ...unchanged,
+        path: inRoot(root, existing!.path),
+        status: 'unchanged',
+        kbuild: existing!.kbuild,
+        contentSha256: existing!.contentSha256,
+        btf: existing!.btf,
+      };
     // Installed already, and yet not unchanged (another khpkg changed it meanwhile): the kit is made now after all.
     kit ??= await makeKit();
     const kbuild = kit && kitRecord(kit);
     // A reinstall of the same headers without --config keeps the config they were installed with.
     const settled = config ?? (decision.action === 'reinstall' && existing?.configSha256 ? installedConfig(root, existing) : undefined);
     const configSha256 = settled ? createHash('sha256').update(settled.text).digest('hex') : undefined;
-    const plan = headersPlan(scan, opts.layout, settled, buildTimestamp(scan), kit?.files).build();
+    const btf = wanted.btf && btfFiles(wanted.btf, scan.info.srcarch);
+    const plan = headersPlan(scan, opts.layout, settled, buildTimestamp(scan), kit?.files, btf).build();
     const swapped = await stageAndSwap(root, registry, plan, {release, treeRel, archive, wanted, limits: opts.limits, onProgress: opts.onProgress, existing});
     const set: HeaderSet = {
       release,
@@ -340,6 +369,7 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
       state: 'installed',
       tier,
       kbuild,
+      ...(wanted.btf ? {btf: btfRecord(wanted.btf)} : {}),
     };
     registry.recordInstall(set, swapped.records, swapped.operation);
     swapped.committed();
@@ -354,6 +384,7 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
       bytes: set.bytes,
       kbuild,
       contentSha256: set.contentSha256,
+      btf: set.btf,
       kept: swapped.kept,
       overwritten: swapped.overwritten,
     };

@@ -17,6 +17,7 @@ import {packagerFor} from '../formats/index.js';
 import type {Artifact, BuildInput, Format, PackageSink} from '../formats/writer.js';
 import {checkExpectedRelease, configFor, type ArchiveSource} from '../source/index.js';
 import {buildKbuildKit, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
+import {btfFiles, btfRecord, checkBtfRelease, readKernelBtf, type BtfRecord, type KernelBtf} from '../source/btf.js';
 import {HeldEntries} from './held.js';
 
 export interface BuildOptions {
@@ -52,19 +53,25 @@ function outDirError(dir: string, e: NodeJS.ErrnoException): KhpkgError {
  * every entry, is written last. The module-build tier needs the whole tree before it can build
  * kbuild's programs, so with `--kbuild` a scan comes first and the build reads the tar it kept.
  */
-export async function buildPackages(source: ArchiveSource, opts: BuildOptions): Promise<{release: string; artifacts: Artifact[]; kbuild?: KbuildKit}> {
+export async function buildPackages(
+  source: ArchiveSource,
+  opts: BuildOptions,
+): Promise<{release: string; artifacts: Artifact[]; kbuild?: KbuildKit; btf?: BtfRecord; notes: string[]}> {
   // Said before the archive is read: a file where the packages should go is a usage mistake.
   const out = statSync(opts.outDir, {throwIfNoEntry: false});
   if (out && !out.isDirectory()) throw new KhpkgError('usage', `--out ${opts.outDir}: not a directory`);
   const given = configFor(source, opts.config);
   const config = given && {parsed: parseConfig(given.bytes, given.origin), origin: given.origin};
-  if (!opts.kbuild) return streamBuild(source.bytes, source, opts, config);
+  // Read before the archive: a bad --btf is said before any package is begun.
+  const btf = await readKernelBtf(source.btf);
+  const withBtf = <T extends object>(r: T): T & {btf?: BtfRecord; notes: string[]} => ({...r, ...(btf ? {btf: btfRecord(btf)} : {}), notes: []});
+  if (!opts.kbuild) return addNotes(withBtf(await streamBuild(source.bytes, source, opts, config, undefined, btf)), btf);
   const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256, {keepTar: true});
   try {
     const archive = scan.tar ?? source.bytes;
     if (config) checkConfigMatches(config.parsed, scan.captured.get(INFO_FILES.autoconf), config.origin);
     const kit = await buildKbuildKit(scan, archive, config?.parsed, opts.kbuild, opts.limits);
-    return {...(await streamBuild(archive, source, opts, config, kit.files)), kbuild: kit};
+    return addNotes(withBtf({...(await streamBuild(archive, source, opts, config, kit.files, btf)), kbuild: kit}), btf);
   } finally {
     scan.tar?.close();
   }
@@ -82,6 +89,7 @@ async function streamBuild(
   opts: BuildOptions,
   given: {parsed: KernelConfig; origin: string} | undefined,
   kit?: readonly KitFile[],
+  btf?: KernelBtf,
 ): Promise<{release: string; artifacts: Artifact[]}> {
   const config = given?.parsed;
   const bounds = timeBounds();
@@ -103,6 +111,7 @@ async function streamBuild(
   /** The kernel is known: open every package, and give it what was read so far. */
   const start = async (k: KernelIdentity): Promise<void> => {
     checkExpectedRelease(source, k.release);
+    if (btf) checkBtfRelease(btf, k.release);
     if (given) checkConfigMatches(given.parsed, state.captured.get(INFO_FILES.autoconf), given.origin);
     createdOutDir = await mkdir(opts.outDir, {recursive: true}).catch((e: NodeJS.ErrnoException) => {
       throw outDirError(opts.outDir, e);
@@ -145,9 +154,10 @@ async function streamBuild(
     const scan = state.result();
     if (!kernel) await start(scan.info);
     const timestamp = packageTimestamp(scan.newestMtime, bounds);
+    const btfExtras = btf && btfFiles(btf, scan.info.srcarch);
     for (const t of targets) {
       t.plan.setTimestamp(timestamp);
-      for (const extra of [...headerExtras(scan.info, t.layout, config, kit), ...t.sink.extras(timestamp)]) t.plan.addExtra(extra);
+      for (const extra of [...headerExtras(scan.info, t.layout, config, kit, btfExtras), ...t.sink.extras(timestamp)]) t.plan.addExtra(extra);
     }
     await flush();
     // Side by side: a compressor finishes its last block only once told the input ended, so the
@@ -205,4 +215,10 @@ export function recordArtifacts(root: string, artifacts: Artifact[], release: st
   } finally {
     registry?.close();
   }
+}
+
+/** The one line a raw BTF file gets (it names no release), for the caller to say. */
+function addNotes<T extends {release: string; notes: string[]}>(r: T, btf: KernelBtf | undefined): T {
+  const note = btf && checkBtfRelease(btf, r.release);
+  return note ? {...r, notes: [...r.notes, note]} : r;
 }

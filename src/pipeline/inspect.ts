@@ -1,9 +1,30 @@
 import type {KheadersInfo} from '../archive/info.js';
 import type {Limits} from '../archive/limits.js';
 import {scanArchive, type Progress} from '../archive/scan.js';
+import {btfFacts} from '../btf/btf.js';
+import {checkBtfRelease, readKernelBtf} from '../source/btf.js';
 import type {ArchiveSource} from '../source/index.js';
 
-/** Validates the whole archive and says what kernel it belongs to. */
-export async function inspectArchive(source: ArchiveSource, limits: Limits, onProgress?: Progress): Promise<KheadersInfo> {
-  return (await scanArchive(source.bytes, limits, onProgress, source.sha256)).info;
+/** What `inspect` says of the kernel's BTF, when it has some to read (the running kernel's, `--btf FILE`). */
+export interface BtfInfo {
+  source: string;
+  /** What the file was: `x86 bzImage (zstd)`, `raw BTF`, ... */
+  from: string;
+  /** The release the image names (undefined for raw BTF, taken as the archive's). */
+  release?: string;
+  sha256: string;
+  types: number;
+  bytes: number;
+  kinds: Record<string, number>;
+  note?: string;
+}
+
+/** Validates the whole archive and says what kernel it belongs to, and what its BTF is. */
+export async function inspectArchive(source: ArchiveSource, limits: Limits, onProgress?: Progress): Promise<KheadersInfo & {btf?: BtfInfo}> {
+  const kbtf = await readKernelBtf(source.btf);
+  const info = (await scanArchive(source.bytes, limits, onProgress, source.sha256)).info;
+  if (!kbtf) return info;
+  const note = checkBtfRelease(kbtf, info.release);
+  const {types, bytes, kinds} = btfFacts(kbtf.btf);
+  return {...info, btf: {source: kbtf.origin, from: kbtf.from, release: kbtf.release, sha256: kbtf.sha256, types, bytes, kinds, ...(note ? {note} : {})}};
 }

@@ -114,14 +114,16 @@ export class Registry {
   recordInstall(set: HeaderSet, files: FileRecord[], operationId?: number): void {
     const insertSet = this.db.prepare(
       `INSERT INTO header_sets (release, version, srcarch, deb_arch, rpm_arch, layout, path, source_kind, source_path, source_sha256,
-         config_sha256, content_sha256, installed_at, files, bytes, state, via, package, tier, kbuild_source, kbuild_source_version, symvers_from, symvers_symbols, kbuild_modversions)
+         config_sha256, content_sha256, installed_at, files, bytes, state, via, package, tier, kbuild_source, kbuild_source_version, symvers_from, symvers_symbols, kbuild_modversions,
+         btf_source, btf_sha256, btf_types)
        VALUES (@release, @version, @srcarch, @debArch, @rpmArch, @layout, @path, @sourceKind, @sourcePath, @sourceSha256,
-         @configSha256, @contentSha256, @installedAt, @files, @bytes, @state, @via, @package, @tier, @kbuildSource, @kbuildSourceVersion, @symversFrom, @symversSymbols, @kbuildModversions)`,
+         @configSha256, @contentSha256, @installedAt, @files, @bytes, @state, @via, @package, @tier, @kbuildSource, @kbuildSourceVersion, @symversFrom, @symversSymbols, @kbuildModversions,
+         @btfSource, @btfSha256, @btfTypes)`,
     );
     const insertFile = this.db.prepare('INSERT INTO files (release, path, type, mode, size, sha256, link_target) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM header_sets WHERE release = ?').run(set.release);
-      const {kbuild, ...row} = set;
+      const {kbuild, btf, ...row} = set;
       insertSet.run({
         ...row,
         configSha256: set.configSha256 ?? null,
@@ -133,6 +135,9 @@ export class Registry {
         kbuildSourceVersion: kbuild?.sourceVersion ?? null,
         symversFrom: kbuild?.symversFrom ?? null,
         symversSymbols: kbuild?.symversSymbols ?? null,
+        btfSource: btf?.source ?? null,
+        btfSha256: btf?.sha256 ?? null,
+        btfTypes: btf?.types ?? null,
         kbuildModversions: kbuild?.modversions === undefined ? null : Number(kbuild.modversions),
       });
       for (const f of files) insertFile.run(set.release, f.path, f.type, f.mode, f.size, f.sha256 ?? null, f.linkTarget ?? null);
@@ -291,6 +296,7 @@ function toHeaderSet(r: Row): HeaderSet {
           },
         }
       : {}),
+    ...(r.btf_sha256 ? {btf: {source: String(r.btf_source), sha256: String(r.btf_sha256), types: Number(r.btf_types)}} : {}),
   };
 }
 

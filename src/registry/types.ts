@@ -28,6 +28,8 @@ export interface HeaderSet {
   /** `kbuild`: a module-build tree (`--kbuild`), with what it was made from. */
   tier?: 'headers' | 'kbuild';
   kbuild?: {source: string; sourceVersion: string; symversFrom?: string; symversSymbols?: number; modversions?: boolean};
+  /** The kernel's BTF the set's vmlinux.h and vmlinux were made from; absent: made without BTF. */
+  btf?: {source: string; sha256: string; types: number};
 }
 
 /** One installed file, dir or link, relative to the root. */

@@ -4,7 +4,9 @@ import {open, stat} from 'node:fs/promises';
 import {KhpkgError} from '../errors.js';
 import {peekDecompressed, sniff} from '../archive/compression.js';
 import type {Limits} from '../archive/limits.js';
-import {readRunningKernelArchive, readRunningKernelConfig} from './kernel.js';
+import {existsSync} from 'node:fs';
+import {kernelPaths, readRunningKernelArchive, readRunningKernelConfig} from './kernel.js';
+import type {BtfSource} from './btf.js';
 import {archiveFromModule} from './module.js';
 import {treeFromPackage} from './package.js';
 import {findInstalledKernel, installedKernelArchive} from './installed.js';
@@ -27,13 +29,22 @@ export interface ArchiveSource {
   defaultConfig?: Buffer;
   /** `--kernel <release>`: the release the archive must name (its UTS_RELEASE). */
   expectedRelease?: string;
+  /** Where the kernel's BTF is (read when a set is made): the running kernel's sysfs file, an installed kernel's image, `--btf FILE`. */
+  btf?: BtfSource;
 }
 
 /** `--kernel <release>`: that kernel's kheaders, read offline from its module under `root`, with its config. */
 export async function openInstalledKernel(root: string, release: string, limits: Limits): Promise<ArchiveSource> {
   const k = findInstalledKernel(root, release);
   const bytes = await installedKernelArchive(k, root, limits);
-  return withDigest({kind: 'module', origin: k.module!, bytes, defaultConfig: k.config?.bytes, expectedRelease: release});
+  return withDigest({
+    kind: 'module',
+    origin: k.module!,
+    bytes,
+    defaultConfig: k.config?.bytes,
+    expectedRelease: release,
+    btf: k.image && {path: k.image.path, origin: k.image.origin, given: false},
+  });
 }
 
 /** The archive must be the kernel asked for: a module from another build in its place is refused. */
@@ -62,7 +73,9 @@ export function recordedOrigin(source: ArchiveSource): string {
 export async function openSource(spec: string | undefined, limits: Limits): Promise<ArchiveSource> {
   if (spec === undefined) {
     const bytes = await readRunningKernelArchive();
-    return withDigest({kind: 'running-kernel', origin: 'running kernel', bytes, defaultConfig: readRunningKernelConfig()});
+    const sysfs = kernelPaths().btf;
+    const btf = existsSync(sysfs) ? {path: sysfs, origin: sysfs, given: false} : undefined;
+    return withDigest({kind: 'running-kernel', origin: 'running kernel', bytes, defaultConfig: readRunningKernelConfig(), btf});
   }
   const raw = spec === '-' ? await readStdin(limits.maxInputBytes) : await readBounded(spec, limits.maxInputBytes);
   const format = sniff(raw);

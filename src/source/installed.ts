@@ -15,7 +15,18 @@ export interface InstalledKernel {
   module?: string;
   builtin: boolean;
   config?: {bytes: Buffer; origin: string};
+  /** The kernel image, where its BTF is: `/boot/vmlinuz-<rel>` (Debian, Ubuntu), `lib/modules/<rel>/vmlinuz` (Fedora, Arch), ... */
+  image?: {path: string; origin: string};
 }
+
+/** Where distributions put an installed kernel's image, relative to the root, in the order they are looked for. */
+const IMAGE_NAMES = (r: string): string[] => [
+  `boot/vmlinuz-${r}`,
+  `lib/modules/${r}/vmlinuz`,
+  `boot/vmlinux-${r}`,
+  `boot/Image-${r}`,
+  `usr/lib/debug/boot/vmlinux-${r}`,
+];
 
 /**
  * Finds kernel `release` installed under `root`: `lib/modules/<release>/kernel/kernel/kheaders.ko`
@@ -39,7 +50,9 @@ export function findInstalledKernel(root: string, release: string): InstalledKer
   const builtin = !module && /(^|\/)kheaders\.ko$/m.test(read(`lib/modules/${release}/modules.builtin`));
   const configRel = [`boot/config-${release}`, `lib/modules/${release}/config`].find((c) => existsSync(checkedInRoot(root, c)));
   const config = configRel === undefined ? undefined : {bytes: readFileSync(checkedInRoot(root, configRel)), origin: `/${configRel}`};
-  return {release, module, builtin, config};
+  const imageRel = IMAGE_NAMES(release).find((c) => existsSync(checkedInRoot(root, c)));
+  const image = imageRel === undefined ? undefined : {path: checkedInRoot(root, imageRel), origin: `/${imageRel}`};
+  return {release, module, builtin, config, image};
 }
 
 /** The archive of an installed kernel, from its module; a kernel with kheaders built in and not running says when it will come. */

@@ -6,9 +6,10 @@ import {KhpkgError} from '../errors.js';
 import {runTool} from '../tool.js';
 
 /** Where the running kernel serves its archive and config (env overrides for chroots and tests). */
-export function kernelPaths(): {kheaders: string; config: string; modules: string} {
+export function kernelPaths(): {kheaders: string; config: string; modules: string; btf: string} {
   return {
     kheaders: process.env.KHPKG_KHEADERS ?? '/sys/kernel/kheaders.tar.xz',
+    btf: process.env.KHPKG_SYSFS_BTF ?? '/sys/kernel/btf/vmlinux',
     config: process.env.KHPKG_PROC_CONFIG ?? '/proc/config.gz',
     modules: process.env.KHPKG_MODULES_DIR ?? `/lib/modules/${runningRelease()}`,
   };

@@ -1,0 +1,102 @@
+import {createHash} from 'node:crypto';
+import {open} from 'node:fs/promises';
+import {parseBtf, type Btf} from '../btf/btf.js';
+import {writeVmlinuxH} from '../btf/c-dump.js';
+import {btfOnlyElf} from '../btf/elf.js';
+import {findBtf, MAX_IMAGE_BYTES} from '../btf/image.js';
+import {KhpkgError} from '../errors.js';
+
+/** Where a kernel's BTF is to be read from. */
+export interface BtfSource {
+  path: string;
+  /** As shown to people and kept by the registry (`/boot/vmlinuz-<rel>`, `/sys/kernel/btf/vmlinux`). */
+  origin: string;
+  /** `--btf FILE`: a file without BTF is an error; found by khpkg, it only means a set without BTF. */
+  given: boolean;
+}
+
+/** The kernel's BTF, found and checked: what a header set gets from it. */
+export interface KernelBtf {
+  origin: string;
+  /** What the file was: `x86 bzImage (zstd)`, `raw BTF`, ... */
+  from: string;
+  /** The release the image's banner names; undefined for raw BTF (sysfs, a .btf file). */
+  release?: string;
+  btf: Btf;
+  blob: Buffer;
+  ids?: Buffer;
+  /** sha256 of the .BTF bytes: part of a set's identity. */
+  sha256: string;
+  types: number;
+}
+
+/** What the registry and `info --json` keep of a set's BTF. */
+export interface BtfRecord {
+  source: string;
+  sha256: string;
+  types: number;
+}
+
+/**
+ * Reads and checks the BTF a source points at (see ArchiveSource.btf). Undefined when there is none
+ * to read, or khpkg found the file itself and the kernel has no BTF (the set is made without,
+ * and `info` says so); a file given with `--btf` must hold BTF.
+ */
+export async function readKernelBtf(src: BtfSource | undefined): Promise<KernelBtf | undefined> {
+  if (!src) return undefined;
+  let bytes: Buffer;
+  try {
+    const fh = await open(src.path, 'r');
+    try {
+      const size = (await fh.stat()).size;
+      if (size > MAX_IMAGE_BYTES) throw new KhpkgError('bad-input', `--btf ${src.origin}: ${size} bytes, larger than any kernel image`);
+      // sysfs files report size 4096 or 0: read to the end, bounded.
+      bytes = await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    if (e instanceof KhpkgError) throw e;
+    if (!src.given) return undefined;
+    throw new KhpkgError('not-found', `--btf ${src.origin}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  try {
+    const found = await findBtf(bytes, src.origin);
+    const btf = parseBtf(found.btf);
+    return {
+      origin: src.origin,
+      from: found.from,
+      release: found.release,
+      btf,
+      blob: found.btf,
+      ids: found.btfIds,
+      sha256: createHash('sha256').update(found.btf).digest('hex'),
+      types: btf.types.length - 1,
+    };
+  } catch (e) {
+    if (!src.given && e instanceof KhpkgError && e.code === 'no-btf') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The BTF must be that of the kernel whose headers these are: an image whose banner names another
+ * release is refused in one line. Raw BTF cannot be checked: said in a note, and taken.
+ */
+export function checkBtfRelease(k: KernelBtf, release: string): string | undefined {
+  if (k.release !== undefined && k.release !== release)
+    throw new KhpkgError('bad-input', `${k.origin} is the kernel image of ${k.release}, but the headers are ${release}'s: give ${release}'s image with --btf`);
+  return k.release === undefined ? `${k.origin} is raw BTF, which names no release: taken as ${release}'s` : undefined;
+}
+
+/** vmlinux.h at the top of the tree (where Fedora's kernel-devel has it) and the BTF-only vmlinux (Debian's headers' way). */
+export function btfFiles(k: KernelBtf, srcarch: string): {path: string; mode: number; data: Buffer}[] {
+  return [
+    {path: 'vmlinux.h', mode: 0o644, data: Buffer.from(writeVmlinuxH(k.btf), 'latin1')},
+    {path: 'vmlinux', mode: 0o644, data: btfOnlyElf(srcarch, k.blob, k.ids)},
+  ];
+}
+
+export function btfRecord(k: KernelBtf): BtfRecord {
+  return {source: k.origin, sha256: k.sha256, types: k.types};
+}
