@@ -60,6 +60,29 @@ if [ ! -f "vmlinuz-${fixture_rel}" ]; then
 fi
 echo "fetch: kbuild test inputs in $dir (linux-source-${series}, ${abi})"
 
+# An arm64 kernel image (the BTF tests read its Image.gz/EFI zboot payload), through a private apt
+# state with [arch=arm64] on the machine's mirror (the machine's own apt configuration is never changed):
+# the newest 6.12 arm64 image Debian 12 serves, only its vmlinuz kept.
+if ! ls vmlinuz-*-arm64 >/dev/null 2>&1; then
+  mirror=$( { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' || true; grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' || true; } | grep -v -- '-security' | head -1 || true)
+  state="$dir/arm64-apt"
+  mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
+  echo "deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror%/debian*}/debian-security bookworm-security main" > "$state/sources.list"
+  apt_arm64=(-o Acquire::Check-Valid-Until=false -o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o "Dir::State=$state" -o "Dir::State::Lists=$state/lists"
+    -o Dir::State::status=/dev/null -o "Dir::Cache=$state/cache" -o "Dir::Etc::SourceList=$state/sources.list" -o Dir::Etc::SourceParts=/dev/null -o APT::Sandbox::User=root)
+  apt-get "${apt_arm64[@]}" update -qq
+  arm_pkg=$(apt-cache "${apt_arm64[@]}" search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-arm64-unsigned$' | awk '{print $1}' | sort -V | tail -1)
+  if [ -n "$arm_pkg" ]; then
+    (cd "$state" && apt-get "${apt_arm64[@]}" download -qq "$arm_pkg:arm64")
+    arm_rel=${arm_pkg#linux-image-}; arm_rel=${arm_rel%-unsigned}
+    dpkg-deb --fsys-tarfile "$state/${arm_pkg}"_*.deb | tar -xO "./boot/vmlinuz-${arm_rel}" > "vmlinuz-${arm_rel}.part"
+    mv "vmlinuz-${arm_rel}.part" "vmlinuz-${arm_rel}"
+  else
+    echo "fetch: Debian 12 serves no linux-image-6.12.*-arm64-unsigned: the arm64 BTF test will say it cannot run" >&2
+  fi
+  rm -rf "$state"
+fi
+
 # The newest series (7.x, CONFIG_MODVERSIONS off, Kconfig's rustc_cfg): Debian sid's linux-source-7.2,
 # through a private apt state that lists sid on the machine's own Debian mirror (the machine's apt
 # sources and state are never changed).

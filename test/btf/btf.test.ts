@@ -4,6 +4,7 @@ import {join} from 'node:path';
 import {gzipSync} from 'node:zlib';
 import {btfFacts, parseBtf} from '../../src/btf/btf.js';
 import {findBtf} from '../../src/btf/image.js';
+import {writeVmlinuxH} from '../../src/btf/c-dump.js';
 import {KhpkgError} from '../../src/errors.js';
 import {CACHE} from '../helpers/debian-root.js';
 import {kbuildTestInputs} from '../helpers/module.js';
@@ -67,6 +68,21 @@ describe('BTF: parsed with bounds, found in kernel images (#25)', function () {
     const raw = join(s.dir, 'vmlinux.btf');
     writeFileSync(raw, found.btf);
     assert.deepEqual(facts.kinds, bpftoolKinds(raw));
+  });
+
+  it("Debian's arm64 vmlinuz (an Image with an EFI stub, no sections): its BTF found by header, vmlinux.h equal to bpftool's", async function () {
+    const image = readdirSync(CACHE).find((f) => /^vmlinuz-.*-arm64$/.test(f));
+    if (!image) {
+      console.log(`      skipped: no arm64 vmlinuz in ${CACHE}: 'npm run setup' fetches one (bin/fetch-kbuild-test-debs.sh)`);
+      this.skip();
+    }
+    const found = await findBtf(readFileSync(join(CACHE, image)), image);
+    assert.deepEqual([found.from, found.release], ['arm64 Image', image.slice('vmlinuz-'.length)]);
+    const raw = join(s.dir, 'arm64.btf');
+    writeFileSync(raw, found.btf);
+    const ours = writeVmlinuxH(parseBtf(found.btf));
+    assert.equal(ours, mustRun('bpftool', ['btf', 'dump', 'file', raw, 'format', 'c']));
+    assert.match(ours, /^struct user_pt_regs \{$/m, "arm64's own types");
   });
 
   it('a vmlinux ELF, a raw BTF file, an arm64 Image (plain, gzip, EFI zboot) and an lzma payload are told by content', async () => {
