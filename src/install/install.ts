@@ -22,7 +22,7 @@ import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkPointsAt, m
 import {recover, scanDirName} from './recover.js';
 import {ScanStage, StageSink} from './stage.js';
 import {buildKbuildKit, kitRecord, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
-import {btfFiles, btfRecord, checkBtfRelease, readKernelBtf, type BtfRecord, type KernelBtf} from '../source/btf.js';
+import {btfFiles, btfRecord, readKernelBtf, settleBtf, type BtfRecord, type KernelBtf} from '../source/btf.js';
 
 export interface InstallOptions {
   /** Absolute, resolved root (see resolveRoot). */
@@ -293,15 +293,17 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
   const archive = scan.tar ?? source.bytes;
   const {release} = scan.info;
   checkExpectedRelease(source, release);
-  // Before anything is made (a registry, a kit): an image of another kernel is refused here.
-  const notes = wanted.btf ? [checkBtfRelease(wanted.btf, release)].filter((n): n is string => n !== undefined) : [];
+  // Before anything is made (a registry, a kit): an image of another kernel is refused (or, found by khpkg, left out) here.
+  const settledBtf = settleBtf(wanted.btf, release);
+  wanted.btf = settledBtf.btf;
+  const notes = settledBtf.note ? [settledBtf.note] : [];
   const {config, tier} = wanted;
   if (config && wanted.configOrigin) checkConfigMatches(config, scan.captured.get(INFO_FILES.autoconf), wanted.configOrigin);
   const treeRel = treeDirFor(opts.layout, release);
   const linkRel = `lib/modules/${release}/build`;
   // Before the lock: building kbuild's host programs takes a while, and touches only a temp dir.
   const makeKit = (): Promise<KbuildKit | undefined> =>
-    opts.kbuild ? buildKbuildKit(scan, archive, config, opts.kbuild, opts.limits) : Promise.resolve(undefined);
+    opts.kbuild ? buildKbuildKit(scan, archive, config, {...opts.kbuild, moduleBtf: wanted.btf !== undefined}, opts.limits) : Promise.resolve(undefined);
   let kit = wanted.installedAlready ? undefined : await makeKit();
 
   const lock = lockRoot(root, opts.waitSeconds);

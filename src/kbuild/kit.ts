@@ -27,6 +27,8 @@ export interface KbuildInputs {
   systemMap?: string;
   /** Without symversFrom: look for `<root>/lib/modules/<release>` (the kernel's own modules). */
   root?: string;
+  /** The tree will have the kernel's BTF (vmlinux): build resolve_btfids, so modules get BTF (CONFIG_DEBUG_INFO_BTF_MODULES). */
+  moduleBtf?: boolean;
 }
 
 /** The module-build tier's files, ready to join the header tree as extras, and where they came from. */
@@ -163,14 +165,20 @@ export async function buildKbuildKit(
       symvers = {from: symversFrom, symbols: r.symbols, fromModules: r.fromModules, fromVmlinux: r.fromVmlinux, modules: r.modules};
     }
     const modversions = config.symbols.get('CONFIG_MODVERSIONS') === 'y';
+    // Module BTF: kbuild runs pahole against the tree's vmlinux, then resolve_btfids, which is built here.
+    const moduleBtf = inputs.moduleBtf === true && config.symbols.get('CONFIG_DEBUG_INFO_BTF_MODULES') === 'y';
+    if (moduleBtf) await make(['-C', join(tree, 'tools/bpf/resolve_btfids'), jobs], 'tools/bpf/resolve_btfids');
+    // A wrapper Makefile around the kernel's says what this tree cannot do, and lets builds go through.
+    const wrappers: string[] = [];
     if (!modversions || !symversFrom) {
-      // No CRCs to give modpost (none needed without MODVERSIONS): a wrapper lets builds go through, and says what that means.
+      // No CRCs to give modpost (none needed without MODVERSIONS).
       if (!symversFrom && !modversions) await writeFile(join(tree, 'Module.symvers'), '');
+      wrappers.push(renderTemplate(modversions ? 'Makefile.kbuild-no-symvers' : 'Makefile.kbuild-no-modversions', {RELEASE: release}));
+    }
+    if (moduleBtf) wrappers.push(renderTemplate('Makefile.kbuild-btf', {RELEASE: release, PAHOLE: config.symbols.get('CONFIG_PAHOLE_VERSION') ?? '?'}));
+    if (wrappers.length > 0) {
       await writeFile(join(tree, 'Makefile.kernel'), await readFile(join(tree, 'Makefile')));
-      await writeFile(
-        join(tree, 'Makefile'),
-        renderTemplate(modversions ? 'Makefile.kbuild-no-symvers' : 'Makefile.kbuild-no-modversions', {RELEASE: release}),
-      );
+      await writeFile(join(tree, 'Makefile'), `${wrappers.join('')}include $(dir $(lastword $(MAKEFILE_LIST)))Makefile.kernel\n`);
     }
     return {
       files: await collectKit(tree, srcarch),
@@ -200,6 +208,7 @@ async function collectKit(tree: string, srcarch: string): Promise<KitFile[]> {
     'include/config/kernel.release',
     'include/generated/rustc_cfg',
     'tools/objtool/objtool',
+    'tools/bpf/resolve_btfids/resolve_btfids',
   ])
     await add(f);
   for (const f of await readdir(join(tree, 'arch', srcarch))) if (/^(Makefile|Kbuild\.platforms|Platform)/.test(f)) await add(`arch/${srcarch}/${f}`);

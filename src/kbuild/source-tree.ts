@@ -17,15 +17,15 @@ export interface KernelSource {
 
 /**
  * What a module build takes from a kernel source: the top-level and arch Makefiles, `scripts/`
- * (kbuild's makefiles and the sources of its host programs), and the parts of `tools/` objtool is
- * built from. Never `include/` or `arch/<arch>/include/`: the archive's headers are the truth.
+ * (kbuild's makefiles and the sources of its host programs), and the parts of `tools/` objtool and
+ * resolve_btfids (module BTF) are built from. Never `include/` or `arch/<arch>/include/`: the archive's headers are the truth.
  */
 export function wantedFromSource(rel: string, srcarch: string): boolean {
   if (rel === 'Makefile') return true;
   if (rel.startsWith(`arch/${srcarch}/`)) return /^arch\/[^/]+\/(Makefile[^/]*|Kbuild\.platforms|Platform)$/.test(rel);
   if (rel.startsWith('scripts/')) return true;
   return (
-    /^tools\/(Makefile$|objtool\/|build\/|include\/|lib\/|scripts\/|arch\/[^/]+\/)/.test(rel) &&
+    /^tools\/(Makefile$|objtool\/|bpf\/resolve_btfids\/|build\/|include\/|lib\/|scripts\/|arch\/[^/]+\/)/.test(rel) &&
     (!rel.startsWith('tools/arch/') || rel.startsWith(`tools/arch/${srcarch}/`))
   );
 }

@@ -17,7 +17,7 @@ import {packagerFor} from '../formats/index.js';
 import type {Artifact, BuildInput, Format, PackageSink} from '../formats/writer.js';
 import {checkExpectedRelease, configFor, type ArchiveSource} from '../source/index.js';
 import {buildKbuildKit, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
-import {btfFiles, btfRecord, checkBtfRelease, readKernelBtf, type BtfRecord, type KernelBtf} from '../source/btf.js';
+import {btfFiles, btfRecord, readKernelBtf, settleBtf, type BtfRecord, type KernelBtf} from '../source/btf.js';
 import {HeldEntries} from './held.js';
 
 export interface BuildOptions {
@@ -64,14 +64,19 @@ export async function buildPackages(
   const config = given && {parsed: parseConfig(given.bytes, given.origin), origin: given.origin};
   // Read before the archive: a bad --btf is said before any package is begun.
   const btf = await readKernelBtf(source.btf);
-  const withBtf = <T extends object>(r: T): T & {btf?: BtfRecord; notes: string[]} => ({...r, ...(btf ? {btf: btfRecord(btf)} : {}), notes: []});
-  if (!opts.kbuild) return addNotes(withBtf(await streamBuild(source.bytes, source, opts, config, undefined, btf)), btf);
+  const settled = {notes: [] as string[]};
+  const withBtf = <T extends object>(r: T & {btf?: KernelBtf}): T & {btf?: BtfRecord; notes: string[]} => ({
+    ...r,
+    btf: r.btf && btfRecord(r.btf),
+    notes: settled.notes,
+  });
+  if (!opts.kbuild) return withBtf(await streamBuild(source.bytes, source, opts, config, undefined, btf, settled.notes));
   const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256, {keepTar: true});
   try {
     const archive = scan.tar ?? source.bytes;
     if (config) checkConfigMatches(config.parsed, scan.captured.get(INFO_FILES.autoconf), config.origin);
-    const kit = await buildKbuildKit(scan, archive, config?.parsed, opts.kbuild, opts.limits);
-    return addNotes(withBtf({...(await streamBuild(archive, source, opts, config, kit.files, btf)), kbuild: kit}), btf);
+    const kit = await buildKbuildKit(scan, archive, config?.parsed, {...opts.kbuild, moduleBtf: btf !== undefined}, opts.limits);
+    return withBtf({...(await streamBuild(archive, source, opts, config, kit.files, btf, settled.notes)), kbuild: kit});
   } finally {
     scan.tar?.close();
   }
@@ -89,8 +94,10 @@ async function streamBuild(
   opts: BuildOptions,
   given: {parsed: KernelConfig; origin: string} | undefined,
   kit?: readonly KitFile[],
-  btf?: KernelBtf,
-): Promise<{release: string; artifacts: Artifact[]}> {
+  found?: KernelBtf,
+  notes: string[] = [],
+): Promise<{release: string; artifacts: Artifact[]; btf?: KernelBtf}> {
+  let btf = found;
   const config = given?.parsed;
   const bounds = timeBounds();
   const packagers = opts.formats.map(packagerFor);
@@ -111,7 +118,9 @@ async function streamBuild(
   /** The kernel is known: open every package, and give it what was read so far. */
   const start = async (k: KernelIdentity): Promise<void> => {
     checkExpectedRelease(source, k.release);
-    if (btf) checkBtfRelease(btf, k.release);
+    const settledBtf = settleBtf(btf, k.release);
+    btf = settledBtf.btf;
+    if (settledBtf.note) notes.push(settledBtf.note);
     if (given) checkConfigMatches(given.parsed, state.captured.get(INFO_FILES.autoconf), given.origin);
     createdOutDir = await mkdir(opts.outDir, {recursive: true}).catch((e: NodeJS.ErrnoException) => {
       throw outDirError(opts.outDir, e);
@@ -165,7 +174,7 @@ async function streamBuild(
     const finished = await Promise.allSettled(targets.map((t) => t.sink.finish(t.plan.build())));
     for (const f of finished) if (f.status === 'fulfilled') artifacts.push(f.value);
     for (const f of finished) if (f.status === 'rejected') throw f.reason;
-    return {release: scan.info.release, artifacts};
+    return {release: scan.info.release, artifacts, btf};
   } catch (e) {
     // All or nothing: a failed build leaves no package, not even one of the formats that completed.
     await Promise.all(targets.map((t) => t.sink.abort()));
@@ -215,10 +224,4 @@ export function recordArtifacts(root: string, artifacts: Artifact[], release: st
   } finally {
     registry?.close();
   }
-}
-
-/** The one line a raw BTF file gets (it names no release), for the caller to say. */
-function addNotes<T extends {release: string; notes: string[]}>(r: T, btf: KernelBtf | undefined): T {
-  const note = btf && checkBtfRelease(btf, r.release);
-  return note ? {...r, notes: [...r.notes, note]} : r;
 }

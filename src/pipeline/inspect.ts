@@ -2,7 +2,7 @@ import type {KheadersInfo} from '../archive/info.js';
 import type {Limits} from '../archive/limits.js';
 import {scanArchive, type Progress} from '../archive/scan.js';
 import {btfFacts} from '../btf/btf.js';
-import {checkBtfRelease, readKernelBtf} from '../source/btf.js';
+import {readKernelBtf, settleBtf} from '../source/btf.js';
 import type {ArchiveSource} from '../source/index.js';
 
 /** What `inspect` says of the kernel's BTF, when it has some to read (the running kernel's, `--btf FILE`). */
@@ -24,7 +24,7 @@ export async function inspectArchive(source: ArchiveSource, limits: Limits, onPr
   const kbtf = await readKernelBtf(source.btf);
   const info = (await scanArchive(source.bytes, limits, onProgress, source.sha256)).info;
   if (!kbtf) return info;
-  const note = checkBtfRelease(kbtf, info.release);
+  const {note} = settleBtf(kbtf, info.release);
   const {types, bytes, kinds} = btfFacts(kbtf.btf);
   return {...info, btf: {source: kbtf.origin, from: kbtf.from, release: kbtf.release, sha256: kbtf.sha256, types, bytes, kinds, ...(note ? {note} : {})}};
 }

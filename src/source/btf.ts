@@ -28,6 +28,8 @@ export interface KernelBtf {
   /** sha256 of the .BTF bytes: part of a set's identity. */
   sha256: string;
   types: number;
+  /** Named with --btf (a mismatch is refused), or found by khpkg (a mismatch only drops it). */
+  given: boolean;
 }
 
 /** What the registry and `info --json` keep of a set's BTF. */
@@ -72,6 +74,7 @@ export async function readKernelBtf(src: BtfSource | undefined): Promise<KernelB
       ids: found.btfIds,
       sha256: createHash('sha256').update(found.btf).digest('hex'),
       types: btf.types.length - 1,
+      given: src.given,
     };
   } catch (e) {
     if (!src.given && e instanceof KhpkgError && e.code === 'no-btf') return undefined;
@@ -80,13 +83,19 @@ export async function readKernelBtf(src: BtfSource | undefined): Promise<KernelB
 }
 
 /**
- * The BTF must be that of the kernel whose headers these are: an image whose banner names another
- * release is refused in one line. Raw BTF cannot be checked: said in a note, and taken.
+ * The BTF must be that of the kernel whose headers these are. An image given with --btf whose
+ * banner names another release is refused in one line; one khpkg found itself (a /boot/vmlinuz of
+ * another build) is left out, and said so: a kernel's headers never fail for its image. Raw BTF
+ * cannot be checked: taken, and said so.
  */
-export function checkBtfRelease(k: KernelBtf, release: string): string | undefined {
-  if (k.release !== undefined && k.release !== release)
-    throw new KhpkgError('bad-input', `${k.origin} is the kernel image of ${k.release}, but the headers are ${release}'s: give ${release}'s image with --btf`);
-  return k.release === undefined ? `${k.origin} is raw BTF, which names no release: taken as ${release}'s` : undefined;
+export function settleBtf(k: KernelBtf | undefined, release: string): {btf?: KernelBtf; note?: string} {
+  if (!k) return {};
+  if (k.release !== undefined && k.release !== release) {
+    const why = `${k.origin} is the kernel image of ${k.release}, but the headers are ${release}'s`;
+    if (k.given) throw new KhpkgError('bad-input', `${why}: give ${release}'s image with --btf`);
+    return {note: `${why}: the set is made without BTF (give the right image with --btf)`};
+  }
+  return {btf: k, note: k.release === undefined ? `${k.origin} is raw BTF, which names no release: taken as ${release}'s` : undefined};
 }
 
 /** vmlinux.h at the top of the tree (where Fedora's kernel-devel has it) and the BTF-only vmlinux (Debian's headers' way). */

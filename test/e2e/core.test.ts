@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {CACHE} from '../helpers/debian-root.js';
 import {REAL} from '../helpers/kheaders.js';
+import {kbuildTestInputs, writeHello} from '../helpers/module.js';
 import {dpkgRoot, installedKernelRoot} from '../helpers/roots.js';
 import {buildJson, khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 
@@ -127,6 +128,47 @@ describe('CO-RE: vmlinux.h and the BTF-only vmlinux in every header set (#25)', 
     assert.equal(got.code, 0, got.stderr);
     assert.match(got.stdout, /^note: .*sysfs-btf is raw BTF, which names no release: taken as 6\.12\.117\+deb12-amd64's$/m);
     assert.ok(readFileSync(join(running, `usr/src/linux-headers-${REL}/vmlinux.h`)).equals(readFileSync(join(tree, 'vmlinux.h'))));
+  });
+
+  it("a module-build tree with the kernel's BTF gives modules BTF (pahole, resolve_btfids); without pahole they build without, and are told so", function () {
+    this.timeout(600_000);
+    const inputs = kbuildTestInputs();
+    const kroot = join(s.dir, 'kbuild');
+    mkdirSync(kroot);
+    const r = khpkg([
+      'install',
+      REAL.archive,
+      '--config',
+      REAL.config,
+      '--btf',
+      VMLINUZ,
+      '--kbuild',
+      inputs.source,
+      '--symvers-from',
+      inputs.modules,
+      '--root',
+      kroot,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const build = join(kroot, 'lib/modules', REL, 'build');
+    const hello = writeHello(join(s.dir, 'hello-btf'));
+    const made = tool('make', ['-C', build, `M=${hello}`, 'modules']);
+    assert.equal(made.code, 0, made.stderr.slice(-3000));
+    assert.doesNotMatch(made.stdout + made.stderr, /Skipping BTF generation/);
+    assert.match(mustRun('readelf', ['-S', join(hello, 'hello.ko')]), /\.BTF /);
+    // The module's BTF is split BTF on top of the tree's vmlinux: bpftool reads it with that base.
+    assert.match(mustRun('bpftool', ['-B', join(build, 'vmlinux'), 'btf', 'dump', 'file', join(hello, 'hello.ko')]), /FUNC 'hello_init'/);
+
+    // A machine without pahole: PATH without it (links to everything else).
+    const bin = join(s.dir, 'no-pahole');
+    mkdirSync(bin);
+    for (const dir of ['/usr/bin', '/usr/sbin'])
+      for (const n of readdirSync(dir)) if (n !== 'pahole' && !existsSync(join(bin, n))) symlinkSync(join(dir, n), join(bin, n));
+    const plain = writeHello(join(s.dir, 'hello-no-pahole'));
+    const without = tool('make', ['-C', build, `M=${plain}`, 'modules'], {env: {PATH: bin}});
+    assert.equal(without.code, 0, without.stderr.slice(-3000));
+    assert.match(without.stderr, /khpkg: pahole is not installed: modules built here get no BTF/);
+    assert.doesNotMatch(mustRun('readelf', ['-S', join(plain, 'hello.ko')]), /\.BTF /);
   });
 
   it('malformed BTF given with --btf: one line, nothing written', () => {

@@ -32,7 +32,9 @@ function kernelPackage(dir: string): string {
   }
   mkdirSync(join(mod, 'kernel/kernel'), {recursive: true});
   copyFileSync(kheadersModuleXz(dir), join(mod, 'kernel/kernel/kheaders.ko.xz'));
-  copyFileSync(join(image, 'boot', `vmlinuz-${inputs.abi}`), join(stage, 'boot', `vmlinuz-${REL}`));
+  // The kernel's own image (its BTF goes into the headers) when setup could keep it, else the cloud kernel's.
+  const own = join(CACHE, `vmlinuz-${REL}`);
+  copyFileSync(existsSync(own) ? own : join(image, 'boot', `vmlinuz-${inputs.abi}`), join(stage, 'boot', `vmlinuz-${REL}`));
   copyFileSync(REAL.config, join(stage, 'boot', `config-${REL}`));
   for (const script of ['postinst', 'prerm', 'postrm', 'preinst']) {
     const text = readFileSync(join(CACHE, `image-${inputs.abi}.control`, script), 'utf8').replaceAll(inputs.abi, REL);
