@@ -48,7 +48,7 @@ export function btfOnlyElf(srcarch: string, btf: Buffer, btfIds?: Buffer): Buffe
   out[4] = is64 ? 2 : 1;
   out[5] = le ? 1 : 2;
   out[6] = 1; // EV_CURRENT
-  u16(2, 16); // ET_EXEC, as vmlinux is
+  u16(1, 16); // ET_REL: an object with no code (an executable without program headers is one lintian calls statically linked)
   u16(m.machine, 18);
   u32(1, 20);
   word(shoff, is64 ? 0x28 : 0x20);

@@ -78,9 +78,9 @@ describe('CO-RE: vmlinux.h and the BTF-only vmlinux in every header set (#25)', 
     assert.match(mustRun('bpftool', ['btf', 'dump', 'file', min]), /STRUCT 'task_struct'/);
   });
 
-  it('the .deb and the .rpm carry vmlinux.h and vmlinux; dpkg and rpm accept them', () => {
+  it('the .deb and the .rpm carry vmlinux.h and vmlinux; lintian, dpkg and rpm accept them', () => {
     const out = join(s.dir, 'pkgs');
-    const pkgs = buildJson([REAL.archive, '--config', REAL.config, '--btf', VMLINUZ, '-f', 'deb', '-f', 'rpm', '-z', 'zstd', '-o', out]);
+    const pkgs = buildJson([REAL.archive, '--config', REAL.config, '--btf', VMLINUZ, '-f', 'deb', '-f', 'rpm', '-z', 'gzip', '-o', out]);
     const deb = pkgs.find((p) => p.path.endsWith('.deb'))!.path;
     const rpm = pkgs.find((p) => p.path.endsWith('.rpm'))!.path;
     const listing = mustRun('dpkg-deb', ['-c', deb]);
@@ -88,6 +88,12 @@ describe('CO-RE: vmlinux.h and the BTF-only vmlinux in every header set (#25)', 
     assert.match(listing, new RegExp(`\\./usr/src/linux-headers-${REL.replace(/\+/g, '\\+')}/vmlinux\\n`));
     assert.ok(mustRun('rpm', ['-qpl', rpm]).split('\n').includes(`/usr/src/kernels/${REL}/vmlinux.h`));
     assert.match(mustRun('rpm', ['-K', rpm]), /digests OK/);
+    const lintian = tool('lintian', ['--tag-display-limit', '0', deb]);
+    assert.deepEqual(
+      lintian.stdout.split('\n').filter((l) => l.startsWith('E:')),
+      [],
+      'the BTF-only vmlinux is an object with no code, not a statically linked binary',
+    );
     const droot = join(s.dir, 'dpkg-root');
     dpkgRoot(droot);
     mustRun('dpkg', [`--root=${droot}`, '--force-script-chrootless', '-i', deb]);
