@@ -64,6 +64,9 @@ export async function readKernelBtf(src: BtfSource | undefined): Promise<KernelB
   }
   try {
     const found = await findBtf(bytes, src.origin);
+    // Copies: the blobs are views of a decompressed image (60-150 MB) that need not stay in memory.
+    found.btf = Buffer.from(found.btf);
+    if (found.btfIds) found.btfIds = Buffer.from(found.btfIds);
     const btf = parseBtf(found.btf);
     return {
       origin: src.origin,

@@ -7,7 +7,7 @@
 import {spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
-import {cpus, totalmem, tmpdir} from 'node:os';
+import {cpus, homedir, totalmem, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {DEFAULT_LIMITS} from '../../src/archive/limits.js';
 import {readTree} from '../../src/archive/reader.js';
@@ -18,6 +18,8 @@ import {tarBytes, type RawMember} from '../helpers/tar.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/run.js');
+/** What npm run setup fetched for the tests (the CO-RE bench uses the bundled archive's own vmlinuz from there). */
+const TEST_CACHE = process.env.KHPKG_TEST_DEBS ?? (process.getuid?.() === 0 ? '/var/cache/khpkg-test' : join(homedir(), '.cache/khpkg-test'));
 const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(name);
 const option = (name: string, dflt: string): string => (args.includes(name) ? args[args.indexOf(name) + 1]! : dflt);
@@ -248,6 +250,42 @@ for (const archive of flag('--only-4x') ? [] : archives) {
     results.push(both);
     log(row(both));
   }
+  // BTF (vmlinux.h and the BTF-only vmlinux): what it adds to a build, and khpkg's vmlinux.h beside bpftool's.
+  const image = process.env.KHPKG_BENCH_BTF ?? join(TEST_CACHE, `vmlinuz-${release}`);
+  if (wants('btf') && existsSync(image)) {
+    const withBtf = compare(
+      'build .deb (zstd) with --btf, vs without',
+      () => [khpkgCmd('build', archive, '--btf', image, '-f', 'deb', '-z', 'zstd', '-o', out, '-q')],
+      () => [khpkgCmd('build', archive, '-f', 'deb', '-z', 'zstd', '-o', out, '-q')],
+      clean,
+      {note: 'what BTF adds: find, parse, vmlinux.h, vmlinux'},
+      undefined,
+      archive,
+    );
+    results.push(withBtf);
+    log(row(withBtf));
+    // The same BTF as a raw file, for bpftool (which cannot read a bzImage).
+    const raw = join(WORK, 'vmlinux.btf');
+    const {findBtf} = await import('../../src/btf/image.js');
+    writeFileSync(raw, (await findBtf(readFileSync(image), image)).btf);
+    const dump = join(WORK, 'dump.mjs');
+    writeFileSync(
+      dump,
+      `import {readFileSync, writeFileSync} from 'node:fs';\nimport {parseBtf} from '${join(ROOT, 'dist/btf/btf.js')}';\nimport {writeVmlinuxH} from '${join(ROOT, 'dist/btf/c-dump.js')}';\nwriteFileSync(process.argv[3], writeVmlinuxH(parseBtf(readFileSync(process.argv[2]))), 'latin1');\n`,
+    );
+    const header = compare(
+      'vmlinux.h from BTF, vs bpftool btf dump format c',
+      () => [[process.execPath, dump, raw, join(out, 'vmlinux.h')]],
+      () => [['sh', '-c', `bpftool btf dump file ${raw} format c > ${join(out, 'vmlinux.ref.h')}`]],
+      clean,
+      {note: 'the same bytes (tested); node start-up included'},
+      undefined,
+      archive,
+    );
+    results.push(header);
+    log(row(header));
+  } else if (wants('btf')) log(`  (no BTF case: no ${image}; npm run setup keeps Debian's vmlinuz of ${release}, or set KHPKG_BENCH_BTF)`);
+
   if (wants('install')) {
     // install: into a fresh root each time, vs tar -xJf into the same file system, vs dpkg --root -i.
     clean();
