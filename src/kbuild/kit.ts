@@ -167,7 +167,13 @@ export async function buildKbuildKit(
     const modversions = config.symbols.get('CONFIG_MODVERSIONS') === 'y';
     // Module BTF: kbuild runs pahole against the tree's vmlinux, then resolve_btfids, which is built here.
     const moduleBtf = inputs.moduleBtf === true && config.symbols.get('CONFIG_DEBUG_INFO_BTF_MODULES') === 'y';
-    if (moduleBtf) await make(['-C', join(tree, 'tools/bpf/resolve_btfids'), jobs], 'tools/bpf/resolve_btfids');
+    if (moduleBtf) {
+      // resolve_btfids links a private libbpf, whose build would make the BPF helpers' header with
+      // python3 (scripts/bpf_doc.py): resolve_btfids never uses it, and a kernel machine may have no python3.
+      await mkdir(join(tree, 'tools/bpf/resolve_btfids/libbpf'), {recursive: true});
+      await writeFile(join(tree, 'tools/bpf/resolve_btfids/libbpf/bpf_helper_defs.h'), '/* khpkg: resolve_btfids uses no BPF helpers */\n');
+      await make(['-C', join(tree, 'tools/bpf/resolve_btfids'), jobs], 'tools/bpf/resolve_btfids');
+    }
     // A wrapper Makefile around the kernel's says what this tree cannot do, and lets builds go through.
     const wrappers: string[] = [];
     if (!modversions || !symversFrom) {

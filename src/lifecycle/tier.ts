@@ -19,7 +19,16 @@ export async function installModuleBuildTree(source: ArchiveSource, opts: Omit<I
   try {
     return {result: await installHeaders(source, {...opts, kbuild: {source: 'auto', root: opts.root}})};
   } catch (e) {
-    if (e instanceof KhpkgError && (e.code === 'no-kbuild-source' || e.code === 'kbuild')) return {why: e.message.split('\n')[0]!};
+    // One line: the summary, and the tool's first word on why (`--kbuild: building X failed (exit 2):` alone says little).
+    if (e instanceof KhpkgError && (e.code === 'no-kbuild-source' || e.code === 'kbuild'))
+      return {
+        why: e.message
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean)
+          .slice(0, 2)
+          .join(' '),
+      };
     throw e;
   }
 }
