@@ -11,15 +11,15 @@ _khpkg_autocomplete()
   COMPREPLY=()
 
   local commands="
-build --json --quiet --verbose --debug --max-file-size --max-total-size --kernel --root --wait --sign-key --keep --flat --suite --component --origin --label --valid-for --kbuild --symvers-from --system-map --repo --format --out --revision --version --maintainer --compression --config
+build --json --quiet --verbose --debug --max-file-size --max-total-size --kernel --btf --root --wait --sign-key --keep --flat --suite --component --origin --label --valid-for --kbuild --symvers-from --system-map --repo --format --out --revision --version --maintainer --compression --config
 doctor --json --quiet --verbose --debug --root --wait --rebuild
 files --json --quiet --verbose --debug --root
 hooks:disable --json --quiet --verbose --debug --root
 hooks:enable --json --quiet --verbose --debug --root
 hooks:status --json --quiet --verbose --debug --root
 info --json --quiet --verbose --debug --root
-inspect --json --quiet --verbose --debug --max-file-size --max-total-size
-install --json --quiet --verbose --debug --root --wait --max-file-size --max-total-size --kernel --kbuild --symvers-from --system-map --config --layout --force --reinstall --hooks --via
+inspect --json --quiet --verbose --debug --max-file-size --max-total-size --kernel --btf --root
+install --json --quiet --verbose --debug --root --wait --max-file-size --max-total-size --kernel --btf --kbuild --symvers-from --system-map --config --layout --force --reinstall --hooks --via
 list --json --quiet --verbose --debug --root --built
 owns --json --quiet --verbose --debug --root
 prune --json --quiet --verbose --debug --root --wait --dry-run --yes --built
