@@ -68,6 +68,8 @@ export async function runKernelHook(
       const r = await installHeaders(await open(), install);
       return {...outcome(action, r), said: `${said(r)}; to build modules for it: ${howToGiveSource(seriesOf(r.release), r.release)}`};
     }
+    // A build link an earlier run moved aside for DKMS, and whose phase after DKMS never came (a crash, a unit not run), is put back first.
+    if (/^[A-Za-z0-9._+~-]+$/.test(rel)) restoreBuildLink(root, rel);
     const source = await open();
     const tried = await installModuleBuildTree(source, install, rel);
     if ('result' in tried) {
