@@ -46,16 +46,18 @@ if [ ! -f "image-${abi}.control/postinst" ]; then
 fi
 echo "$abi" > abi
 
-# The kernel image of the bundled 6.12 archive's own kernel (its BTF, for the CO-RE tests): only its
-# vmlinuz is kept. Named by the fixture's release; Debian serves it as long as that upload is current.
+# The kernel package of the bundled 6.12 archive's own kernel: its vmlinuz (BTF, for the CO-RE tests),
+# and the whole .deb, kept in kernel-pkgs/ (the fleet tests read real distro kernel packages). Named by
+# the fixture's release; Debian serves it as long as that upload is current.
 fixture_rel=6.12.117+deb12-amd64
-if [ ! -f "vmlinuz-${fixture_rel}" ]; then
+if [ ! -f "vmlinuz-${fixture_rel}" ] || ! ls kernel-pkgs/linux-image-"${fixture_rel}"-unsigned_*.deb >/dev/null 2>&1; then
   if fetch "linux-image-${fixture_rel}-unsigned"; then
     dpkg-deb --fsys-tarfile "linux-image-${fixture_rel}-unsigned"_*.deb | tar -xO "./boot/vmlinuz-${fixture_rel}" > "vmlinuz-${fixture_rel}.part"
     mv "vmlinuz-${fixture_rel}.part" "vmlinuz-${fixture_rel}"
-    rm -f "linux-image-${fixture_rel}-unsigned"_*.deb
+    mkdir -p kernel-pkgs
+    mv "linux-image-${fixture_rel}-unsigned"_*.deb kernel-pkgs/
   else
-    echo "fetch: Debian no longer serves linux-image-${fixture_rel}-unsigned: the CO-RE tests use ${abi}'s image with raw BTF instead" >&2
+    echo "fetch: Debian no longer serves linux-image-${fixture_rel}-unsigned: the CO-RE tests use ${abi}'s image with raw BTF, and the fleet tests say they cannot run" >&2
   fi
 fi
 echo "fetch: kbuild test inputs in $dir (linux-source-${series}, ${abi})"

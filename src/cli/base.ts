@@ -78,7 +78,8 @@ export function limitsFrom(flags: Interfaces.InferredFlags<typeof limitFlags>): 
 }
 
 export const sourceArg = {
-  description: 'a kheaders .tar.xz, a kheaders.ko (.ko.xz, .ko.zst), or - for stdin; default: the running kernel',
+  description:
+    'a kheaders .tar.xz, a kheaders.ko (.ko.xz, .ko.zst), a distro kernel package (.deb, .rpm) or unpacked kernel directory, or - for stdin; default: the running kernel',
   required: false,
 };
 

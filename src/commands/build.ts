@@ -1,18 +1,20 @@
 import {Args, Flags} from '@oclif/core';
 import {KhpkgCommand, kbuildFlags, kbuildFrom, limitFlags, limitsFrom, recordingRoot, recordRootFlags, sourceArg, waitFlag} from '../cli/base.js';
-import {describeBtf, describeKbuild} from '../cli/kbuild.js';
 import {describeRepo, publish, repoFlags, repoOptionsFrom} from '../cli/repo.js';
 import {progressBar} from '../cli/progress.js';
 import {archiveSource, kernelFlag} from '../cli/source.js';
 import {readConfigFile} from '../cli/files.js';
 import {COMPRESSIONS, type Compression} from '../formats/compression.js';
 import {FORMATS, type Format} from '../formats/writer.js';
-import {buildPackages, defaultMaintainer, recordArtifacts} from '../pipeline/build.js';
+import {buildPackages, defaultMaintainer, recordArtifacts, type BuildOptions} from '../pipeline/build.js';
+import {buildKernels, type KernelResult} from '../pipeline/fleet.js';
+import {describeKernels, kernelGroupsFrom, kernelJson, kernelProgress} from '../cli/fleet.js';
+import {KhpkgError} from '../errors.js';
 import type {Artifact} from '../formats/writer.js';
 import type {RepoResult} from '../repo/repo.js';
 
-/** `build --json`: always this one object: the packages written, and with `--repo` the repository update too. */
-export type BuildJson = {packages: Artifact[]; repo?: RepoResult};
+/** `build --json`: always this one object: the packages written, each kernel's result when SOURCEs are kernel packages, and with `--repo` the repository update. */
+export type BuildJson = {packages: Artifact[]; kernels?: ReturnType<typeof kernelJson>[]; repo?: RepoResult};
 
 export default class Build extends KhpkgCommand {
   static override summary = 'Build linux-headers .deb (and kernel-devel .rpm) packages from a kheaders archive.';
@@ -21,8 +23,16 @@ export default class Build extends KhpkgCommand {
     '<%= config.bin %> build kheaders.tar.xz --config config-6.12 --out dist/',
     '<%= config.bin %> build kheaders.tar.xz --format deb --compression zstd --json',
     '<%= config.bin %> build -f deb -f rpm --repo /srv/repo --sign-key ops@example.com --keep 2',
+    '<%= config.bin %> build pkgs/linux-image-*.deb pkgs/kernel-core-*.rpm pkgs/kernel-modules-core-*.rpm -f deb -f rpm --repo /srv/repo --jobs 4',
   ];
-  static override args = {source: Args.string(sourceArg)};
+  static override args = {
+    source: Args.string({
+      ...sourceArg,
+      description: `${sourceArg.description}; or distro kernel packages (.deb, .rpm) and unpacked kernels, one header set per kernel`,
+    }),
+  };
+  /** SOURCE...: a fleet's kernel packages. */
+  static override strict = false;
   static override flags = {
     ...limitFlags,
     ...kernelFlag,
@@ -38,16 +48,20 @@ export default class Build extends KhpkgCommand {
     maintainer: Flags.string({description: 'Maintainer (default: $DEBFULLNAME <$DEBEMAIL>)'}),
     compression: Flags.string({char: 'z', options: [...COMPRESSIONS], default: 'xz', description: 'compression of the package payload'}),
     config: Flags.string({char: 'c', description: '.config or config.gz to add (default for the running kernel: /proc/config.gz)'}),
+    jobs: Flags.integer({char: 'j', min: 1, description: 'kernels built at once from kernel packages (default: the cores)'}),
   };
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Build);
+    const {argv, flags} = await this.parse(Build);
+    const specs = argv as string[];
     const limits = limitsFrom(flags);
     const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
     const root = recordingRoot(flags.root);
-    const source = await archiveSource(args.source, flags, flags.root ?? '/', limits);
-    const progress = progressBar(!flags.json && !flags.quiet);
-    const {release, artifacts, kbuild, btf, notes} = await buildPackages(source, {
+    if (flags.kernel !== undefined && specs.length > 0) throw new KhpkgError('usage', 'give either SOURCE or --kernel, not both');
+    const kernels = flags.kernel === undefined ? await kernelGroupsFrom(specs) : undefined;
+    if (specs.length > 1 && !kernels) throw new KhpkgError('usage', 'several SOURCEs must be kernel packages');
+    const progress = progressBar(!flags.json && !flags.quiet && !kernels);
+    const options: BuildOptions = {
       formats: [...new Set(flags.format as Format[])],
       outDir: flags.out,
       revision: flags.revision,
@@ -58,10 +72,37 @@ export default class Build extends KhpkgCommand {
       limits,
       onProgress: progress.onProgress,
       kbuild: kbuildFrom(flags, flags.root ?? '/'),
-    }).finally(progress.done);
-    const recorded = root !== undefined && recordArtifacts(root, artifacts, release, source.sha256);
+    };
+    let results: KernelResult[];
+    if (kernels) {
+      if (config && kernels.length > 1) throw new KhpkgError('usage', "--config names one kernel's config: each kernel package carries its own");
+      const onKernel = kernelProgress(!flags.json && !flags.quiet, kernels.length);
+      results = await buildKernels(kernels, {...options, jobs: flags.jobs, onKernel});
+    } else {
+      const source = await archiveSource(specs[0], flags, flags.root ?? '/', limits);
+      const b = await buildPackages(source, options).finally(progress.done);
+      results = [
+        {
+          release: b.release,
+          ok: true,
+          packages: b.artifacts,
+          sources: [source.origin],
+          sha256: source.sha256,
+          kbuild: b.kbuild,
+          btf: b.btf,
+          notes: b.notes,
+          seconds: 0,
+        },
+      ];
+    }
+    const unrecorded = results.filter((r) => r.ok && root !== undefined && !recordArtifacts(root, r.packages, r.release, r.sha256)).length;
+    // One kernel's failure is that kernel's error, with its own exit status.
+    const only = results.length === 1 ? results[0]! : undefined;
+    if (only && !only.ok) throw new KhpkgError(only.error.code, only.error.message);
+    const artifacts = results.flatMap((r) => (r.ok ? r.packages : []));
+    // The repository is updated once, with every kernel that was built.
     const repo =
-      flags.repo === undefined
+      flags.repo === undefined || artifacts.length === 0
         ? undefined
         : await publish(
             flags.repo,
@@ -72,16 +113,16 @@ export default class Build extends KhpkgCommand {
             ),
             root,
           );
-    if (flags.json) return this.printJson<BuildJson>(repo ? {packages: artifacts, repo} : {packages: artifacts});
-    if (root !== undefined && !recorded && flags.verbose) this.log(`(not recorded: the registry under ${root} is not writable)`);
-    if (flags.quiet) return;
-    for (const a of artifacts) {
-      this.log(`${a.path}`);
-      if (flags.verbose) this.log(`  ${a.name} ${a.version} ${a.arch}, ${a.size} bytes, sha256 ${a.sha256}`);
-    }
-    if (kbuild) this.log(describeKbuild(kbuild));
-    if (btf) this.log(describeBtf(btf));
-    for (const n of notes) this.log(`note: ${n}`);
-    if (repo) for (const line of describeRepo(repo)) this.log(line);
+    const failed = results.filter((r) => !r.ok).length;
+    if (unrecorded > 0 && flags.verbose && !flags.json) this.log(`(not recorded: the registry under ${root} is not writable)`);
+    if (flags.json) this.printJson<BuildJson>({packages: artifacts, ...(kernels && {kernels: results.map(kernelJson)}), ...(repo && {repo})});
+    else if (!flags.quiet) {
+      const {out, err} = describeKernels(results, flags.verbose);
+      for (const line of out) this.log(line);
+      for (const line of err) process.stderr.write(`${line}\n`);
+      if (repo) for (const line of describeRepo(repo)) this.log(line);
+    } else for (const line of describeKernels(results, false).err) process.stderr.write(`${line}\n`);
+    // Several kernels: 1 when none was built, 3 when some were (automation tells the two apart).
+    if (failed > 0) this.exit(failed === results.length ? 1 : 3);
   }
 }

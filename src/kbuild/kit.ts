@@ -15,7 +15,7 @@ import {feedPlans} from '../content/feed.js';
 import {runningRelease} from '../source/kernel.js';
 import {howToGiveSource, seriesOf} from './discover.js';
 import {kernelSourceFor} from './kit-cache.js';
-import {reconstructSymvers} from './symvers.js';
+import {reconstructSymvers, type SymversResult} from './symvers.js';
 
 /** What `--kbuild` was given. */
 export interface KbuildInputs {
@@ -25,6 +25,8 @@ export interface KbuildInputs {
   symversFrom?: string;
   /** A System.map or /proc/kallsyms, for which vmlinux exports are GPL-only. */
   systemMap?: string;
+  /** Module.symvers already gathered (a kernel package's modules, as they streamed by), and what it came from. */
+  symvers?: {from: string; result: SymversResult};
   /** Without symversFrom: look for `<root>/lib/modules/<release>` (the kernel's own modules). */
   root?: string;
   /** The tree will have the kernel's BTF (vmlinux): build resolve_btfids, so modules get BTF (CONFIG_DEBUG_INFO_BTF_MODULES). */
@@ -154,13 +156,15 @@ export async function buildKbuildKit(
 
     let symvers: KbuildKit['symvers'];
     const modules = inputs.root === undefined ? undefined : join(inputs.root, 'lib/modules', release);
-    const symversFrom = inputs.symversFrom ?? (modules && existsSync(join(modules, 'kernel')) ? modules : undefined);
+    const symversFrom = inputs.symvers?.from ?? inputs.symversFrom ?? (modules && existsSync(join(modules, 'kernel')) ? modules : undefined);
     const running = release === runningRelease() && existsSync('/proc/kallsyms');
     if (symversFrom) {
-      const r = await reconstructSymvers(symversFrom, {
-        systemMap: inputs.systemMap ?? (running ? '/proc/kallsyms' : undefined),
-        systemMapOptional: inputs.systemMap === undefined,
-      });
+      const r =
+        inputs.symvers?.result ??
+        (await reconstructSymvers(symversFrom, {
+          systemMap: inputs.systemMap ?? (running ? '/proc/kallsyms' : undefined),
+          systemMapOptional: inputs.systemMap === undefined,
+        }));
       await writeFile(join(tree, 'Module.symvers'), r.text);
       symvers = {from: symversFrom, symbols: r.symbols, fromModules: r.fromModules, fromVmlinux: r.fromVmlinux, modules: r.modules};
     }

@@ -26,7 +26,7 @@ export interface SymversResult {
   systemMap: boolean;
 }
 
-const MODULE = /\.ko(\.xz|\.zst|\.gz)?$/;
+export const MODULE = /\.ko(\.xz|\.zst|\.gz)?$/;
 const MAX_MODULE = 256 * 1024 * 1024;
 
 /**
@@ -43,40 +43,67 @@ export async function reconstructSymvers(
 ): Promise<SymversResult> {
   const files = await moduleFiles(modulesDir);
   if (files.length === 0) throw new KhpkgError('not-found', `no kernel modules (.ko, .ko.xz, .ko.zst) under ${modulesDir}`);
-  const exported = new Map<string, SymversEntry>();
-  const imported = new Map<string, number>();
-  let n = 0;
+  const collector = new SymversCollector();
   for (const file of files) {
-    const elf = parseElf(await moduleBytes(join(modulesDir, file)));
-    opts.onModule?.(++n);
-    if (!elf) continue;
-    for (const [symbol, crc] of versions(elf)) if (!imported.has(symbol)) imported.set(symbol, crc);
+    collector.add(file, await moduleBytes(join(modulesDir, file)));
+    opts.onModule?.(collector.modules);
+  }
+  const map = opts.systemMap === undefined ? undefined : await readSystemMap(opts.systemMap);
+  return collector.result(map, opts.systemMapOptional);
+}
+
+/**
+ * Module.symvers gathered one module at a time, as a directory is walked or a kernel package's
+ * payload streams by: nothing but the symbols is kept of a module once it is added.
+ */
+export class SymversCollector {
+  private readonly exported = new Map<string, SymversEntry>();
+  private readonly imported = new Map<string, number>();
+  modules = 0;
+
+  /** `file`: the module's path under `lib/modules/<rel>/` (`kernel/drivers/net/mii.ko.xz`); `elf`: its decompressed bytes. */
+  add(file: string, bytes: Buffer): void {
+    const elf = parseElf(bytes);
+    this.modules++;
+    if (!elf) return;
+    for (const [symbol, crc] of versions(elf)) if (!this.imported.has(symbol)) this.imported.set(symbol, crc);
     // Only in-tree modules (under kernel/) have a kernel-tree path to name them by.
     const inTree = /^kernel\/(.*)\.ko(\.\w+)?$/.exec(file);
-    if (inTree) for (const e of exportsOf(elf, inTree[1]!)) exported.set(e.symbol, e);
+    if (inTree) for (const e of exportsOf(elf, inTree[1]!)) this.exported.set(e.symbol, e);
   }
-  const gplOnly = opts.systemMap ? await gplExports(opts.systemMap) : undefined;
-  if (opts.systemMap && !gplOnly && !opts.systemMapOptional)
-    throw new KhpkgError(
-      'bad-input',
-      `${opts.systemMap} has no __start___ksymtab_gpl/__stop___ksymtab_gpl addresses: not a kernel's System.map (Debian's is a stub; /proc/kallsyms needs root)`,
-    );
-  const entries = [...exported.values()];
-  let fromVmlinux = 0;
-  for (const [symbol, crc] of imported) {
-    if (exported.has(symbol)) continue;
-    entries.push({crc, symbol, module: 'vmlinux', gpl: gplOnly?.has(symbol) ?? false, namespace: ''});
-    fromVmlinux++;
+
+  /** `systemMap`: a System.map's text and its name, for which vmlinux exports are GPL-only. */
+  result(systemMap?: {text: string; name: string}, systemMapOptional = false): SymversResult {
+    const gplOnly = systemMap ? gplExports(systemMap.text) : undefined;
+    if (systemMap && !gplOnly && !systemMapOptional)
+      throw new KhpkgError(
+        'bad-input',
+        `${systemMap.name} has no __start___ksymtab_gpl/__stop___ksymtab_gpl addresses: not a kernel's System.map (Debian's is a stub; /proc/kallsyms needs root)`,
+      );
+    const entries = [...this.exported.values()];
+    let fromVmlinux = 0;
+    for (const [symbol, crc] of this.imported) {
+      if (this.exported.has(symbol)) continue;
+      entries.push({crc, symbol, module: 'vmlinux', gpl: gplOnly?.has(symbol) ?? false, namespace: ''});
+      fromVmlinux++;
+    }
+    entries.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+    return {
+      text: entries.map(formatEntry).join(''),
+      symbols: entries.length,
+      fromModules: this.exported.size,
+      fromVmlinux,
+      modules: this.modules,
+      systemMap: gplOnly !== undefined,
+    };
   }
-  entries.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
-  return {
-    text: entries.map(formatEntry).join(''),
-    symbols: entries.length,
-    fromModules: exported.size,
-    fromVmlinux,
-    modules: files.length,
-    systemMap: gplOnly !== undefined,
-  };
+}
+
+async function readSystemMap(path: string): Promise<{text: string; name: string}> {
+  const text = await readFile(path, 'utf8').catch((e: Error) => {
+    throw new KhpkgError('not-found', `System.map ${path}: ${e.message}`);
+  });
+  return {text, name: path};
 }
 
 export function formatEntry(e: SymversEntry): string {
@@ -112,7 +139,11 @@ async function moduleFiles(dir: string): Promise<string[]> {
 }
 
 async function moduleBytes(path: string): Promise<Buffer> {
-  const raw = await readFile(path);
+  return decompressedModule(path, await readFile(path));
+}
+
+/** A module's ELF bytes: `.ko` as it is, `.ko.xz`/`.ko.zst`/`.ko.gz` decompressed (bounded). */
+export async function decompressedModule(path: string, raw: Buffer): Promise<Buffer> {
   return path.endsWith('.ko') ? raw : decompressAll(raw, MAX_MODULE);
 }
 
@@ -171,10 +202,7 @@ function exportsOf(elf: Elf, module: string): SymversEntry[] {
  * `__stop___ksymtab_gpl`, from a System.map or /proc/kallsyms (same format). Undefined when it
  * holds no such addresses (a stub, or kallsyms read without root shows zeros).
  */
-async function gplExports(systemMap: string): Promise<Set<string> | undefined> {
-  const text = await readFile(systemMap, 'utf8').catch((e: Error) => {
-    throw new KhpkgError('not-found', `System.map ${systemMap}: ${e.message}`);
-  });
+function gplExports(text: string): Set<string> | undefined {
   const ksymtab = new Map<string, bigint>();
   let start: bigint | undefined;
   let stop: bigint | undefined;

@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {createCompressor} from '../formats/compression.js';
-import {TAR_END, tarHeader, tarPadding} from '../formats/deb/tar.js';
+import {TAR_END, tarHeader, tarPadding} from '../formats/tar.js';
 import {CompressedSection, writePackageFile} from '../formats/output.js';
 import type {StagedFile} from './stage.js';
 

@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto';
 import {readFile, stat} from 'node:fs/promises';
 import {basename} from 'node:path';
+import {bufferSource} from '../archive/byte-source.js';
 import {KhpkgError} from '../errors.js';
 import {DebReader} from '../formats/deb/read.js';
 import {RpmReader} from '../formats/rpm/read.js';
@@ -17,7 +18,7 @@ export async function readPackageMeta(path: string, filename: string): Promise<R
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   try {
     if (bytes.toString('latin1', 0, 8) === '!<arch>\n') return await debMeta(bytes, filename, mtimeMs, sha256);
-    if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0xedabeedb) return rpmMeta(bytes, filename, mtimeMs, sha256);
+    if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0xedabeedb) return await rpmMeta(bytes, filename, mtimeMs, sha256);
   } catch (e) {
     if (e instanceof KhpkgError) throw e;
     throw new KhpkgError('bad-input', `${basename(path)} is a damaged package (${(e as Error).message})`);
@@ -26,7 +27,7 @@ export async function readPackageMeta(path: string, filename: string): Promise<R
 }
 
 async function debMeta(bytes: Buffer, filename: string, mtimeMs: number, sha256: string): Promise<RepoPackage> {
-  const p = await new DebReader(bytes).control(MAX_CONTROL);
+  const p = (await (await DebReader.open(bufferSource(bytes, filename))).control(MAX_CONTROL)).control;
   const [pkg, version, arch] = [p?.get('Package'), p?.get('Version'), p?.get('Architecture')];
   if (!pkg || !version || !arch) throw new KhpkgError('bad-input', `${basename(filename)} has no usable control file`);
   return {
@@ -47,8 +48,8 @@ async function debMeta(bytes: Buffer, filename: string, mtimeMs: number, sha256:
   };
 }
 
-function rpmMeta(bytes: Buffer, filename: string, mtimeMs: number, sha256: string): RepoPackage {
-  const rpm = new RpmReader(bytes);
+async function rpmMeta(bytes: Buffer, filename: string, mtimeMs: number, sha256: string): Promise<RepoPackage> {
+  const rpm = await RpmReader.open(bufferSource(bytes, filename));
   const h = rpm.header;
   const [name, version, release, arch] = [h.string(TAG.NAME), h.string(TAG.VERSION), h.string(TAG.RELEASE), h.string(TAG.ARCH)];
   if (!name || !version || !release || !arch) throw new KhpkgError('bad-input', `${basename(filename)} names no package`);

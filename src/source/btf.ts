@@ -13,6 +13,8 @@ export interface BtfSource {
   origin: string;
   /** `--btf FILE`: a file without BTF is an error; found by khpkg, it only means a set without BTF. */
   given: boolean;
+  /** The image's bytes when they are already held (a kernel package's member, read as it streamed by). */
+  bytes?: Buffer;
 }
 
 /** The kernel's BTF, found and checked: what a header set gets from it. */
@@ -47,21 +49,23 @@ export interface BtfRecord {
 export async function readKernelBtf(src: BtfSource | undefined): Promise<KernelBtf | undefined> {
   if (!src) return undefined;
   let bytes: Buffer;
-  try {
-    const fh = await open(src.path, 'r');
+  if (src.bytes) bytes = src.bytes;
+  else
     try {
-      const size = (await fh.stat()).size;
-      if (size > MAX_IMAGE_BYTES) throw new KhpkgError('bad-input', `--btf ${src.origin}: ${size} bytes, larger than any kernel image`);
-      // sysfs files report size 4096 or 0: read to the end, bounded.
-      bytes = await fh.readFile();
-    } finally {
-      await fh.close();
+      const fh = await open(src.path, 'r');
+      try {
+        const size = (await fh.stat()).size;
+        if (size > MAX_IMAGE_BYTES) throw new KhpkgError('bad-input', `--btf ${src.origin}: ${size} bytes, larger than any kernel image`);
+        // sysfs files report size 4096 or 0: read to the end, bounded.
+        bytes = await fh.readFile();
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      if (e instanceof KhpkgError) throw e;
+      if (!src.given) return undefined;
+      throw new KhpkgError('not-found', `--btf ${src.origin}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
-  } catch (e) {
-    if (e instanceof KhpkgError) throw e;
-    if (!src.given) return undefined;
-    throw new KhpkgError('not-found', `--btf ${src.origin}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
   try {
     const found = await findBtf(bytes, src.origin);
     // Copies: the blobs are views of a decompressed image (60-150 MB) that need not stay in memory.

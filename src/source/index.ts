@@ -9,9 +9,11 @@ import {kernelPaths, readRunningKernelArchive, readRunningKernelConfig} from './
 import type {BtfSource} from './btf.js';
 import {archiveFromModule} from './module.js';
 import {treeFromPackage} from './package.js';
+import {bufferSource, fileSource, type ByteSource} from '../archive/byte-source.js';
+import {identifyKernelPackage, readKernelParts, type KernelGroup, type KernelParts} from './kernel-package.js';
 import {findInstalledKernel, installedKernelArchive} from './installed.js';
 
-export type SourceKind = 'file' | 'stdin' | 'running-kernel' | 'module' | 'deb' | 'rpm';
+export type SourceKind = 'file' | 'stdin' | 'running-kernel' | 'module' | 'deb' | 'rpm' | 'kernel-package';
 
 /**
  * Where a kheaders archive came from, and its compressed bytes. They are held in memory (a few MB)
@@ -27,6 +29,8 @@ export interface ArchiveSource {
   sha256: string;
   /** The config that comes with the source: the running kernel's /proc/config.gz, a package's .config. */
   defaultConfig?: Buffer;
+  /** Where that config was found, when the source knows better than `<origin>: .config` (a kernel package's /boot/config-<rel>). */
+  defaultConfigOrigin?: string;
   /** `--kernel <release>`: the release the archive must name (its UTS_RELEASE). */
   expectedRelease?: string;
   /** Where the kernel's BTF is (read when a set is made): the running kernel's sysfs file, an installed kernel's image, `--btf FILE`. */
@@ -57,12 +61,21 @@ export function checkExpectedRelease(source: ArchiveSource, release: string): vo
 /** The config to add: the one given, else the one the source carries (/proc/config.gz, a package's .config). */
 export function configFor(source: ArchiveSource, given: {bytes: Buffer; origin: string} | undefined): {bytes: Buffer; origin: string} | undefined {
   return (
-    given ?? (source.defaultConfig && {bytes: source.defaultConfig, origin: source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`})
+    given ??
+    (source.defaultConfig && {
+      bytes: source.defaultConfig,
+      origin: source.defaultConfigOrigin ?? (source.kind === 'running-kernel' ? '/proc/config.gz' : `${source.origin}: .config`),
+    })
   );
 }
 
 /** Where the archive came from, as the registry records it: files by their absolute path. */
 export function recordedOrigin(source: ArchiveSource): string {
+  if (source.kind === 'kernel-package')
+    return source.origin
+      .split(' + ')
+      .map((p) => resolve(p.replace(/: \/.*$/, '')))
+      .join(' + ');
   return ['file', 'module', 'deb', 'rpm'].includes(source.kind) ? resolve(source.origin) : source.origin;
 }
 
@@ -77,17 +90,79 @@ export async function openSource(spec: string | undefined, limits: Limits): Prom
     const btf = existsSync(sysfs) ? {path: sysfs, origin: sysfs, given: false} : undefined;
     return withDigest({kind: 'running-kernel', origin: 'running kernel', bytes, defaultConfig: readRunningKernelConfig(), btf});
   }
+  if (spec !== '-' && (await stat(spec).catch(() => undefined))?.isDirectory()) {
+    const kernel = (await identifyKernelPackage(spec))!;
+    return openKernelPackages({release: kernel.releases[0]!, packages: [kernel]}, limits, kernel.releases);
+  }
+  if (spec !== '-') {
+    // A package is read as a stream (a distro's kernel package can be 500 MB); anything else is small.
+    const head = await readHead(spec);
+    const format = sniff(head);
+    if (format === 'deb' || format === 'rpm') {
+      const kernel = await identifyKernelPackage(spec);
+      if (kernel) return openKernelPackages({release: kernel.releases[0]!, packages: [kernel]}, limits, kernel.releases);
+      return packagedSource(await fileSource(spec), format, spec);
+    }
+  }
   const raw = spec === '-' ? await readStdin(limits.maxInputBytes) : await readBounded(spec, limits.maxInputBytes);
   const format = sniff(raw);
   const kind: SourceKind = spec === '-' ? 'stdin' : 'file';
-  if (format === 'deb' || format === 'rpm') {
-    const tree = await treeFromPackage(raw, format, limits.maxInputBytes);
-    return {kind: format, origin: spec, bytes: tree.tar, sha256: tree.archiveSha256, defaultConfig: tree.config};
-  }
+  if (format === 'deb' || format === 'rpm') return packagedSource(bufferSource(raw, 'stdin'), format, spec);
   if (format === 'elf' || ((format === 'xz' || format === 'zstd' || format === 'gzip') && (await holdsElf(raw, format)))) {
     return withDigest({kind: 'module', origin: spec, bytes: await archiveFromModule(raw, limits.maxInputBytes)});
   }
   return withDigest({kind, origin: spec, bytes: raw});
+}
+
+async function packagedSource(bytes: ByteSource, format: 'deb' | 'rpm', origin: string): Promise<ArchiveSource> {
+  try {
+    const tree = await treeFromPackage(bytes, format);
+    return {kind: format, origin, bytes: tree.tar, sha256: tree.archiveSha256, defaultConfig: tree.config};
+  } finally {
+    await bytes.close();
+  }
+}
+
+/**
+ * One kernel's packages (or unpacked directories), read in one streamed pass: the source is the
+ * kheaders archive of its `kheaders.ko`, with the package's config and image (for BTF). A set of
+ * packages that holds several kernels is refused here: `build` makes one set per kernel.
+ */
+export async function openKernelPackages(group: KernelGroup, limits: Limits, releases = [group.release]): Promise<ArchiveSource> {
+  if (releases.length > 1)
+    throw new KhpkgError(
+      'usage',
+      `${group.packages[0]!.path} holds the files of ${releases.length} kernels (${releases.join(', ')}): give one kernel's packages`,
+    );
+  return kernelPartsSource(await readKernelParts(group, limits), group);
+}
+
+/** The source a kernel's parts make, or one line on what is missing from its packages. */
+export function kernelPartsSource(parts: KernelParts, group: KernelGroup): ArchiveSource {
+  const names = group.packages.map((p) => p.path).join(' + ');
+  if (!parts.archive) {
+    const setting = parts.config && /^CONFIG_IKHEADERS=([ym])$/m.exec(parts.config.bytes.toString('latin1'))?.[1];
+    if (parts.builtin || setting === 'y')
+      throw new KhpkgError(
+        'no-kheaders',
+        `${group.release} has kheaders built in (CONFIG_IKHEADERS=y): its archive is in the running kernel's /sys/kernel/kheaders.tar.xz; khpkg cannot yet take it out of the image in ${names}`,
+      );
+    if (parts.config && !setting)
+      throw new KhpkgError('no-kheaders', `${group.release} is built without CONFIG_IKHEADERS (${parts.config.origin}): its packages hold no headers archive`);
+    throw new KhpkgError(
+      'no-kheaders',
+      `no kheaders.ko of ${group.release} in ${names}: give the package that holds its modules too (Ubuntu: linux-modules-<rel>; Fedora: kernel-modules-core)`,
+    );
+  }
+  return withDigest({
+    kind: 'kernel-package',
+    origin: names,
+    bytes: parts.archive.bytes,
+    defaultConfig: parts.config?.bytes,
+    defaultConfigOrigin: parts.config?.origin,
+    expectedRelease: group.release,
+    btf: parts.image && {path: parts.image.origin, origin: parts.image.origin, given: false, bytes: parts.image.bytes},
+  });
 }
 
 function withDigest(s: Omit<ArchiveSource, 'sha256'>): ArchiveSource {
@@ -102,6 +177,16 @@ async function holdsElf(raw: Buffer, format: 'xz' | 'zstd' | 'gzip'): Promise<bo
     return head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46;
   } catch {
     return false;
+  }
+}
+
+async function readHead(path: string): Promise<Buffer> {
+  const source = await fileSource(path);
+  try {
+    if (source.size === 0) throw new KhpkgError('bad-input', `${path}: the input is empty`);
+    return await source.read(0, Math.min(512, source.size), 'its first bytes');
+  } finally {
+    await source.close();
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {TAR_END, tarHeader, tarPadding} from '../../src/formats/deb/tar.js';
+import {TAR_END, tarHeader, tarPadding} from '../../src/formats/tar.js';
 import {mustRun, scratch} from '../helpers/run.js';
 
 describe('tar writer (data and control archives)', () => {

@@ -127,12 +127,12 @@ describe('sources: file, stdin, kheaders.ko, the running kernel', () => {
     assert.match(mustRun('dpkg-deb', ['--contents', JSON.parse(r2.stdout).packages[0].path]), /\/\.config\n/);
   });
 
-  it('a missing file and a directory are one-line errors', () => {
+  it('a missing file and a directory without a kernel in it are one-line errors', () => {
     const r = khpkg(['inspect', join(s.dir, 'missing.tar.xz')]);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, `khpkg: ${join(s.dir, 'missing.tar.xz')}: no such file\n`);
     const d = khpkg(['inspect', s.dir]);
-    assert.equal(d.stderr, `khpkg: ${s.dir}: is a directory, not an archive\n`);
+    assert.equal(d.stderr, `khpkg: ${s.dir}: a directory without an unpacked kernel (no lib/modules/<release>/ or boot/vmlinuz-<release>)\n`);
   });
 
   it('usage errors exit 2', () => {

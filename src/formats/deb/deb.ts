@@ -8,7 +8,7 @@ import {renderTemplate} from '../../content/templates.js';
 import type {Artifact, BuildInput, Packager, PackageSink} from '../writer.js';
 import {AR_MAGIC, arHeader, arMember} from './ar.js';
 import {controlParagraph, debIdentity, maintainerScripts, md5sums, type DebIdentity} from './control.js';
-import {TAR_END, tarHeader, tarPadding, type TarMember} from './tar.js';
+import {TAR_END, tarHeader, tarPadding, type TarMember} from '../tar.js';
 
 /** <name>_<version>_<arch>.deb, written without dpkg-deb (Android has none). */
 export const debPackager: Packager = {

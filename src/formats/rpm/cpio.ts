@@ -1,3 +1,6 @@
+import {ByteQueue} from '../../archive/byte-queue.js';
+import {KhpkgError} from '../../errors.js';
+
 /** The SVR4 `newc` cpio format rpm payloads use: 110-byte ASCII headers, names and data 4-aligned. */
 export interface CpioMember {
   /** `./usr/...`: rpm payloads name files with a `./` prefix (rpmlib(PayloadFilesHavePrefix)). */
@@ -30,29 +33,49 @@ export function cpioPadding(size: number): Buffer {
 
 export const CPIO_TRAILER = cpioHeader({name: 'TRAILER!!!', ino: 0, mode: 0, mtime: 0, size: 0, nlink: 1});
 
-/** One member read back from a newc archive. */
-export interface CpioEntry {
+/** One member of a newc archive as the stream passes it: its content is read only if asked for. */
+export interface CpioItem {
   name: string;
+  /** Full st_mode: type bits | permissions. */
   mode: number;
   mtime: number;
-  data: Buffer;
+  size: number;
+  body(): Promise<Buffer>;
 }
 
-/** Reads a whole newc archive (bounds-checked) up to its trailer. */
-export function readCpio(buf: Buffer): CpioEntry[] {
-  const out: CpioEntry[] = [];
-  let at = 0;
+const MAX_NAME = 64 * 1024;
+
+/** Reads a newc archive as it streams by, up to its trailer; a member's content is skipped unless taken. */
+export async function* readCpio(input: AsyncIterable<Buffer>): AsyncGenerator<CpioItem> {
+  const q = new ByteQueue(input[Symbol.asyncIterator](), 'cpio');
   for (;;) {
-    if (at + 110 > buf.length || buf.toString('latin1', at, at + 6) !== '070701') throw new RangeError(`bad cpio header at ${at}`);
-    const field = (i: number): number => parseInt(buf.toString('latin1', at + 6 + 8 * i, at + 14 + 8 * i), 16);
+    const head = await q.read(110, 'a header');
+    if (head.toString('latin1', 0, 6) !== '070701') throw new KhpkgError('corrupt-input', 'cpio data is corrupt (a header without the newc magic)');
+    const field = (i: number): number => {
+      const text = head.toString('latin1', 6 + 8 * i, 14 + 8 * i);
+      if (!/^[0-9a-fA-F]{8}$/.test(text)) throw new KhpkgError('corrupt-input', 'cpio data is corrupt (a header field is not hex)');
+      return parseInt(text, 16);
+    };
     const [mode, mtime, size, namesize] = [field(1), field(5), field(6), field(11)];
-    const nameEnd = at + 110 + namesize;
-    if (nameEnd > buf.length) throw new RangeError('cpio name is cut short');
-    const name = buf.toString('utf8', at + 110, nameEnd - 1);
-    const dataAt = nameEnd + pad4(110 + namesize);
-    if (name === 'TRAILER!!!') return out;
-    if (dataAt + size > buf.length) throw new RangeError(`cpio member ${name} is cut short`);
-    out.push({name, mode, mtime, data: buf.subarray(dataAt, dataAt + size)});
-    at = dataAt + size + pad4(size);
+    if (namesize < 1 || namesize > MAX_NAME) throw new KhpkgError('corrupt-input', `cpio data is corrupt (a name of ${namesize} bytes)`);
+    const nameBytes = await q.read(namesize + pad4(110 + namesize), 'a name');
+    const name = nameBytes.toString('utf8', 0, namesize - 1);
+    if (name === 'TRAILER!!!') {
+      await q.drain(1 << 20);
+      return;
+    }
+    const padded = size + pad4(size);
+    let consumed = false;
+    yield {
+      name,
+      mode,
+      mtime,
+      size,
+      body: async () => {
+        consumed = true;
+        return (await q.read(padded, `'${name}'`)).subarray(0, size);
+      },
+    };
+    if (!consumed) await q.skip(padded);
   }
 }

@@ -1,4 +1,4 @@
-import type {Entry, EntryType} from '../../archive/entry.js';
+import type {Entry, EntryType} from '../archive/entry.js';
 
 /** What a tar member needs: an entry (path relative to `/`, the root itself ''); owner is always root:root. */
 export type TarMember = Entry;
