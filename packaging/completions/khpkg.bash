@@ -11,7 +11,7 @@ _khpkg_autocomplete()
   COMPREPLY=()
 
   local commands="
-build --json --quiet --verbose --debug --max-file-size --max-total-size --kernel --btf --root --wait --sign-key --keep --flat --suite --component --origin --label --valid-for --kbuild --symvers-from --system-map --repo --format --out --revision --version --maintainer --compression --config
+build --json --quiet --verbose --debug --max-file-size --max-total-size --kernel --btf --root --wait --sign-key --keep --flat --suite --component --origin --label --valid-for --kbuild --symvers-from --system-map --repo --format --out --revision --version --maintainer --compression --config --jobs
 doctor --json --quiet --verbose --debug --root --wait --rebuild
 files --json --quiet --verbose --debug --root
 hooks:disable --json --quiet --verbose --debug --root
@@ -28,8 +28,8 @@ repo --json --quiet --verbose --debug --root --wait --sign-key --keep --flat --s
 status --json --quiet --verbose --debug --root
 symvers --json --quiet --verbose --debug --out --system-map
 verify --json --quiet --verbose --debug --root
-autocomplete --refresh-cache
 help --nested-commands
+autocomplete --refresh-cache
 "
 
   function __trim_colon_commands()

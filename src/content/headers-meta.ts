@@ -1,5 +1,4 @@
 import type {KernelIdentity} from '../archive/info.js';
-import type {Layout} from './headers.js';
 import type {PackageMeta} from './package-meta.js';
 import {renderTemplate} from './templates.js';
 
@@ -78,9 +77,3 @@ export function rpmHeadersMeta(kernel: KernelIdentity, opts: HeadersPackageOptio
     scripts: {},
   };
 }
-
-/** The headers package of each format: Debian's name and layout, or Fedora's. */
-export const HEADERS_PACKAGE = {
-  deb: {layout: 'debian', meta: debHeadersMeta},
-  rpm: {layout: 'kernels', meta: rpmHeadersMeta},
-} as const satisfies Record<string, {layout: Layout; meta: (kernel: KernelIdentity, opts: HeadersPackageOptions) => PackageMeta}>;

@@ -13,6 +13,7 @@ import {kitRecord} from '../kbuild/kit.js';
 import {runHeaderHooks} from './hooks.js';
 import type {InstallOptions, InstallResult} from './install.js';
 import {lockRoot} from '../registry/lock.js';
+import {FORMAT_TABLE, rowForManager} from '../formats/table.js';
 import {recover} from './recover.js';
 
 export type Via = 'khpkg' | 'dpkg' | 'rpm';
@@ -24,9 +25,8 @@ export type ViaChoice = Via | 'auto';
  */
 export function chooseVia(choice: ViaChoice, root: string): Via {
   if (choice !== 'auto') return choice;
-  if (existsSync(join(root, 'var/lib/dpkg/status')) && onPath('dpkg')) return 'dpkg';
-  if ((existsSync(join(root, 'var/lib/rpm')) || existsSync(join(root, 'usr/lib/sysimage/rpm'))) && onPath('rpm')) return 'rpm';
-  return 'khpkg';
+  const row = Object.values(FORMAT_TABLE).find((r) => r.manager.databases.some((d) => existsSync(join(root, d))) && onPath(r.manager.via));
+  return row?.manager.via ?? 'khpkg';
 }
 
 function onPath(cmd: string): boolean {
@@ -50,7 +50,7 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
   const work = await mkdtemp(join(tmpdir(), 'khpkg-bridge-'));
   try {
     const built = await buildPackages(source, {
-      formats: [via === 'dpkg' ? 'deb' : 'rpm'],
+      formats: [rowForManager(via).format],
       outDir: work,
       revision: '1',
       maintainer: defaultMaintainer(),
@@ -107,7 +107,7 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
       } else {
         await packageManager('rpm', [...rpmRoot(root), '-i', ...(opts.force ? ['--replacepkgs', '--replacefiles'] : []), pkg.path]);
       }
-      const layout = via === 'dpkg' ? 'debian' : 'kernels';
+      const {layout} = rowForManager(via);
       const {set: onDisk, files} = describeTree(root, layout, release);
       const set: HeaderSet = {
         ...onDisk,

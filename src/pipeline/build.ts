@@ -10,10 +10,9 @@ import {TreeRules} from '../archive/rules.js';
 import {scanArchive, ScanState, type Progress} from '../archive/scan.js';
 import {checkConfigMatches, parseConfig, type KernelConfig} from '../content/config.js';
 import {headerExtras, SHARED_DIRS, treeDirFor, type KitFile, type Layout} from '../content/headers.js';
-import {HEADERS_PACKAGE} from '../content/headers-meta.js';
 import {packageMtime, packageTimestamp, PlanBuilder, timeBounds} from '../content/plan.js';
 import type {Compression} from '../formats/compression.js';
-import {packagerFor} from '../formats/index.js';
+import {formatRow} from '../formats/table.js';
 import type {Artifact, BuildInput, Format, PackageSink} from '../formats/writer.js';
 import {checkExpectedRelease, configFor, type ArchiveSource} from '../source/index.js';
 import {buildKbuildKit, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
@@ -100,8 +99,8 @@ async function streamBuild(
   let btf = found;
   const config = given?.parsed;
   const bounds = timeBounds();
-  const packagers = opts.formats.map(packagerFor);
-  const state = new ScanState(new TreeRules(opts.limits), source.sha256, {digests: [...new Set(packagers.flatMap((p) => p.digests))], keepEntries: false});
+  const rows = opts.formats.map(formatRow);
+  const state = new ScanState(new TreeRules(opts.limits), source.sha256, {digests: [...new Set(rows.flatMap((r) => r.packager.digests))], keepEntries: false});
   const held = new HeldEntries();
   const targets: Target[] = [];
   const artifacts: Artifact[] = [];
@@ -126,12 +125,11 @@ async function streamBuild(
       throw outDirError(opts.outDir, e);
     });
     const rootMtime = state.rules.treeMtime ?? 0;
-    for (const p of packagers) {
-      const {layout, meta} = HEADERS_PACKAGE[p.format];
+    for (const {packager: p, layout, headersMeta} of rows) {
       const input: BuildInput = {
-        meta: meta(k, opts),
+        meta: headersMeta(k, opts),
         compression: opts.compression,
-        packagesAtOnce: packagers.length,
+        packagesAtOnce: rows.length,
         outDir: opts.outDir,
         time: {...bounds, tree: packageMtime(rootMtime, bounds)},
       };

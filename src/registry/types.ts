@@ -1,5 +1,6 @@
 import type {EntryType} from '../archive/entry.js';
 import type {Layout} from '../content/headers.js';
+import type {Format} from '../formats/writer.js';
 
 /** One installed header set, as the registry keeps it. */
 export interface HeaderSet {
@@ -70,7 +71,7 @@ export interface BuiltArtifact {
  * registry, so adding a package to a repo of hundreds reads only that one.
  */
 export interface RepoPackage {
-  format: 'deb' | 'rpm';
+  format: Format;
   /** Where it lives in the repo, relative to its top (`pool/...`). */
   filename: string;
   name: string;
@@ -81,8 +82,8 @@ export interface RepoPackage {
   size: number;
   mtimeMs: number;
   sha256: string;
-  /** deb: the control paragraph, and the digests APT's Packages index also lists. */
-  deb?: {control: string; md5: string; sha1: string};
+  /** deb: the control paragraph, the digests APT's Packages index also lists, and its paragraph there (made once, when read). */
+  deb?: {control: string; md5: string; sha1: string; stanza?: string};
   /** rpm: whether its header carries an OpenPGP signature. */
   signed?: boolean;
   /** rpm: this package's XML in the primary, filelists and other indexes. */

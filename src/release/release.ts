@@ -4,7 +4,7 @@ import {join, resolve} from 'node:path';
 import {gzipSync, constants} from 'node:zlib';
 import {PlanBuilder, timeBounds} from '../content/plan.js';
 import {KhpkgError} from '../errors.js';
-import {packagerFor} from '../formats/index.js';
+import {packagerFor} from '../formats/table.js';
 import {writePlannedPackage} from '../formats/write-plan.js';
 import type {Format} from '../formats/writer.js';
 import {glibcNeeded, releaseMeta} from './meta.js';

@@ -5,9 +5,11 @@ import {bufferSource} from '../archive/byte-source.js';
 import {KhpkgError} from '../errors.js';
 import {DebReader} from '../formats/deb/read.js';
 import {RpmReader} from '../formats/rpm/read.js';
+import {formatOf} from '../formats/table.js';
 import {SIG_OPENPGP, TAG} from '../formats/rpm/tags.js';
 import type {RepoPackage} from '../registry/types.js';
 import {rpmPackageXml} from './rpmmd.js';
+import {packagesStanza} from './apt.js';
 
 const MAX_CONTROL = 64 * 1024 * 1024;
 
@@ -17,8 +19,10 @@ export async function readPackageMeta(path: string, filename: string): Promise<R
   const {mtimeMs} = await stat(path);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   try {
-    if (bytes.toString('latin1', 0, 8) === '!<arch>\n') return await debMeta(bytes, filename, mtimeMs, sha256);
-    if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0xedabeedb) return await rpmMeta(bytes, filename, mtimeMs, sha256);
+    // What each repository index needs of a package, by its format's index kind.
+    const index = formatOf(bytes)?.repoIndex;
+    if (index === 'apt') return await debMeta(bytes, filename, mtimeMs, sha256);
+    if (index === 'rpm-md') return await rpmMeta(bytes, filename, mtimeMs, sha256);
   } catch (e) {
     if (e instanceof KhpkgError) throw e;
     throw new KhpkgError('bad-input', `${basename(path)} is a damaged package (${(e as Error).message})`);
@@ -30,7 +34,7 @@ async function debMeta(bytes: Buffer, filename: string, mtimeMs: number, sha256:
   const p = (await (await DebReader.open(bufferSource(bytes, filename))).control(MAX_CONTROL)).control;
   const [pkg, version, arch] = [p?.get('Package'), p?.get('Version'), p?.get('Architecture')];
   if (!pkg || !version || !arch) throw new KhpkgError('bad-input', `${basename(filename)} has no usable control file`);
-  return {
+  const meta: RepoPackage = {
     format: 'deb',
     filename,
     name: pkg,
@@ -46,6 +50,7 @@ async function debMeta(bytes: Buffer, filename: string, mtimeMs: number, sha256:
       sha1: createHash('sha1').update(bytes).digest('hex'),
     },
   };
+  return {...meta, deb: {...meta.deb!, stanza: packagesStanza(meta)}};
 }
 
 async function rpmMeta(bytes: Buffer, filename: string, mtimeMs: number, sha256: string): Promise<RepoPackage> {

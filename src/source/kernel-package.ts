@@ -1,13 +1,11 @@
 import {lstat, readdir, readFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {fileSource, type ByteSource} from '../archive/byte-source.js';
-import {sniff} from '../archive/compression.js';
+import {fileSource} from '../archive/byte-source.js';
 import type {Limits} from '../archive/limits.js';
 import {KhpkgError} from '../errors.js';
-import {DebReader} from '../formats/deb/read.js';
 import type {PayloadItem} from '../formats/payload.js';
-import {RpmReader} from '../formats/rpm/read.js';
-import {TAG} from '../formats/rpm/tags.js';
+import {formatOf, formatRow} from '../formats/table.js';
+import type {Format} from '../formats/writer.js';
 import {MAX_IMAGE_BYTES} from '../btf/image.js';
 import {archiveFromModule} from './module.js';
 import {builtFromArchive} from './package.js';
@@ -19,7 +17,7 @@ import {builtFromArchive} from './package.js';
  */
 export interface KernelPackage {
   path: string;
-  kind: 'deb' | 'rpm' | 'dir';
+  kind: Format | 'dir';
   /** The releases it has files of (`lib/modules/<rel>/...`, `boot/vmlinuz-<rel>`...), usually one. */
   releases: string[];
   /** The package's own name (`linux-image-6.12.117+deb12-amd64-unsigned`), or the directory. */
@@ -81,40 +79,21 @@ export async function identifyKernelPackage(path: string): Promise<KernelPackage
   }
   const source = await fileSource(path);
   try {
-    const head = await source.read(0, Math.min(512, source.size), 'its first bytes');
-    const format = head.length === 0 ? undefined : sniffQuietly(head);
-    if (format === 'deb') {
-      const deb = await DebReader.open(source);
-      const {control, files} = await deb.control();
-      if (builtFromArchive(control.get('Description'))) return undefined;
-      // md5sums is optional (dpkg-deb -b does not make one): then the payload's names, contents skipped.
-      if (files.length === 0) for await (const {entry} of deb.data()) files.push(entry.path);
-      return kernelPackage(path, 'deb', control.get('Package') ?? path, files);
-    }
-    if (format === 'rpm') {
-      const rpm = await RpmReader.open(source);
-      if (builtFromArchive(rpm.header.string(TAG.DESCRIPTION))) return undefined;
-      return kernelPackage(path, 'rpm', rpm.header.string(TAG.NAME) ?? path, rpm.files());
-    }
-    return undefined;
+    const row = source.size === 0 ? undefined : formatOf(await source.read(0, Math.min(512, source.size), 'its first bytes'));
+    if (!row) return undefined;
+    const summary = await row.summary(source);
+    if (builtFromArchive(summary.description)) return undefined;
+    return kernelPackage(path, row.format, summary.name ?? path, summary.files);
   } finally {
     await source.close();
   }
 }
 
-function kernelPackage(path: string, kind: 'deb' | 'rpm', name: string, files: string[]): KernelPackage {
+function kernelPackage(path: string, kind: Format, name: string, files: string[]): KernelPackage {
   const releases = releasesIn(files);
   if (releases.length === 0)
-    throw new KhpkgError('bad-input', `${path}: ${name} is a .${kind} but no kernel package (no lib/modules/<release>/ or /boot/vmlinuz-<release> in it)`);
+    throw new KhpkgError('bad-input', `${path}: ${name} is a .${kind} but not a kernel package (no lib/modules/<release>/ or /boot/vmlinuz-<release> in it)`);
   return {path, kind, releases, name};
-}
-
-function sniffQuietly(head: Buffer): string | undefined {
-  try {
-    return sniff(head);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Packages grouped by the kernel they belong to, in release order: one header set each. */
@@ -137,7 +116,7 @@ export async function readKernelParts(group: KernelGroup, limits: Limits, onModu
     const where = (path: string): string => (pkg.kind === 'dir' ? join(pkg.path, path) : `${pkg.path}: /${path}`);
     const source = pkg.kind === 'dir' ? undefined : await fileSource(pkg.path);
     try {
-      const items = source ? await payloadOf(source, pkg.kind as 'deb' | 'rpm') : dirPayload(pkg.path);
+      const items = source && pkg.kind !== 'dir' ? await formatRow(pkg.kind).payload(source) : dirPayload(pkg.path);
       for await (const {entry, body} of items) {
         if (entry.type !== 'file') continue;
         const what = kernelFile(entry.path, release);
@@ -199,10 +178,6 @@ function kernelFile(path: string, release: string): KernelFile | undefined {
   if (file === 'modules.builtin') return {kind: 'modules-builtin'};
   if (KO.test(file)) return /(^|\/)kheaders\.ko(\.\w+)?$/.test(file) ? {kind: 'kheaders'} : {kind: 'module', file};
   return undefined;
-}
-
-async function payloadOf(source: ByteSource, kind: 'deb' | 'rpm'): Promise<AsyncIterable<PayloadItem>> {
-  return kind === 'deb' ? (await DebReader.open(source)).data() : (await RpmReader.open(source)).payload();
 }
 
 /** The kernel files of an unpacked kernel, relative to it; links are never followed. */

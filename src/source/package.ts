@@ -1,10 +1,9 @@
 import type {ByteSource} from '../archive/byte-source.js';
 import {KhpkgError} from '../errors.js';
-import {DebReader} from '../formats/deb/read.js';
 import type {PayloadItem} from '../formats/payload.js';
+import {formatRow} from '../formats/table.js';
 import {TAR_END, tarHeader, tarPadding} from '../formats/tar.js';
-import {RpmReader} from '../formats/rpm/read.js';
-import {TAG} from '../formats/rpm/tags.js';
+import type {Format} from '../formats/writer.js';
 
 /** What a package khpkg built gives back: its header tree as a plain tar, its config, its origin. */
 export interface PackagedTree {
@@ -27,18 +26,12 @@ export function builtFromArchive(description: string | undefined): string | unde
  * tree: what was packaged, minus what khpkg added (.config, auto.conf, the Makefile stub), which
  * the install makes again. The tree then passes the same validation as any archive.
  */
-export async function treeFromPackage(source: ByteSource, format: 'deb' | 'rpm'): Promise<PackagedTree> {
+export async function treeFromPackage(source: ByteSource, format: Format): Promise<PackagedTree> {
   try {
-    if (format === 'deb') {
-      const deb = await DebReader.open(source);
-      const archiveSha256 = builtFromArchive((await deb.control()).control.get('Description'));
-      if (!archiveSha256) throw new KhpkgError('bad-input', 'this .deb was not built by khpkg (its description names no kheaders archive)');
-      return await treeOf(deb.data(), archiveSha256);
-    }
-    const rpm = await RpmReader.open(source);
-    const archiveSha256 = builtFromArchive(rpm.header.string(TAG.DESCRIPTION));
-    if (!archiveSha256) throw new KhpkgError('bad-input', 'this .rpm was not built by khpkg (its description names no kheaders archive)');
-    return await treeOf(rpm.payload(), archiveSha256);
+    const row = formatRow(format);
+    const archiveSha256 = builtFromArchive((await row.summary(source, false)).description);
+    if (!archiveSha256) throw new KhpkgError('bad-input', `this .${format} was not built by khpkg (its description names no kheaders archive)`);
+    return await treeOf(await row.payload(source), archiveSha256);
   } catch (e) {
     if (e instanceof KhpkgError) throw e;
     throw new KhpkgError('bad-input', `the ${format} package is damaged (${(e as Error).message})`);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- ARCHIVE...] [--rounds N] [--json] [--no-4x | --only-4x]`: khpkg side by side with the native
+ * `npm run bench [-- ARCHIVE...] [--rounds N] [--json] [--no-4x | --only-4x] [--only build,btf,install,list,4x,kpkg,repo]`: khpkg side by side with the native
  * tools doing the same work, alternately, after a warm-up; medians of wall time, CPU (user+sys),
  * peak RSS and output size, and the ratio khpkg/native against the targets of issue 7.
  * Not a test: timings depend on the machine. Needs GNU time, tar, xz, dpkg-deb, rpmbuild.
@@ -15,6 +15,8 @@ import {scanArchive} from '../../src/archive/scan.js';
 import {compressBuffer} from '../../src/formats/compression.js';
 import {Registry} from '../../src/registry/registry.js';
 import {tarBytes, type RawMember} from '../helpers/tar.js';
+import {debianKernelDeb, debianKernelDebWithKheaders, kernelDeb, kheadersKoXz} from '../helpers/kernel-packages.js';
+import {repoTable} from './fleet.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/run.js');
@@ -438,6 +440,88 @@ if (!flag('--no-4x') && wants('4x')) {
     target: 'RSS flat',
     met: four.rss < one.rss * 1.5,
   });
+}
+
+// Headers from distro kernel packages: Debian's real linux-image .deb (kheaders.ko.xz put in, as
+// Ubuntu and Fedora carry it), against doing it by hand; then two kernels at once, per kernel.
+if (wants('kpkg') && !flag('--only-4x')) {
+  const release = '6.12.117+deb12-amd64';
+  const original = debianKernelDeb(release);
+  if (!original) log(`\nkernel packages: not measured (no linux-image-${release}-unsigned in ${TEST_CACHE}: npm run setup keeps it)`);
+  else {
+    const fixture = join(ROOT, 'test/fixtures/6.12.117+deb12-amd64-x86_64.tar.xz');
+    const pkg = debianKernelDebWithKheaders(original, release, fixture, WORK);
+    const out = join(WORK, 'kpkg-out');
+    const unpacked = join(WORK, 'kpkg-unpacked');
+    const clean = (): void => {
+      rmSync(out, {recursive: true, force: true});
+      rmSync(unpacked, {recursive: true, force: true});
+    };
+    log(`\nkernel packages: ${pkg} (${mb(statSync(pkg).size)})`);
+    const byHand = (): string[][] => [
+      ['dpkg-deb', '-x', pkg, unpacked],
+      khpkgCmd(
+        'build',
+        join(unpacked, `lib/modules/${release}/kernel/kernel/kheaders.ko.xz`),
+        '--config',
+        join(unpacked, `boot/config-${release}`),
+        '--btf',
+        join(unpacked, `boot/vmlinuz-${release}`),
+        '-f',
+        'deb',
+        '-o',
+        out,
+        '-q',
+      ),
+    ];
+    const r = compare('build .deb from the kernel .deb, vs dpkg-deb -x + build', () => [khpkgCmd('build', pkg, '-f', 'deb', '-o', out, '-q')], byHand, clean, {
+      wallRatio: 1.0,
+      note: '<= 1.0x unpacking by hand',
+    });
+    results.push(r);
+    log(row(r));
+    const r72 = join(ROOT, 'test/fixtures/7.2.13+deb14-cloud-amd64-x86_64.tar.xz');
+    const rel72 = '7.2.13+deb14-cloud-amd64';
+    const second = kernelDeb(WORK, `linux-modules-${rel72}`, '7.2.13-1', {
+      [`boot/config-${rel72}`]: {from: join(ROOT, 'test/fixtures/7.2.13+deb14-cloud-amd64-x86_64.config')},
+      [`lib/modules/${rel72}/kernel/kernel/kheaders.ko.xz`]: {from: kheadersKoXz(WORK, r72, rel72)},
+    });
+    for (const jobs of ['1', '2']) {
+      clean();
+      const t = measure([khpkgCmd('build', pkg, second, '-f', 'deb', '-f', 'rpm', '--jobs', jobs, '-o', out, '--json')]);
+      clean();
+      const json = JSON.parse(
+        spawnSync(process.execPath, [BIN, 'build', pkg, second, '-f', 'deb', '-f', 'rpm', '--jobs', jobs, '-o', out, '--json']).stdout.toString(),
+      ) as {
+        kernels: {release: string; seconds: number; ok: boolean}[];
+      };
+      log(
+        `  two kernels, deb + rpm, --jobs ${jobs}: ${t.wall.toFixed(1)} s, peak RSS ${mb(t.rss)}; per kernel: ${json.kernels.map((k) => `${k.release} ${k.seconds} s${k.ok ? '' : ' (failed)'}`).join(', ')}`,
+      );
+    }
+  }
+}
+
+// khpkg repo at fleet size: adding one package to repositories of 100, 1,000 and 5,000 packages.
+if (wants('repo') && !flag('--only-4x')) {
+  log('\nrepository at fleet size (half .deb, half .rpm; native: dpkg-scanpackages + createrepo_c --update)');
+  const {rows, aptDnf} = await repoTable(WORK, [100, 1000, 5000], khpkgCmd);
+  log('| packages | first index (khpkg) | add one (khpkg) | add one (native) | packages read | peak RSS (add one) |');
+  log('|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows)
+    log(`| ${r.packages} | ${r.first.wall.toFixed(2)} s | ${r.addOne.wall.toFixed(2)} s | ${r.native.wall.toFixed(2)} s | ${r.read} | ${mb(r.addOne.rss)} |`);
+  log(`5,000: ${aptDnf}`);
+  for (const r of rows)
+    results.push({
+      archive: '',
+      case: `repo: add one to ${r.packages}`,
+      khpkg: {wall: r.addOne.wall, cpu: 0, rss: r.addOne.rss},
+      native: {wall: r.native.wall, cpu: 0, rss: r.native.rss},
+      ratio: r.addOne.wall / r.native.wall,
+      rssRatio: r.addOne.rss / r.native.rss,
+      target: 'linear in what changed + one index rewrite',
+      met: r.read === 1,
+    });
 }
 
 if (flag('--json'))

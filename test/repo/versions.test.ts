@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import {compareDebVersions, compareRpmVersions} from '../../src/repo/versions.js';
+import {compareDebVersions, compareRpmVersions} from '../../src/formats/versions.js';
 import {tool} from '../helpers/run.js';
 
 describe('repo/versions: which revision is newest', () => {
