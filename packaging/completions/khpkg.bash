@@ -28,8 +28,8 @@ repo --json --quiet --verbose --debug --root --wait --sign-key --keep --flat --s
 status --json --quiet --verbose --debug --root
 symvers --json --quiet --verbose --debug --out --system-map
 verify --json --quiet --verbose --debug --root
-help --nested-commands
 autocomplete --refresh-cache
+help --nested-commands
 "
 
   function __trim_colon_commands()

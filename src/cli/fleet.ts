@@ -1,25 +1,32 @@
 import {KhpkgError} from '../errors.js';
 import {describeBtf, describeKbuild} from './kbuild.js';
-import type {KernelPhase, KernelResult} from '../pipeline/fleet.js';
-import {groupByKernel, identifyKernelPackage, type KernelGroup, type KernelPackage} from '../source/kernel-package.js';
+import {buildPackages, type BuildOptions} from '../pipeline/build.js';
+import {buildKernels, type KernelPhase, type KernelResult} from '../pipeline/fleet.js';
+import {progressBar} from './progress.js';
+import {archiveSource} from './source.js';
+import {kernelGroupsFrom, type KernelGroup} from '../source/kernel-package.js';
 
 /**
- * SOURCE... as kernels: undefined when it is one SOURCE of another kind (an archive, a module,
- * a package khpkg built), which `build` reads as before. Several SOURCEs must all be kernel
- * packages or unpacked kernels; a package of several kernels gives several.
+ * build's SOURCE(s) as one result per kernel: kernel packages through the pool (`--jobs`), anything
+ * else (an archive, a module, the running kernel, `--kernel`) as the one set it is.
  */
-export async function kernelGroupsFrom(specs: string[]): Promise<KernelGroup[] | undefined> {
-  if (specs.length === 0 || (specs.length === 1 && specs[0] === '-')) return undefined;
-  const packages: KernelPackage[] = [];
-  for (const spec of specs) {
-    const p = spec === '-' ? undefined : await identifyKernelPackage(spec);
-    if (!p) {
-      if (specs.length === 1) return undefined;
-      throw new KhpkgError('usage', `${spec}: not a kernel package or an unpacked kernel; several SOURCEs must all be (give archives one at a time)`);
-    }
-    packages.push(p);
+export async function buildSources(
+  specs: string[],
+  flags: {kernel?: string; btf?: string; jobs?: number; json: boolean; quiet: boolean; root?: string},
+  options: BuildOptions,
+): Promise<{results: KernelResult[]; kernels?: KernelGroup[]}> {
+  if (flags.kernel !== undefined && specs.length > 0) throw new KhpkgError('usage', 'give either SOURCE or --kernel, not both');
+  const kernels = flags.kernel === undefined ? await kernelGroupsFrom(specs) : undefined;
+  const shown = !flags.json && !flags.quiet;
+  if (kernels) {
+    if (options.config && kernels.length > 1) throw new KhpkgError('usage', "--config names one kernel's config: each kernel package carries its own");
+    return {kernels, results: await buildKernels(kernels, {...options, jobs: flags.jobs, onKernel: kernelProgress(shown, kernels.length)})};
   }
-  return groupByKernel(packages);
+  const source = await archiveSource(specs[0], flags, flags.root ?? '/', options.limits);
+  const progress = progressBar(shown);
+  const b = await buildPackages(source, {...options, onProgress: progress.onProgress}).finally(progress.done);
+  const {release, artifacts: packages, kbuild, btf, notes} = b;
+  return {results: [{release, ok: true, packages, sources: [source.origin], sha256: source.sha256, kbuild, btf, notes, seconds: 0}]};
 }
 
 /** One line per kernel as it moves on, on a terminal only (quiet when piped, with --json or --quiet). */
@@ -69,10 +76,19 @@ export function kernelJson(r: KernelResult): {
   ok: boolean;
   sources: string[];
   packages?: string[];
+  /** Where the set's BTF came from (the kernel's image in its packages), and how many types. */
+  btf?: {source: string; types: number};
   error?: {code: string; message: string};
   seconds: number;
 } {
   return r.ok
-    ? {release: r.release, ok: true, sources: r.sources, packages: r.packages.map((a) => a.path), seconds: r.seconds}
+    ? {
+        release: r.release,
+        ok: true,
+        sources: r.sources,
+        packages: r.packages.map((a) => a.path),
+        btf: r.btf && {source: r.btf.source, types: r.btf.types},
+        seconds: r.seconds,
+      }
     : {release: r.release, ok: false, sources: r.sources, error: r.error, seconds: r.seconds};
 }

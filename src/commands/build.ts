@@ -1,14 +1,12 @@
 import {Args, Flags} from '@oclif/core';
 import {KhpkgCommand, kbuildFlags, kbuildFrom, limitFlags, limitsFrom, recordingRoot, recordRootFlags, sourceArg, waitFlag} from '../cli/base.js';
 import {describeRepo, publish, repoFlags, repoOptionsFrom} from '../cli/repo.js';
-import {progressBar} from '../cli/progress.js';
-import {archiveSource, kernelFlag} from '../cli/source.js';
+import {kernelFlag} from '../cli/source.js';
 import {readConfigFile} from '../cli/files.js';
 import {COMPRESSIONS, type Compression} from '../formats/compression.js';
 import {FORMATS, type Format} from '../formats/writer.js';
-import {buildPackages, defaultMaintainer, recordArtifacts, type BuildOptions} from '../pipeline/build.js';
-import {buildKernels, type KernelResult} from '../pipeline/fleet.js';
-import {describeKernels, kernelGroupsFrom, kernelJson, kernelProgress} from '../cli/fleet.js';
+import {defaultMaintainer, recordArtifacts, type BuildOptions} from '../pipeline/build.js';
+import {buildSources, describeKernels, kernelJson} from '../cli/fleet.js';
 import {KhpkgError} from '../errors.js';
 import type {Artifact} from '../formats/writer.js';
 import type {RepoResult} from '../repo/repo.js';
@@ -53,14 +51,9 @@ export default class Build extends KhpkgCommand {
 
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Build);
-    const specs = argv as string[];
     const limits = limitsFrom(flags);
     const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
     const root = recordingRoot(flags.root);
-    if (flags.kernel !== undefined && specs.length > 0) throw new KhpkgError('usage', 'give either SOURCE or --kernel, not both');
-    const kernels = flags.kernel === undefined ? await kernelGroupsFrom(specs) : undefined;
-    if (specs.length > 1 && !kernels) throw new KhpkgError('usage', 'several SOURCEs must be kernel packages');
-    const progress = progressBar(!flags.json && !flags.quiet && !kernels);
     const options: BuildOptions = {
       formats: [...new Set(flags.format as Format[])],
       outDir: flags.out,
@@ -70,31 +63,9 @@ export default class Build extends KhpkgCommand {
       compression: flags.compression as Compression,
       config,
       limits,
-      onProgress: progress.onProgress,
       kbuild: kbuildFrom(flags, flags.root ?? '/'),
     };
-    let results: KernelResult[];
-    if (kernels) {
-      if (config && kernels.length > 1) throw new KhpkgError('usage', "--config names one kernel's config: each kernel package carries its own");
-      const onKernel = kernelProgress(!flags.json && !flags.quiet, kernels.length);
-      results = await buildKernels(kernels, {...options, jobs: flags.jobs, onKernel});
-    } else {
-      const source = await archiveSource(specs[0], flags, flags.root ?? '/', limits);
-      const b = await buildPackages(source, options).finally(progress.done);
-      results = [
-        {
-          release: b.release,
-          ok: true,
-          packages: b.artifacts,
-          sources: [source.origin],
-          sha256: source.sha256,
-          kbuild: b.kbuild,
-          btf: b.btf,
-          notes: b.notes,
-          seconds: 0,
-        },
-      ];
-    }
+    const {results, kernels} = await buildSources(argv as string[], flags, options);
     const unrecorded = results.filter((r) => r.ok && root !== undefined && !recordArtifacts(root, r.packages, r.release, r.sha256)).length;
     // One kernel's failure is that kernel's error, with its own exit status.
     const only = results.length === 1 ? results[0]! : undefined;
@@ -116,12 +87,11 @@ export default class Build extends KhpkgCommand {
     const failed = results.filter((r) => !r.ok).length;
     if (unrecorded > 0 && flags.verbose && !flags.json) this.log(`(not recorded: the registry under ${root} is not writable)`);
     if (flags.json) this.printJson<BuildJson>({packages: artifacts, ...(kernels && {kernels: results.map(kernelJson)}), ...(repo && {repo})});
-    else if (!flags.quiet) {
+    else {
       const {out, err} = describeKernels(results, flags.verbose);
-      for (const line of out) this.log(line);
+      if (!flags.quiet) for (const line of [...out, ...(repo ? describeRepo(repo) : [])]) this.log(line);
       for (const line of err) process.stderr.write(`${line}\n`);
-      if (repo) for (const line of describeRepo(repo)) this.log(line);
-    } else for (const line of describeKernels(results, false).err) process.stderr.write(`${line}\n`);
+    }
     // Several kernels: 1 when none was built, 3 when some were (automation tells the two apart).
     if (failed > 0) this.exit(failed === results.length ? 1 : 3);
   }

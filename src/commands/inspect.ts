@@ -18,13 +18,15 @@ export default class Inspect extends KhpkgCommand {
     '<%= config.bin %> inspect --kernel 6.12.0-1-amd64',
     '<%= config.bin %> inspect kheaders.tar.xz --btf /boot/vmlinuz-6.12.0-1-amd64',
   ];
-  static override args = {source: Args.string(sourceArg)};
+  static override args = {source: Args.string({...sourceArg, description: `${sourceArg.description}; several: one kernel's packages`})};
+  /** SOURCE...: one kernel's packages. */
+  static override strict = false;
   static override flags = {...limitFlags, ...kernelFlag, ...rootFlags};
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Inspect);
+    const {argv, flags} = await this.parse(Inspect);
     const limits = limitsFrom(flags);
-    const source = await archiveSource(args.source, flags, flags.root, limits);
+    const source = await archiveSource(argv as string[], flags, flags.root, limits);
     const progress = progressBar(!flags.json && !flags.quiet);
     const info = await inspectArchive(source, limits, progress.onProgress).finally(progress.done);
     if (flags.json) return this.printJson<InspectJson>(info);

@@ -17,7 +17,9 @@ export type InstallJson = InstallResult | (InstallResult & {via: Via; package: s
 export default class Install extends KhpkgCommand {
   static override summary = "Install a kernel's headers from its kheaders archive, tracked in khpkg's registry.";
   static override examples = ['sudo <%= config.bin %> install', '<%= config.bin %> install kheaders.tar.xz --root /tmp/sysroot --config config.gz'];
-  static override args = {source: Args.string(sourceArg)};
+  static override args = {source: Args.string({...sourceArg, description: `${sourceArg.description}; several: one kernel's packages`})};
+  /** SOURCE...: one kernel's packages. */
+  static override strict = false;
   static override flags = {
     ...rootFlags,
     ...waitFlag,
@@ -41,11 +43,11 @@ export default class Install extends KhpkgCommand {
   };
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Install);
+    const {argv, flags} = await this.parse(Install);
     const limits = limitsFrom(flags);
     const root = flags.root;
     const config = flags.config === undefined ? undefined : {bytes: await readConfigFile(flags.config), origin: flags.config};
-    const source = await archiveSource(args.source, flags, root, limits);
+    const source = await archiveSource(argv as string[], flags, root, limits);
     const progress = progressBar(!flags.json && !flags.quiet);
     const kbuild = kbuildFrom(flags, root);
     const common = {

@@ -92,8 +92,30 @@ export async function identifyKernelPackage(path: string): Promise<KernelPackage
 function kernelPackage(path: string, kind: Format, name: string, files: string[]): KernelPackage {
   const releases = releasesIn(files);
   if (releases.length === 0)
-    throw new KhpkgError('bad-input', `${path}: ${name} is a .${kind} but not a kernel package (no lib/modules/<release>/ or /boot/vmlinuz-<release> in it)`);
+    throw new KhpkgError(
+      'bad-input',
+      `${path}: ${name} is a .${kind} neither built by khpkg (its description names no kheaders archive) nor a kernel package (no lib/modules/<release>/ or /boot/vmlinuz-<release> in it)`,
+    );
   return {path, kind, releases, name};
+}
+
+/**
+ * SOURCE... as kernels: undefined when it is one SOURCE of another kind (an archive, a module,
+ * a package khpkg built), which `build` reads as before. Several SOURCEs must all be kernel
+ * packages or unpacked kernels; a package of several kernels gives several.
+ */
+export async function kernelGroupsFrom(specs: string[]): Promise<KernelGroup[] | undefined> {
+  if (specs.length === 0 || (specs.length === 1 && specs[0] === '-')) return undefined;
+  const packages: KernelPackage[] = [];
+  for (const spec of specs) {
+    const p = spec === '-' ? undefined : await identifyKernelPackage(spec);
+    if (!p) {
+      if (specs.length === 1) return undefined;
+      throw new KhpkgError('usage', `${spec}: not a kernel package or an unpacked kernel; several SOURCEs must all be (give archives one at a time)`);
+    }
+    packages.push(p);
+  }
+  return groupByKernel(packages);
 }
 
 /** Packages grouped by the kernel they belong to, in release order: one header set each. */

@@ -158,7 +158,7 @@ describe('headers for every kernel of a fleet: distro kernel packages as SOURCE'
     assert.equal(existsSync(join(s.dir, 'none')), false, 'no out dir made for nothing');
   });
 
-  it('an unpacked kernel directory is a SOURCE: inspect names it, install puts its headers in a root', () => {
+  it("an unpacked kernel directory is a SOURCE, and so are one kernel's packages together: inspect names it, install puts its headers in a root", () => {
     const dir = join(s.dir, 'unpacked-fedora');
     mkdirSync(dir, {recursive: true});
     for (const rpm of fedora) mustRun('sh', ['-c', `cd '${dir}' && rpm2cpio '${rpm}' | cpio -idm --quiet`]);
@@ -170,6 +170,13 @@ describe('headers for every kernel of a fleet: distro kernel packages as SOURCE'
     const inst = khpkg(['install', dir, '--root', root, '--json']);
     assert.equal(inst.code, 0, inst.stderr);
     assert.deepEqual(readFileSync(join(root, `usr/src/linux-headers-${R72}/.config`)), readFileSync(REAL72.config));
+    // One kernel's packages together (Fedora's split); two kernels' are for build only.
+    const both = khpkg(['inspect', ...fedora, '--json']);
+    assert.equal(both.code, 0, both.stderr);
+    assert.equal(JSON.parse(both.stdout).release, R72);
+    const two = khpkg(['inspect', fedora[1]!, wrongKernel]);
+    assert.equal(two.code, 2);
+    assert.match(two.stderr, /the SOURCEs hold 2 kernels \(6\.1\.0-99-amd64, 7\.2\.13\+deb14-cloud-amd64\): give one kernel's packages \(build takes many\)/);
     const other = khpkg(['build', s.dir, '-o', join(s.dir, 'x')]);
     assert.equal(other.code, 1);
     assert.match(other.stderr, /a directory without an unpacked kernel/);

@@ -296,7 +296,7 @@ describe('install from a .deb or .rpm that khpkg built (no dpkg or rpm needed)',
     assert.equal((rows[0] as {sourceSha256: string}).sourceSha256, REAL.sha256, 'the archive the package came from');
   });
 
-  it('a package khpkg did not build is refused with one line', () => {
+  it('a package neither khpkg built nor a kernel package is refused with one line', () => {
     const foreign = join(s.dir, 'foreign.deb');
     const pkg = join(s.dir, 'foreign');
     mkdirSync(join(pkg, 'DEBIAN'), {recursive: true});
@@ -304,7 +304,10 @@ describe('install from a .deb or .rpm that khpkg built (no dpkg or rpm needed)',
     mustRun('dpkg-deb', ['--root-owner-group', '-b', pkg, foreign]);
     const r = khpkg(['install', foreign, '--root', join(s.dir, 'archive')]);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, 'khpkg: this .deb was not built by khpkg (its description names no kheaders archive)\n');
+    assert.equal(
+      r.stderr,
+      `khpkg: ${foreign}: foreign is a .deb neither built by khpkg (its description names no kheaders archive) nor a kernel package (no lib/modules/<release>/ or /boot/vmlinuz-<release> in it)\n`,
+    );
   });
 });
 
