@@ -17,11 +17,12 @@ import {Registry} from '../../src/registry/registry.js';
 import {tarBytes, type RawMember} from '../helpers/tar.js';
 import {debianKernelDeb, debianKernelDebWithKheaders, kernelDeb, kheadersKoXz} from '../helpers/kernel-packages.js';
 import {repoTable} from './fleet.js';
+import {CACHE} from '../helpers/cache.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/run.js');
 /** What npm run setup fetched for the tests (the CO-RE bench uses the bundled archive's own vmlinuz from there). */
-const TEST_CACHE = process.env.KHPKG_TEST_DEBS ?? (process.getuid?.() === 0 ? '/var/cache/khpkg-test' : join(homedir(), '.cache/khpkg-test'));
+const TEST_CACHE = CACHE;
 const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(name);
 const option = (name: string, dflt: string): string => (args.includes(name) ? args[args.indexOf(name) + 1]! : dflt);

@@ -3,10 +3,12 @@ import {existsSync, mkdirSync, readdirSync, readFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import {join} from 'node:path';
 import {mustRun, scratch, tool, type RunResult} from './run.js';
+import {CACHE} from './cache.js';
+
+export {CACHE};
 
 export const PROJECT = new URL('../..', import.meta.url).pathname;
 export const VERSION = (JSON.parse(readFileSync(join(PROJECT, 'package.json'), 'utf8')) as {version: string}).version;
-export const CACHE = process.env.KHPKG_TEST_DEBS ?? (process.getuid?.() === 0 ? '/var/cache/khpkg-test' : join(homedir(), '.cache/khpkg-test'));
 /** The minimal Debian root bin/make-test-root.sh made once: debootstrap minbase, no Node.js, no compiler. */
 export const MINBASE = join(CACHE, 'minbase-bookworm');
 /** The same with Debian's dkms, linux-base, kbuild's build needs and two real DKMS packages (bin/make-test-root.sh). */

@@ -1,6 +1,6 @@
 import {copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {CACHE} from './debian-root.js';
+import {CACHE} from './cache.js';
 import {mustRun} from './run.js';
 
 /** Debian's real kernel package of the bundled archive's release, kept by `npm run setup`; undefined when Debian no longer served it. */
