@@ -18,7 +18,7 @@ describe('a command line like apt, dnf and every oclif tool', function () {
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stdout, /USAGE/, args.join(' '));
     }
-    assert.match(khpkg(['help', 'install']).stdout, /\$ khpkg install \[SOURCE\]/);
+    assert.match(khpkg(['help', 'install']).stdout, /\$ khpkg install \[SOURCE\.\.\.\]/, "install takes one kernel's packages together");
   });
 
   it('a mistyped command gets the closest one, in one line, exit 2', () => {
