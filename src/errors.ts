@@ -61,6 +61,8 @@ export const ERROR_CODES = {
   'package-manager': 1,
   /** A header hook failed (the headers stay installed). */
   'hook-failed': 1,
+  /** Making khpkg's own release failed: npm, node-gyp or the cross compiler could not do its part. */
+  'release-build': 1,
   /** A bug in khpkg. */
   internal: 1,
 } as const;

@@ -158,3 +158,9 @@ export function findXzStreams(buf: Buffer): FileRange[] {
   }
   return out;
 }
+
+/** An ELF file's e_machine from its first 20 bytes (62 x86-64, 183 AArch64); undefined when it is no ELF file. */
+export function elfMachine(head: Buffer): number | undefined {
+  if (head.length < 20 || head.readUInt32BE(0) !== 0x7f454c46) return undefined;
+  return head[5] === 2 ? head.readUInt16BE(18) : head.readUInt16LE(18);
+}

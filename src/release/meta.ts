@@ -3,24 +3,9 @@ import {join} from 'node:path';
 import {described} from '../content/headers-meta.js';
 import type {PackageMeta} from '../content/package-meta.js';
 import {renderTemplate} from '../content/templates.js';
-import {KhpkgError} from '../errors.js';
 import type {Format} from '../formats/writer.js';
 import type {ReleaseInfo, StagedFile} from './stage.js';
-
-/** Node's CPU names in Debian's and RPM's spelling. */
-const ARCH: Record<string, {deb: string; rpm: string}> = {
-  x64: {deb: 'amd64', rpm: 'x86_64'},
-  arm64: {deb: 'arm64', rpm: 'aarch64'},
-  ppc64: {deb: 'ppc64el', rpm: 'ppc64le'},
-  s390x: {deb: 's390x', rpm: 's390x'},
-  riscv64: {deb: 'riscv64', rpm: 'riscv64'},
-};
-
-export function releaseArch(info: ReleaseInfo): {deb: string; rpm: string} {
-  const a = ARCH[info.arch];
-  if (!a) throw new KhpkgError('usage', `no Debian or RPM name for Node's CPU '${info.arch}'`);
-  return a;
-}
+import {releaseTarget} from './target.js';
 
 /** The newest glibc symbol version any ELF file of the release asks for: what libc6 it needs. */
 export function glibcNeeded(dir: string, files: StagedFile[]): string {
@@ -42,7 +27,7 @@ export function glibcNeeded(dir: string, files: StagedFile[]): string {
 export function releaseMeta(format: Format, info: ReleaseInfo, glibc: string): PackageMeta {
   const vars = {VERSION: info.version, COMMIT: info.commit, NODE: info.node};
   const words = described(renderTemplate('khpkg/description', vars));
-  const arch = releaseArch(info);
+  const arch = releaseTarget(info.arch);
   const common = {
     name: 'khpkg',
     version: info.version,

@@ -8,7 +8,8 @@ import {packagerFor} from '../formats/table.js';
 import {writePlannedPackage} from '../formats/write-plan.js';
 import type {Format} from '../formats/writer.js';
 import {glibcNeeded, releaseMeta} from './meta.js';
-import {stagedFiles, stageRelease, type StagedFile} from './stage.js';
+import {checkMachine, stagedFiles, stageRelease, type StagedFile} from './stage.js';
+import {releaseTarget} from './target.js';
 import {writeTarball} from './tarball.js';
 
 /** Where a packaged khpkg lives; /usr/bin/khpkg links to its launcher. */
@@ -29,20 +30,32 @@ export interface ReleaseOutput {
   sha256: string;
 }
 
+/** What a release run is asked for: its outputs, the CPU it is for (Node's name), and who hears of long steps. */
+export interface ReleaseRequest {
+  kinds: string[];
+  arch: string;
+  onStep?: (what: string) => void;
+}
+
 /**
  * khpkg's own release, from a built checkout: the staged tree, the self-contained tarball, and
- * khpkg's .deb and .rpm written by khpkg's own writers. Every time in them is SOURCE_DATE_EPOCH
- * (bin/dist.sh sets the commit's), so two runs give identical files.
+ * khpkg's .deb and .rpm written by khpkg's own writers, for this machine's CPU or another's (its
+ * Node runtime fetched, its addons cross-compiled: see addons.ts). Every time in them is
+ * SOURCE_DATE_EPOCH (bin/dist.sh sets the commit's), so two runs give identical files.
  */
-export async function makeRelease(project: string, outDir: string, kinds: string[]): Promise<{outputs: ReleaseOutput[]; stageDir: string; files: number; stagedBytes: number}> {
+export async function makeRelease(project: string, outDir: string, request: ReleaseRequest): Promise<{outputs: ReleaseOutput[]; stageDir: string; files: number; stagedBytes: number}> {
+  const {kinds} = request;
   for (const k of kinds) if (!['tar', 'deb', 'rpm'].includes(k)) throw new KhpkgError('usage', `'${k}' is not a release output (tar, deb, rpm)`);
+  const target = releaseTarget(request.arch);
   const out = resolve(project, outDir);
   await mkdir(out, {recursive: true});
   const version = (JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as {version: string}).version;
-  const top = `khpkg-${version}-linux-${process.arch}`;
+  const top = `khpkg-${version}-linux-${target.node}`;
   const stageDir = join(out, 'stage', top);
-  const info = stageRelease(project, stageDir);
+  const workDir = join(out, 'stage', `${top}.build`);
+  const info = await stageRelease(project, stageDir, target, workDir, request.onStep ?? (() => undefined));
   const files = stagedFiles(stageDir);
+  checkMachine(stageDir, files, target);
   const time = timeBounds().clamp ?? Math.floor(Date.now() / 1000);
   const outputs: ReleaseOutput[] = [];
   if (kinds.includes('tar')) outputs.push({kind: 'tar', path: join(out, `${top}.tar.xz`), ...(await writeTarball(join(out, `${top}.tar.xz`), top, stageDir, files, time))});

@@ -1,7 +1,11 @@
-import {execFileSync, spawnSync} from 'node:child_process';
-import {chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, closeSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync} from 'node:fs';
 import {basename, join, relative} from 'node:path';
+import {elfMachine} from '../elf/elf.js';
 import {KhpkgError} from '../errors.js';
+import {runTool} from '../tool.js';
+import {addonBuilds} from './addons.js';
+import {nodeRuntime} from './runtime.js';
+import {toolFor, type ReleaseTarget} from './target.js';
 
 /** What a release is of: read from the project it is made from. */
 export interface ReleaseInfo {
@@ -19,12 +23,14 @@ const NEVER = /(^|\/)(test|tests|__tests__|docs?|examples?|benchmarks?|\.[^/]+)(
 const ADDON_BUILD = /^(deps|src|prebuilds|node-addon-api|binding\.gyp|.*\.gypi|.*\.sh)(\/|$)|^build\/(?!Release$|Release\/[^/]+\.node$)/;
 
 /**
- * Stages the runnable release tree in `dir`: the launcher, this Node runtime (stripped), the
- * compiled JavaScript, the production dependencies only with their compiled addons (no sources,
- * no intermediates), `packaging/` and `registry/`. The tree mirrors the checkout's, so code that
- * finds packaging/ beside dist/ finds it here too.
+ * Stages the runnable release tree for `target` in `dir`: the launcher, the Node runtime (this one,
+ * or the same version for the target's CPU), the compiled JavaScript, the production dependencies
+ * only with their addons compiled for the target (no sources, no intermediates), `packaging/` and
+ * `registry/`, every binary stripped by the target's strip. The tree mirrors the checkout's, so code
+ * that finds packaging/ beside dist/ finds it here too. `workDir` holds what a foreign target's
+ * build fetches and compiles.
  */
-export function stageRelease(project: string, dir: string): ReleaseInfo {
+export async function stageRelease(project: string, dir: string, target: ReleaseTarget, workDir: string, onStep: (what: string) => void): Promise<ReleaseInfo> {
   const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as Record<string, unknown> & {version: string};
   if (!existsSync(join(project, 'dist', 'cli', 'fast-path.js'))) throw new KhpkgError('usage', `${project}/dist is not built: run 'npm run build' first`);
   rmSync(dir, {recursive: true, force: true});
@@ -32,9 +38,9 @@ export function stageRelease(project: string, dir: string): ReleaseInfo {
 
   copyFileSync(join(project, 'packaging', 'khpkg', 'launcher'), join(dir, 'khpkg'));
   chmodSync(join(dir, 'khpkg'), 0o755);
-  copyFileSync(process.execPath, join(dir, 'node'));
+  copyFileSync(await nodeRuntime(target, workDir), join(dir, 'node'));
   chmodSync(join(dir, 'node'), 0o755);
-  strip(join(dir, 'node'), '--strip-all');
+  await strip(target, join(dir, 'node'), '--strip-all');
 
   for (const sub of ['dist', 'packaging', 'registry']) cpSync(join(project, sub), join(dir, sub), {recursive: true});
   mkdirSync(join(dir, 'bin'));
@@ -44,23 +50,39 @@ export function stageRelease(project: string, dir: string): ReleaseInfo {
   const {name, version, description, license, type, bin, oclif, dependencies, engines} = pkg;
   writeFileSync(join(dir, 'package.json'), JSON.stringify({name, version, description, license, type, bin, engines, dependencies, oclif}, null, 2) + '\n');
 
-  for (const from of productionPackages(project)) copyPackage(from, join(dir, relative(project, from)));
+  const packages = await productionPackages(project);
+  const builds = await addonBuilds(
+    project,
+    packages.filter((p) => existsSync(join(p, 'binding.gyp'))),
+    target,
+    workDir,
+    onStep,
+  );
+  for (const from of packages) await copyPackage(from, join(dir, relative(project, from)), target, builds.get(from));
+  // The cross builds' objects are big and never reused (node-gyp rebuilds); the fetched runtime stays for the next run.
+  rmSync(join(workDir, 'node_modules'), {recursive: true, force: true});
   const {commit} = JSON.parse(readFileSync(join(project, 'dist', 'build-info.json'), 'utf8')) as {commit: string};
-  return {version, commit, node: process.version, arch: process.arch};
+  return {version, commit, node: process.version, arch: target.node};
 }
 
 /** Every directory of a production dependency, nested ones included (npm's own answer). */
-function productionPackages(project: string): string[] {
-  const out = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
-  return out
+async function productionPackages(project: string): Promise<string[]> {
+  const r = await runTool('npm', ['ls', '--omit=dev', '--all', '--parseable'], {cwd: project});
+  if (r.code !== 0) throw new KhpkgError('release-build', `npm ls in ${project} failed: ${r.stderr.toString().trim().split('\n')[0]}`);
+  return r.stdout
+    .toString()
     .split('\n')
     .filter((p) => p !== '' && p !== project && p.includes('/node_modules/'))
     .sort();
 }
 
-/** One npm package without its nested node_modules (each is copied on its own), docs, or addon build tree. */
-function copyPackage(from: string, to: string): void {
-  const addon = existsSync(join(from, 'binding.gyp'));
+/**
+ * One npm package without its nested node_modules (each is copied on its own), docs, or addon
+ * build tree; an addon's `.node` files come from `built`, where they were compiled for the target.
+ */
+async function copyPackage(from: string, to: string, target: ReleaseTarget, built: string | undefined): Promise<void> {
+  const addon = built !== undefined;
+  const foreign = addon && built !== from;
   cpSync(from, to, {
     recursive: true,
     filter: (src) => {
@@ -68,11 +90,20 @@ function copyPackage(from: string, to: string): void {
       if (rel === '') return true;
       if (rel === 'node_modules' || rel.startsWith('node_modules/')) return false;
       if (/^licen[cs]e|^copying|^notice/i.test(basename(rel))) return true;
-      if (NEVER.test(rel) || (addon && ADDON_BUILD.test(rel))) return false;
+      if (NEVER.test(rel) || (addon && ADDON_BUILD.test(rel)) || (foreign && /^build(\/|$)/.test(rel))) return false;
       return true;
     },
   });
-  if (addon) for (const f of readdirSync(join(to, 'build', 'Release'), {withFileTypes: true})) if (f.name.endsWith('.node')) strip(join(to, 'build', 'Release', f.name), '--strip-unneeded');
+  if (!addon) {
+    pruneEmptyDirs(to);
+    return;
+  }
+  const release = join(to, 'build', 'Release');
+  if (foreign) {
+    mkdirSync(release, {recursive: true});
+    for (const f of readdirSync(join(built, 'build', 'Release'))) if (f.endsWith('.node') && !NEVER.test(f)) copyFileSync(join(built, 'build', 'Release', f), join(release, f));
+  }
+  for (const f of readdirSync(release)) if (f.endsWith('.node')) await strip(target, join(release, f), '--strip-unneeded');
   pruneEmptyDirs(to);
 }
 
@@ -88,10 +119,27 @@ function pruneEmptyDirs(dir: string): boolean {
   return empty;
 }
 
-/** Debug symbols are most of an unstripped binary; binutils' strip, where there is one. */
-function strip(path: string, how: string): void {
-  const r = spawnSync('strip', [how, path], {stdio: 'ignore'});
-  if (r.error || r.status !== 0) process.emitWarning(`strip ${how} ${path} failed; the release ships it unstripped`);
+/** Debug symbols are most of an unstripped binary; binutils' strip for the target, where there is one. */
+async function strip(target: ReleaseTarget, path: string, how: string): Promise<void> {
+  const cmd = toolFor(target, 'strip');
+  const r = await runTool(cmd, [how, path]).catch(() => undefined);
+  if (r?.code !== 0) process.emitWarning(`${cmd} ${how} ${path} failed; the release ships it unstripped`);
+}
+
+/** Every ELF file of a staged tree is for the target's CPU: an addon npm built for this machine must not slip into another's release. */
+export function checkMachine(dir: string, files: StagedFile[], target: ReleaseTarget): void {
+  for (const f of files) {
+    if (f.type !== 'file') continue;
+    const head = Buffer.alloc(20);
+    const fd = openSync(join(dir, f.path), 'r');
+    try {
+      readSync(fd, head, 0, 20, 0);
+    } finally {
+      closeSync(fd);
+    }
+    const machine = elfMachine(head);
+    if (machine !== undefined && machine !== target.elfMachine) throw new KhpkgError('release-build', `${f.path}: an ELF file for machine ${machine} in the ${target.node} release`);
+  }
 }
 
 /** The release's two programs: everything else is read by the runtime (root-owned, 0644). */
