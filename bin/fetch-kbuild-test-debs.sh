@@ -62,10 +62,12 @@ if [ ! -f "vmlinuz-${fixture_rel}" ] || ! ls kernel-pkgs/linux-image-"${fixture_
 fi
 echo "fetch: kbuild test inputs in $dir (linux-source-${series}, ${abi})"
 
-# An arm64 kernel image (the BTF tests read its Image.gz/EFI zboot payload), through a private apt
-# state with [arch=arm64] on the machine's mirror (the machine's own apt configuration is never changed):
-# the newest 6.12 arm64 image Debian 12 serves, only its vmlinuz kept.
-if ! ls vmlinuz-*-arm64 >/dev/null 2>&1; then
+# An arm64 kernel package, through a private apt state with [arch=arm64] on the machine's mirror (the
+# machine's own apt configuration is never changed): the newest 6.12 arm64 image Debian 12 serves.
+# Kept: its vmlinuz (the BTF tests read its Image.gz/EFI zboot payload) and its config, as
+# arm64-kernel-<release>/boot/config-<release> (Debian's kernels carry no kheaders: the arm64 tests'
+# archive is made from it by bin/make-arm64-kheaders.sh).
+if ! ls vmlinuz-*-arm64 >/dev/null 2>&1 || ! ls -d arm64-kernel-* >/dev/null 2>&1; then
   mirror=$( { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' || true; grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' || true; } | grep -v -- '-security' | head -1 || true)
   state="$dir/arm64-apt"
   mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
@@ -79,6 +81,9 @@ if ! ls vmlinuz-*-arm64 >/dev/null 2>&1; then
     arm_rel=${arm_pkg#linux-image-}; arm_rel=${arm_rel%-unsigned}
     dpkg-deb --fsys-tarfile "$state/${arm_pkg}"_*.deb | tar -xO "./boot/vmlinuz-${arm_rel}" > "vmlinuz-${arm_rel}.part"
     mv "vmlinuz-${arm_rel}.part" "vmlinuz-${arm_rel}"
+    rm -rf "arm64-kernel-${arm_rel}.part" && mkdir "arm64-kernel-${arm_rel}.part"
+    dpkg-deb --fsys-tarfile "$state/${arm_pkg}"_*.deb | tar -x -C "arm64-kernel-${arm_rel}.part" "./boot/config-${arm_rel}"
+    mv "arm64-kernel-${arm_rel}.part" "arm64-kernel-${arm_rel}"
   else
     echo "fetch: Debian 12 serves no linux-image-6.12.*-arm64-unsigned: the arm64 BTF test will say it cannot run" >&2
   fi

@@ -7,11 +7,11 @@ if [ "$(id -u)" -eq 0 ]; then default=/var/cache/khpkg-test; else default="${XDG
 dir="${KHPKG_TEST_DEBS:-$default}"
 suite=bookworm
 root="$dir/minbase-$suite"
+mirror=$( { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' || true; grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' || true; } | grep -v -- '-security' | head -1 || true)
 if [ -x "$root/usr/bin/dpkg" ]; then
   echo "test root: $root (cached)"
 else
   if [ "$(id -u)" -ne 0 ]; then echo "test root: debootstrap needs root; the release tests will say they cannot run" >&2; exit 0; fi
-  mirror=$( { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' || true; grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' || true; } | grep -v -- '-security' | head -1 || true)
   if [ -z "$mirror" ]; then echo "test root: no Debian mirror in the machine's apt sources" >&2; exit 1; fi
   mkdir -p "$dir"
   rm -rf "$root.part"
@@ -19,6 +19,24 @@ else
   rm -rf "$root.part/var/cache/apt/archives/"*.deb
   mv "$root.part" "$root"
   echo "test root: $root ($(du -sh "$root" | cut -f1))"
+fi
+
+# The arm64 tests' sysroot: an arm64 Debian root that is only unpacked (debootstrap --foreign: its
+# second stage would run arm64 programs, and without binfmt_misc this machine cannot exec them),
+# which qemu-aarch64-static reads libc6 and libstdc++6 from (QEMU_LD_PREFIX). Cached at $dir/minbase-<suite>-arm64.
+arm_root="$root-arm64"
+if [ -e "$arm_root/usr/lib/aarch64-linux-gnu/libstdc++.so.6" ]; then
+  echo "arm64 sysroot: $arm_root (cached)"
+elif [ "$(id -u)" -ne 0 ]; then
+  echo "arm64 sysroot: debootstrap needs root; the arm64 tests will say they cannot run" >&2
+elif [ -z "$mirror" ]; then
+  echo "arm64 sysroot: no Debian mirror in the machine's apt sources" >&2; exit 1
+else
+  rm -rf "$arm_root.part"
+  debootstrap --arch=arm64 --variant=minbase --foreign "$suite" "$arm_root.part" "$mirror" >"$dir/debootstrap-arm64.log" 2>&1 || { tail -5 "$dir/debootstrap-arm64.log" >&2; exit 1; }
+  rm -rf "$arm_root.part/var/cache/apt/archives/"*.deb "$arm_root.part/debootstrap/"*.deb
+  mv "$arm_root.part" "$arm_root"
+  echo "arm64 sysroot: $arm_root ($(du -sh "$arm_root" | cut -f1))"
 fi
 
 # The DKMS tests' root: the minimal root with what a DKMS machine has, from Debian's packages on the
