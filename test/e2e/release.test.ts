@@ -5,7 +5,8 @@ import {join} from 'node:path';
 import {testSigningKey, TEST_KEY} from '../helpers/gpg.js';
 import {REAL} from '../helpers/kheaders.js';
 import {installedKernelRoot} from '../helpers/roots.js';
-import {buildJson, khpkg, mustRun, scratch, tool, type RunResult} from '../helpers/run.js';
+import {agentImage, exportImage} from '../helpers/image.js';
+import {buildJson, khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 import {CLEAN_ENV, dist, MINBASE, needDebianRoot, PROJECT, release, releaseDir, TestRoot, VERSION, type Release} from '../helpers/debian-root.js';
 
 const REL = REAL.release;
@@ -209,59 +210,20 @@ describe('khpkg in a minimal Debian root: no Node.js, no compiler (#17)', functi
 });
 
 /**
- * The agent image's root: built by podman from packaging/kubernetes/Containerfile on the minimal
- * root (imported as the base: no registry here) and exported, since podman cannot run containers on
- * this machine (crun: setrlimit, cgroups). Where podman cannot build either, the same two ADD/COPY
- * steps are done by hand, and the test says so.
+ * The agent image's root: built by `npm run image` (bin/make-image.js: podman, from
+ * packaging/kubernetes/Containerfile) on the minimal root (imported as the base: no registry here)
+ * and exported, since podman cannot run containers on this machine (crun: setrlimit, cgroups). Where
+ * podman cannot build either, the same two ADD/COPY steps are done by hand, and the test says so.
  */
 function imageRoot(tar: string, dir: string): TestRoot {
-  const ctx = `${dir}-context`;
-  mkdirSync(join(ctx, 'release'), {recursive: true});
-  mkdirSync(join(ctx, 'packaging/kubernetes'), {recursive: true});
-  const name = tar.split('/').pop()!;
-  copyFileSync(tar, join(ctx, 'release', name));
-  for (const f of ['Containerfile', 'entrypoint.sh']) copyFileSync(join(PROJECT, 'packaging/kubernetes', f), join(ctx, 'packaging/kubernetes', f));
-  copyFileSync(join(PROJECT, '.containerignore'), join(ctx, '.containerignore'));
-  const store = `${dir}-podman`;
-  const podman = (args: string[], input?: Buffer): RunResult =>
-    tool('podman', ['--root', `${store}/storage`, '--runroot', `${store}/run`, '--storage-driver', 'vfs', ...args], {input});
-  mkdirSync(dir, {recursive: true});
-  mustRun('tar', ['-C', MINBASE, '-cf', `${dir}-base.tar`, '.']);
-  const steps: [string, string[]][] = [
-    ['import', ['import', `${dir}-base.tar`, 'localhost/khpkg-test-base:latest']],
-    [
-      'build',
-      [
-        'build',
-        '-f',
-        join(ctx, 'packaging/kubernetes/Containerfile'),
-        '--build-arg',
-        'BASE=localhost/khpkg-test-base:latest',
-        '--build-arg',
-        `RELEASE=release/${name}`,
-        '-t',
-        'localhost/khpkg-agent:test',
-        ctx,
-      ],
-    ],
-    ['create', ['create', '--name', 'khpkg-agent-test', 'localhost/khpkg-agent:test']],
-    ['export', ['export', '-o', `${dir}-image.tar`, 'khpkg-agent-test']],
-  ];
-  let failed: string | undefined;
-  for (const [what, args] of steps) {
-    const r = podman(args);
-    if (r.code !== 0) {
-      failed = `podman ${what} failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`;
-      break;
-    }
-  }
-  if (failed === undefined) {
-    mustRun('tar', ['-C', dir, '-xf', `${dir}-image.tar`]);
-    tool('rm', ['-rf', store, `${dir}-base.tar`, `${dir}-image.tar`]);
-    assert.ok(existsSync(join(dir, 'usr/local/bin/khpkg-agent')), 'the image has no entrypoint');
+  const {image, failed} = agentImage(`${dir}-build`, [tar], {amd64: MINBASE});
+  if (image) {
+    exportImage(image, `localhost/khpkg-agent:${VERSION}-amd64`, dir);
+    tool('rm', ['-rf', `${dir}-build`]);
     return new TestRoot(dir, {adopt: true});
   }
   console.log(`      note: ${failed}; the image's ADD and COPY are done by hand instead`);
+  mkdirSync(dir, {recursive: true});
   mustRun('cp', ['-a', `${MINBASE}/.`, dir]);
   mustRun('tar', ['-C', join(dir, 'opt'), '-xJf', tar]);
   copyFileSync(join(PROJECT, 'packaging/kubernetes/entrypoint.sh'), join(dir, 'usr/local/bin/khpkg-agent'));

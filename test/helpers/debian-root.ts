@@ -23,9 +23,9 @@ export interface Release {
   rpm: string;
 }
 
-/** `npm run dist` into `dir`, with a fixed SOURCE_DATE_EPOCH. */
-export function dist(dir: string): Release {
-  mustRun('bash', [join(PROJECT, 'bin/dist.sh'), '--out', dir], {env: {SOURCE_DATE_EPOCH: '1700000000'}});
+/** `npm run dist` into `dir` for a CPU (Node's name; this machine's by default), with a fixed SOURCE_DATE_EPOCH. */
+export function dist(dir: string, arch = process.arch): Release {
+  mustRun('bash', [join(PROJECT, 'bin/dist.sh'), '--out', dir, '--arch', arch], {env: {SOURCE_DATE_EPOCH: '1700000000'}});
   const find = (re: RegExp): string => join(dir, readdirSync(dir).find((f) => re.test(f)) ?? assert.fail(`dist wrote no file like ${re} in ${dir}`));
   return {dir, tar: find(/^khpkg-.*-linux-.*\.tar\.xz$/), deb: find(/^khpkg_.*\.deb$/), rpm: find(/^khpkg-.*\.rpm$/)};
 }
@@ -86,7 +86,11 @@ export class TestRoot {
   }
 }
 
+/** The arm64 sysroot bin/make-test-root.sh made once: debootstrap --foreign, only unpacked (no binfmt_misc here to configure it). */
+export const ARM64_SYSROOT = join(CACHE, 'minbase-bookworm-arm64');
+
 let built: Release | undefined;
+let builtArm64: Release | undefined;
 let work: {dir: string; cleanup: () => void} | undefined;
 // Every suite shares the release; it goes when mocha is done.
 after(() => work?.cleanup());
@@ -99,6 +103,12 @@ export function releaseDir(): string {
 export function release(): Release {
   built ??= dist(join(releaseDir(), 'a'));
   return built;
+}
+
+/** The arm64 release, cross-built once for every test that needs it (a few minutes: the addons are compiled). */
+export function arm64Release(): Release {
+  builtArm64 ??= dist(join(releaseDir(), 'arm64-a'), 'arm64');
+  return builtArm64;
 }
 
 /** In a suite's before(): skip (with a printed reason) unless running as root with the cached Debian root `dir` (made by npm run setup). */
