@@ -64,6 +64,11 @@ export class TreeRules {
     return entry;
   }
 
+  /** Whether the archive so far holds this path (tree-relative). */
+  has(path: string): boolean {
+    return this.seen.has(path);
+  }
+
   /** After the last entry: is this a kheaders tree, and does every link land on something? */
   finish(): {srcarch: string} {
     for (const [path, target] of this.links) {

@@ -1,13 +1,14 @@
 import {Flags} from '@oclif/core';
 import {KhpkgCommand, rootFlags, waitFlag} from '../cli/base.js';
-import {checkRegistry, rebuildRegistry} from '../install/doctor.js';
-import type {DoctorResult} from '../install/doctor.js';
+import {checkRoot, rebuildRegistry} from '../install/doctor.js';
+import type {DoctorResult, SetHealth} from '../install/doctor.js';
 
-/** `doctor --json`: the check's verdict, or with `--rebuild` what was rebuilt. */
-export type DoctorJson = {registry: string} | DoctorResult;
+/** `doctor --json`: the registry's verdict and every set's health, or with `--rebuild` what was rebuilt. */
+export type DoctorJson = {registry: string; sets: SetHealth[]} | DoctorResult;
 
 export default class Doctor extends KhpkgCommand {
-  static override summary = 'Check the registry; with --rebuild, recreate a damaged one from the header trees on disk.';
+  static override summary =
+    'Check the registry and every header set (missing or changed files, links, a tree DKMS would fail on); exit 1 naming each damaged set and what mends it. With --rebuild, recreate a damaged registry from the trees on disk.';
   static override examples = ['<%= config.bin %> doctor', 'sudo <%= config.bin %> doctor --rebuild'];
   static override flags = {...rootFlags, ...waitFlag, rebuild: Flags.boolean({description: 'move the registry aside and rebuild it from the trees on disk'})};
 
@@ -15,8 +16,15 @@ export default class Doctor extends KhpkgCommand {
     const {flags} = await this.parse(Doctor);
     const root = flags.root;
     if (!flags.rebuild) {
-      const state = checkRegistry(root);
-      return flags.json ? this.printJson<DoctorJson>({registry: state}) : this.log(`registry: ${state}`);
+      const found = checkRoot(root);
+      const damaged = found.sets.filter((s) => !s.ok);
+      if (flags.json) this.printJson<DoctorJson>(found);
+      else {
+        this.log(`registry: ${found.registry}`);
+        for (const s of found.sets) this.log(s.ok ? `${s.release}: ok` : `${s.release}: damaged (${s.problems.join('; ')}): run '${s.fix}'`);
+      }
+      if (damaged.length > 0) this.exit(1);
+      return;
     }
     const result = rebuildRegistry(root, flags.wait);
     if (flags.json) return this.printJson<DoctorJson>(result);

@@ -2,12 +2,47 @@ import type {ArchiveScan} from '../archive/scan.js';
 import {deriveAutoConf, type KernelConfig} from './config.js';
 import {PlanBuilder, type ExtraFile} from './plan.js';
 import {renderTemplate} from './templates.js';
+import {INFO_FILES} from '../archive/info.js';
+
+const VERSION_H = INFO_FILES.version;
 
 /** Where a header tree lives: Debian's builddeb layout, or Fedora/kernel.spec's. */
 export type Layout = 'debian' | 'kernels';
 
 export function treeDirFor(layout: Layout, release: string): string {
   return layout === 'debian' ? `usr/src/linux-headers-${release}` : `usr/src/kernels/${release}`;
+}
+
+/**
+ * The directory inside a headers-only tree that its `build` link leads to: everything BPF tools look
+ * for under `build` (the arch's generated headers, `vmlinux`, `.config`, the `Makefile` that says why
+ * modules cannot be built) but `include/`. DKMS (every version, every distro's hook and service)
+ * takes `/lib/modules/<rel>/build/include` for "headers installed" and then fails every module build
+ * against a tree without kbuild, where it would have skipped the kernel; BCC and bpftrace take the
+ * headers from `/lib/modules/<rel>/source` when both it and `build` are directories. So a headers-only
+ * set never claims to build modules, and the BPF tools still find it.
+ */
+export const HEADERS_ONLY_BUILD = 'headers-only';
+
+/** One link a set makes in `/lib/modules/<rel>`, with the root-relative dir it leads to. */
+export interface KernelLink {
+  path: string;
+  target: string;
+}
+
+/**
+ * The links a set makes in `/lib/modules/<rel>`. A module-build tree, and any tree of the `kernels`
+ * layout (Fedora's kernel-core owns `build -> /usr/src/kernels/<rel>` and `source -> build`, so
+ * nothing else may be laid out there), is `build` itself. A headers-only tree of the Debian layout is
+ * `source`, with `build` leading to its HEADERS_ONLY_BUILD dir.
+ */
+export function kernelLinks(layout: Layout, release: string, tier: 'headers' | 'kbuild'): KernelLink[] {
+  const tree = treeDirFor(layout, release);
+  if (tier === 'kbuild' || layout === 'kernels') return [{path: `lib/modules/${release}/build`, target: tree}];
+  return [
+    {path: `lib/modules/${release}/build`, target: `${tree}/${HEADERS_ONLY_BUILD}`},
+    {path: `lib/modules/${release}/source`, target: tree},
+  ];
 }
 
 /** A file of the module-build kit (`--kbuild`): kbuild's Makefiles, scripts and host programs. */
@@ -33,7 +68,8 @@ export function headersPlan(
   btf?: readonly KitFile[],
 ): PlanBuilder {
   const plan = new PlanBuilder(treeDirFor(layout, scan.info.release), time, SHARED_DIRS).addArchive(scan).setTimestamp(time.timestamp);
-  for (const extra of headerExtras(scan.info, layout, config, kit, btf)) plan.addExtra(extra);
+  const paths = new Set(scan.entries.map((e) => e.path));
+  for (const extra of headerExtras({...scan.info, has: (p) => paths.has(p)}, layout, config, kit, btf)) plan.addExtra(extra);
   return plan;
 }
 
@@ -41,12 +77,12 @@ export function headersPlan(
  * What khpkg adds to the archive's tree: `.config` and a derived `include/config/auto.conf` when a
  * config is given, the module-build kit when there is one (else a `Makefile` that stops kbuild and
  * DKMS with one clear sentence: this tree cannot build modules, and how to get one that can),
- * `vmlinux.h` and a BTF-only `vmlinux` when the kernel's BTF is known, and the
- * absolute `/lib/modules/<rel>/build` link (what builddeb and kernel.spec install; a relative one
- * breaks across /lib → /usr/lib).
+ * `vmlinux.h` and a BTF-only `vmlinux` when the kernel's BTF is known, and the absolute links in
+ * `/lib/modules/<rel>` (kernelLinks: what builddeb and kernel.spec install; a relative one breaks
+ * across /lib → /usr/lib).
  */
 export function headerExtras(
-  kernel: {release: string; version: string; srcarch: string},
+  kernel: {release: string; version: string; srcarch: string; has: (path: string) => boolean},
   layout: Layout,
   config: KernelConfig | undefined,
   kit?: readonly KitFile[],
@@ -63,7 +99,17 @@ export function headerExtras(
   else extras.push({path: 'Makefile', data: Buffer.from(headersOnlyMakefile(release, version))});
   // The kernel's BTF: vmlinux.h (CO-RE programs) and the BTF-only vmlinux (module BTF, pahole, bpftool).
   if (btf) for (const f of btf) extras.push({path: f.path, data: f.data, mode: f.mode});
-  extras.push({path: `lib/modules/${release}/build`, linkTarget: `/${treeDirFor(layout, release)}`, absolute: true});
+  const links = kernelLinks(layout, release, kit ? 'kbuild' : 'headers');
+  if (links.some((l) => l.target.endsWith(`/${HEADERS_ONLY_BUILD}`))) {
+    // What bpftrace's and libbpf's lookups under `build` want, each a link into the tree; never `include`.
+    const inBuild = ['Makefile', 'arch', ...(config ? ['.config'] : []), ...(btf ?? []).map((f) => f.path).filter((p) => p === 'vmlinux')];
+    for (const name of inBuild) extras.push({path: `${HEADERS_ONLY_BUILD}/${name}`, linkTarget: `../${name}`});
+    // BCC as Debian 12 ships it (0.26) looks for <linux/version.h> only under build/include/generated/uapi
+    // when source/ and build/ are both there; in the headers' own include/ it finds it this way.
+    if (kernel.has(VERSION_H) && !kernel.has('include/linux/version.h'))
+      extras.push({path: 'include/linux/version.h', linkTarget: '../generated/uapi/linux/version.h'});
+  }
+  for (const l of links) extras.push({path: l.path, linkTarget: `/${l.target}`, absolute: true});
   return extras;
 }
 

@@ -6,12 +6,12 @@ import type {PackageEntry} from './plan.js';
 
 /**
  * Writes a plan's header tree into a new dir (`dirAbs` becomes the tree's root). Entries outside the
- * tree (its parent dirs, the build link) are only collected: where and whether to make them is the
- * caller's decision (the installer makes them at swap time; the kbuild kit needs none).
+ * tree (its parent dirs, the links in /lib/modules/<rel>) are only collected: where and whether to
+ * make them is the caller's decision (the installer makes them at swap time; the kbuild kit needs none).
  */
 export class TreeSink implements EntrySink {
   readonly outsideDirs: string[] = [];
-  buildLink?: {path: string; target: string};
+  readonly links: {path: string; target: string}[] = [];
 
   constructor(
     protected readonly treeRel: string,
@@ -26,7 +26,7 @@ export class TreeSink implements EntrySink {
     }
     if (!e.path.startsWith(`${this.treeRel}/`)) {
       if (e.type === 'dir') this.outsideDirs.push(e.path);
-      else if (e.type === 'symlink') this.buildLink = {path: e.path, target: e.linkTarget!};
+      else if (e.type === 'symlink') this.links.push({path: e.path, target: e.linkTarget!});
       return;
     }
     writeEntry(join(this.dirAbs, e.path.slice(this.treeRel.length + 1)), e, data);

@@ -9,7 +9,8 @@ import {Registry, registryDir} from '../registry/registry.js';
 import type {FileRecord, HeaderSet} from '../registry/types.js';
 import {lockRoot} from '../registry/lock.js';
 import {foreignOwners} from './owners.js';
-import {inRoot, linkPointsAt} from '../root/paths.js';
+import {verifyHeaders} from './verify.js';
+import {inRoot, linkLeadsInto} from '../root/paths.js';
 
 export interface DoctorResult {
   /** Where the damaged registry was moved, if it was (a sound one is kept). */
@@ -131,11 +132,13 @@ export function describeTree(root: string, layout: Layout, release: string): {se
   };
   // Only the tree and its link: who made the dirs above them is not known, so they are left to their owners.
   walk(treeRel);
-  const link = `lib/modules/${release}/build`;
-  if (linkPointsAt(root, link, treeRel)) {
-    // A /lib/modules/<release> holding nothing but our link is one an install made: no kernel's modules are there.
-    if (readdirSync(inRoot(root, `lib/modules/${release}`)).join() === 'build') add(`lib/modules/${release}`);
-    add(link);
+  // Its links in /lib/modules/<release> (`build`, and a headers-only tree's `source`), where they lead into it.
+  const links = ['build', 'source'].map((n) => `lib/modules/${release}/${n}`).filter((l) => linkLeadsInto(root, l, treeRel));
+  if (links.length > 0) {
+    // A /lib/modules/<release> holding nothing but our links is one an install made: no kernel's modules are there.
+    const names = links.map((l) => l.slice(l.lastIndexOf('/') + 1));
+    if (readdirSync(inRoot(root, `lib/modules/${release}`)).every((n) => names.includes(n))) add(`lib/modules/${release}`);
+    for (const l of links) add(l);
   }
   const read = (p: string): string => {
     try {
@@ -173,4 +176,70 @@ export function describeTree(root: string, layout: Layout, release: string): {se
     },
     files,
   };
+}
+
+/** One installed set as `doctor` finds it. */
+export interface SetHealth {
+  release: string;
+  /** Where the tree is (in the root). */
+  path: string;
+  ok: boolean;
+  /** What is wrong, one short phrase each (`12 files missing`, `build link points at …`). */
+  problems: string[];
+  /** What mends it, as a command line (absent when nothing is wrong). */
+  fix?: string;
+}
+
+/**
+ * Every set's tree against the registry (verify's full check: every file rehashed), and what DKMS
+ * will make of it: a headers-only set whose `build/include` exists (an older khpkg's layout, or a
+ * link someone pointed at a tree) makes DKMS fail where it would have skipped. Nothing is changed.
+ */
+export function checkSets(root: string, registry: Registry): SetHealth[] {
+  return registry.installed().map((set) => {
+    const counts = new Map<string, number>();
+    for (const p of verifyHeaders(root, registry, [set.release])) counts.set(p.problem, (counts.get(p.problem) ?? 0) + 1);
+    const problems = [...counts].map(([problem, n]) => `${n} ${n === 1 ? 'entry' : 'entries'} ${PROBLEM_WORDS[problem] ?? problem}`);
+    const via = set.via ?? 'khpkg';
+    if (via === 'khpkg' && (set.tier ?? 'headers') === 'headers' && existsSync(inRoot(root, `lib/modules/${set.release}/build/include`)))
+      problems.push(
+        `a headers-only tree behind /lib/modules/${set.release}/build/include: DKMS takes that for buildable headers and fails where it would skip`,
+      );
+    return {release: set.release, path: inRoot(root, set.path), ok: problems.length === 0, problems, ...(problems.length > 0 ? {fix: fixFor(root, set)} : {})};
+  });
+}
+
+const PROBLEM_WORDS: Record<string, string> = {
+  missing: 'missing',
+  'changed-content': 'changed',
+  'changed-mode': 'with another mode',
+  'changed-type': 'of another type',
+  'changed-link': 'pointing elsewhere',
+  'broken-link': 'dangling',
+};
+
+/** The command that mends a set: the package manager's reinstall, or khpkg's from the kernel the set came from. */
+function fixFor(root: string, set: HeaderSet): string {
+  const under = root === '/' ? '' : ` --root ${root}`;
+  if (set.via === 'dpkg') return `apt install --reinstall ${set.package}`;
+  if (set.via === 'rpm') return `dnf reinstall ${set.package}`;
+  if (set.sourceKind === 'running-kernel') return `khpkg install --reinstall${under}`;
+  // An installed kernel's own kheaders.ko: --kernel finds it again (and its source for a module-build tree).
+  if (set.sourceKind === 'module' && set.sourcePath.includes(`/lib/modules/${set.release}/`))
+    return `khpkg install --kernel ${set.release} --reinstall${under}`;
+  const kbuild = set.tier === 'kbuild' && set.kbuild ? ` --kbuild ${set.kbuild.source}` : '';
+  return set.sourcePath && set.sourceKind !== 'rebuilt' && set.sourceKind !== 'stdin'
+    ? `khpkg install --reinstall ${set.sourcePath}${kbuild}${under}`
+    : `khpkg install --reinstall <the kheaders of ${set.release}>${kbuild}${under}`;
+}
+
+/** `doctor` without --rebuild: the registry's soundness, then every set's tree (checkSets). */
+export function checkRoot(root: string): {registry: string; sets: SetHealth[]} {
+  const state = checkRegistry(root);
+  const registry = state === 'ok' ? Registry.open(root) : undefined;
+  try {
+    return {registry: state, sets: registry ? checkSets(root, registry) : []};
+  } finally {
+    registry?.close();
+  }
 }

@@ -6,7 +6,7 @@ import type {Limits} from '../archive/limits.js';
 import {scanArchive, type ArchiveScan, type Progress, type ScannedEntry} from '../archive/scan.js';
 import {INFO_FILES} from '../archive/info.js';
 import {checkConfigMatches, parseConfig, type KernelConfig} from '../content/config.js';
-import {headersPlan, SHARED_DIRS, treeDirFor, type Layout} from '../content/headers.js';
+import {headersPlan, kernelLinks, SHARED_DIRS, treeDirFor, type Layout} from '../content/headers.js';
 import {buildTimestamp, type ContentPlan, type PackageEntry} from '../content/plan.js';
 import type {ArchiveInput} from '../archive/reader.js';
 import {onInterrupt} from '../interrupt.js';
@@ -18,7 +18,7 @@ import type {FileRecord, HeaderSet} from '../registry/types.js';
 import {checkExpectedRelease, configFor, recordedOrigin, type ArchiveSource} from '../source/index.js';
 import {runHeaderHooks, type HookResult} from './hooks.js';
 import {lockRoot} from '../registry/lock.js';
-import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkPointsAt, makeDirsInRoot, removeEmptyDirs} from '../root/paths.js';
+import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkLeadsInto, makeDirsInRoot, removeEmptyDirs} from '../root/paths.js';
 import {recover, scanDirName} from './recover.js';
 import {ScanStage, StageSink} from './stage.js';
 import {buildKbuildKit, kitRecord, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
@@ -35,6 +35,8 @@ export interface InstallOptions {
   reinstall?: boolean;
   /** Replace a set khpkg installed when these headers differ (the boot unit: the running kernel is the truth); less than --force. */
   replaceStale?: boolean;
+  /** Mend a damaged set of the same headers rather than refuse (the hooks and the boot unit: offline, from the kernel's own kheaders). */
+  repair?: boolean;
   hooks: boolean;
   waitSeconds: number;
   limits: Limits;
@@ -196,6 +198,7 @@ export type InstallDecision = {action: 'unchanged'} | {action: 'install'} | {act
 export interface InstallFacts {
   release: string;
   treeRel: string;
+  /** The first of the set's links in /lib/modules/<rel> that exists and leads elsewhere (else the build link). */
   linkRel: string;
   existing?: HeaderSet;
   contentSha256?: string;
@@ -208,13 +211,16 @@ export interface InstallFacts {
   /** Paths of the tree or the link that dpkg or rpm own. */
   foreign: ForeignOwner[];
   treeExists: boolean;
-  /** The build link exists and leads elsewhere. */
+  /** One of the set's links exists and leads elsewhere. */
   linkElsewhere: boolean;
+  /** The installed set's links in /lib/modules/<rel> are not the ones its tier has now (a headers-only set of an older khpkg: `build` was the tree). */
+  linksOutdated?: boolean;
   /** Entries of the installed set that a quick look finds changed or missing. */
   damaged: number;
   force: boolean;
   reinstall: boolean;
   replaceStale?: boolean;
+  repair?: boolean;
 }
 
 const short = (sha: string | undefined): string => (sha ? `${sha.slice(0, 12)}…` : 'none');
@@ -247,7 +253,7 @@ export function decideInstall(f: InstallFacts): InstallDecision {
       (f.configSha256 === undefined || f.configSha256 === existing.configSha256) && (f.btfSha256 === undefined || f.btfSha256 === existing.btf?.sha256);
     const sameTier = (existing.tier ?? 'headers') === f.tier;
     if (sameContent && sameConfig && sameTier) {
-      if (f.reinstall || f.force) return {action: 'reinstall'};
+      if (f.reinstall || f.force || f.linksOutdated || (f.repair && f.damaged > 0)) return {action: 'reinstall'};
       if (f.damaged > 0) {
         throw new KhpkgError(
           'damaged',
@@ -300,7 +306,7 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
   const {config, tier} = wanted;
   if (config && wanted.configOrigin) checkConfigMatches(config, scan.captured.get(INFO_FILES.autoconf), wanted.configOrigin);
   const treeRel = treeDirFor(opts.layout, release);
-  const linkRel = `lib/modules/${release}/build`;
+  const links = kernelLinks(opts.layout, release, tier);
   // Before the lock: building kbuild's host programs takes a while, and touches only a temp dir.
   const makeKit = (): Promise<KbuildKit | undefined> =>
     opts.kbuild ? buildKbuildKit(scan, archive, config, {...opts.kbuild, moduleBtf: wanted.btf !== undefined}, opts.limits) : Promise.resolve(undefined);
@@ -312,11 +318,11 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
     registry = Registry.open(root, {create: true})!;
     const recovered = recover(root, registry);
     const existing = registry.get(release);
-    const link = lstatSync(inRoot(root, linkRel), {throwIfNoEntry: false});
+    const elsewhere = links.find((l) => lstatSync(inRoot(root, l.path), {throwIfNoEntry: false}) && !linkLeadsInto(root, l.path, treeRel));
     const facts: InstallFacts = {
       release,
       treeRel,
-      linkRel,
+      linkRel: elsewhere?.path ?? links[0]!.path,
       existing,
       contentSha256: scan.contentSha256,
       archiveSha256: source.sha256,
@@ -324,13 +330,15 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
       configSha256: wanted.configSha256,
       btfSha256: wanted.btf?.sha256,
       tier,
-      foreign: foreignOwners(root, [treeRel, linkRel], {askRpm: opts.packageManagers !== false}),
+      foreign: foreignOwners(root, [treeRel, ...links.map((l) => l.path)], {askRpm: opts.packageManagers !== false}),
       treeExists: existsSync(inRoot(root, treeRel)),
-      linkElsewhere: Boolean(link) && !linkPointsAt(root, linkRel, treeRel),
+      linkElsewhere: elsewhere !== undefined,
+      linksOutdated: existing !== undefined && linksOutdated(root, treeRel, links, registry.files(release)),
       damaged: existing && (existing.via ?? 'khpkg') === 'khpkg' ? quickCheck(root, registry.files(release)) : 0,
       force: opts.force,
       reinstall: Boolean(opts.reinstall),
       replaceStale: opts.replaceStale,
+      repair: opts.repair,
     };
     const decision = decideInstall(facts);
     const unchanged = {release, files: existing?.files ?? 0, bytes: existing?.bytes ?? 0, recovered, hooks: [], tier, kept: [], overwritten: [], notes};
@@ -475,11 +483,17 @@ async function stageAndSwap(
     crashPoint('old-moved');
     renameSync(inRoot(root, stageRel), treeAbs);
     crashPoint('new-in-place');
-    const link = stage.buildLink!;
-    const target = buildLinkTarget(root, link.path, treeRel);
-    const record = records.find((r) => r.path === link.path);
-    if (record) record.linkTarget = target;
-    swapLink(root, link.path, target);
+    for (const link of stage.links) {
+      const target = buildLinkTarget(root, link.path, link.target.slice(1));
+      const record = records.find((r) => r.path === link.path);
+      if (record) record.linkTarget = target;
+      swapLink(root, link.path, target);
+    }
+    // A link the old set had and this one has not (a headers-only set's `source`, when it becomes a module-build tree).
+    for (const r of owned) {
+      if (r.type === 'symlink' && !r.path.startsWith(`${treeRel}/`) && !stage.links.some((l) => l.path === r.path) && linkLeadsInto(root, r.path, treeRel))
+        rmSync(inRoot(root, r.path));
+    }
     crashPoint('linked');
     return {records, bytes: stage.bytes, operation, oldRel, ...carried, committed};
   } catch (e) {
@@ -537,6 +551,17 @@ function removeTreeNow(dir: string): void {
     return;
   }
   rmSync(away, {recursive: true, force: true, maxRetries: 3});
+}
+
+/** Whether the set's recorded links in /lib/modules/<rel> are other than `links` (paths, or where they lead). */
+function linksOutdated(root: string, treeRel: string, links: readonly {path: string; target: string}[], records: readonly FileRecord[]): boolean {
+  const recorded = records.filter((r) => r.type === 'symlink' && !r.path.startsWith(`${treeRel}/`));
+  if (recorded.length !== links.length) return true;
+  try {
+    return links.some((l) => recorded.find((r) => r.path === l.path)?.linkTarget !== buildLinkTarget(root, l.path, l.target));
+  } catch {
+    return true; // its dir is gone: the set is damaged, and a reinstall is what mends it
+  }
 }
 
 /** A new link under a temporary name, renamed over the old one: never a moment without a link. */

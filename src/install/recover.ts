@@ -1,8 +1,9 @@
 import {randomBytes} from 'node:crypto';
-import {existsSync, lstatSync, readdirSync, renameSync, rmSync, unlinkSync} from 'node:fs';
+import {existsSync, lstatSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync} from 'node:fs';
 import {join} from 'node:path';
 import type {Registry} from '../registry/registry.js';
-import {inRoot, linkPointsAt} from '../root/paths.js';
+import {inRoot, linkLeadsInto} from '../root/paths.js';
+import type {FileRecord} from '../registry/types.js';
 import {removeRecordedFiles} from './remove-files.js';
 
 /** Where staging and old trees live: beside the trees, on the same file system. */
@@ -95,18 +96,34 @@ function undoInstall(root: string, registry: Registry, release: string, phase: s
     // A first install renamed into place but never committed.
     rmSync(treeAbs, {recursive: true, force: true});
   }
-  cleanBuildLink(root, release, treeRel, !set);
+  restoreLinks(root, release, treeRel, set ? registry.files(release) : []);
 }
 
-function cleanBuildLink(root: string, release: string, treeRel: string, removeOurs: boolean): void {
-  const dir = inRoot(root, `lib/modules/${release}`);
+/**
+ * The links in /lib/modules/<rel> back as the committed set recorded them (none, if no set is):
+ * an install cut short may have swapped some (a headers-only tree's `build` leads elsewhere than a
+ * module-build tree's) or made one the set has not. Links that lead elsewhere are someone else's.
+ */
+function restoreLinks(root: string, release: string, treeRel: string, records: readonly FileRecord[]): void {
+  const dirRel = `lib/modules/${release}`;
+  const dir = inRoot(root, dirRel);
   if (!existsSync(dir)) return;
   for (const name of readdirSync(dir)) {
-    if (name.startsWith('build.khpkg-tmp-')) unlinkSync(join(dir, name));
+    if (/\.khpkg-tmp-\d+$/.test(name)) unlinkSync(join(dir, name));
   }
-  const link = join(dir, 'build');
-  const st = lstatSync(link, {throwIfNoEntry: false});
-  if (removeOurs && st?.isSymbolicLink() && linkPointsAt(root, `lib/modules/${release}/build`, treeRel)) unlinkSync(link);
+  const recorded = records.filter((r) => r.type === 'symlink' && r.path.startsWith(`${dirRel}/`));
+  for (const name of readdirSync(dir)) {
+    const rel = `${dirRel}/${name}`;
+    // Dot names are khpkg's own for a while (the build link DKMS must not see, lifecycle/dkms.ts).
+    if (name.startsWith('.') || !linkLeadsInto(root, rel, treeRel)) continue;
+    const r = recorded.find((x) => x.path === rel);
+    if (!r) unlinkSync(join(dir, name));
+    else if (readlinkSync(join(dir, name)) !== r.linkTarget) {
+      unlinkSync(join(dir, name));
+      symlinkSync(r.linkTarget!, join(dir, name));
+    }
+  }
+  for (const r of recorded) if (!lstatSync(inRoot(root, r.path), {throwIfNoEntry: false})) symlinkSync(r.linkTarget!, inRoot(root, r.path));
 }
 
 /** Are there staging or old trees lying around (a crash), without taking the lock? */

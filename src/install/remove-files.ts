@@ -2,11 +2,11 @@ import {lstatSync, readdirSync, rmdirSync, unlinkSync} from 'node:fs';
 import {join} from 'node:path';
 import {SHARED_DIRS} from '../content/headers.js';
 import type {FileRecord, HeaderSet} from '../registry/types.js';
-import {inRoot, linkPointsAt} from '../root/paths.js';
+import {inRoot, linkLeadsInto} from '../root/paths.js';
 
 /**
  * Removes exactly what the registry lists: files and links, then directories left empty, deepest
- * first. The build link goes only if it still points at this set's tree. Idempotent, so a remove
+ * first. The links in /lib/modules/<rel> go only if they still lead into this set's tree. Idempotent, so a remove
  * cut short by a crash is finished by running it again. Returns what was kept: files under the tree
  * that khpkg did not install.
  */
@@ -18,8 +18,8 @@ export function removeRecordedFiles(root: string, set: HeaderSet, files: FileRec
     const st = lstatSync(abs, {throwIfNoEntry: false});
     if (!st) continue;
     if (f.type === 'symlink' && !f.path.startsWith(`${set.path}/`)) {
-      // The build link: someone may have pointed it at other headers since.
-      if (!linkPointsAt(root, f.path, set.path)) continue;
+      // A link in /lib/modules/<rel>: someone may have pointed it at other headers since.
+      if (!linkLeadsInto(root, f.path, set.path)) continue;
     }
     if (st.isDirectory()) continue;
     unlinkSync(abs);

@@ -1,11 +1,13 @@
 import {notInstalled} from '../errors.js';
 import {Registry} from '../registry/registry.js';
+import type {HeaderSet} from '../registry/types.js';
 import {removeVia} from './bridge.js';
 import {lockRoot} from '../registry/lock.js';
 import {recover} from './recover.js';
 import {leftovers, removeRecordedFiles} from './remove-files.js';
 import {inRoot} from '../root/paths.js';
 import {foreignOwners} from './owners.js';
+import {kernelLinks} from '../content/headers.js';
 
 export interface RemoveResult {
   release: string;
@@ -24,7 +26,7 @@ export function removalPlan(root: string, release: string): RemoveResult | undef
   try {
     const set = registry.get(release);
     if (!set) return undefined;
-    const owner = (set.via ?? 'khpkg') === 'khpkg' ? foreignOwners(root, [set.path, `lib/modules/${release}/build`])[0] : undefined;
+    const owner = (set.via ?? 'khpkg') === 'khpkg' ? foreignOwners(root, [set.path, ...setLinks(set)])[0] : undefined;
     if (owner) return {release, path: inRoot(root, set.path), removed: 0, kept: [], ownedBy: `${owner.manager} package ${owner.package}`};
     const ours = new Set(registry.files(release).map((f) => f.path));
     return {release, path: inRoot(root, set.path), removed: ours.size, kept: leftovers(root, set.path).filter((p) => !ours.has(p))};
@@ -51,7 +53,7 @@ export async function removeHeaders(root: string, release: string, waitSeconds: 
       return {release, path: inRoot(root, set.path), removed: set.files, kept: []};
     }
     // dpkg or rpm installed a package over the set since: the files are theirs now, not ours to delete.
-    const owner = foreignOwners(root, [set.path, `lib/modules/${release}/build`])[0];
+    const owner = foreignOwners(root, [set.path, ...setLinks(set)])[0];
     if (owner) {
       registry.forget(release);
       return {release, path: inRoot(root, set.path), removed: 0, kept: [], ownedBy: `${owner.manager} package ${owner.package}`};
@@ -65,4 +67,9 @@ export async function removeHeaders(root: string, release: string, waitSeconds: 
     registry.close();
     lock.release();
   }
+}
+
+/** The links a set makes in /lib/modules/<rel>, whichever tier it is: both are asked about. */
+function setLinks(set: HeaderSet): string[] {
+  return [...new Set([...kernelLinks(set.layout, set.release, 'headers'), ...kernelLinks(set.layout, set.release, 'kbuild')].map((l) => l.path))];
 }

@@ -13,9 +13,10 @@ import {dkmsInstalled, restoreBuildLink, tryDkms} from './dkms.js';
 import {installModuleBuildTree} from './tier.js';
 
 /**
- * postinst/boot run before DKMS (a module-build tree, so DKMS builds); the `-after-dkms` phases run
- * after it (a headers-only tree, so DKMS, which takes any `build/include` for buildable headers,
- * skipped that kernel instead of failing it). postrm removes.
+ * postinst/boot run before DKMS: a module-build tree where the series has a source, so DKMS builds;
+ * else a headers-only tree, which DKMS skips as if no headers were installed (it has no
+ * `build/include`: content/headers.ts, kernelLinks). The `-after-dkms` phases run after DKMS and put
+ * back a build link the first phase hid from it because a module failed (lifecycle/dkms.ts). postrm removes.
  */
 export type HookAction = 'postinst' | 'postinst-after-dkms' | 'postrm' | 'boot' | 'boot-after-dkms';
 
@@ -33,10 +34,11 @@ export interface HookOutcome {
 /**
  * What the kernel hooks and the boot unit do. Before DKMS (postinst, boot): a module-build tree when
  * the series has a kernel source (kbuild/discover.ts, cached per series), with Module.symvers from
- * that kernel's own modules; else, where DKMS is installed, nothing yet. After DKMS: a headers-only
- * tree for a kernel that got none. postrm: remove the set khpkg installed for that release, if it is
- * still as installed. Never dpkg or rpm (a hook runs inside them, their lock is taken), never header
- * hooks (DKMS's own kernel hook runs next), never long (the root lock is waited for `waitSeconds`).
+ * that kernel's own modules; else a headers-only tree. A damaged set of the kernel is mended from
+ * its own kheaders, keeping what a user added. After DKMS: only a build link hidden from DKMS is put
+ * back. postrm: remove the set khpkg installed for that release, if it is still as installed. Never
+ * dpkg or rpm (a hook runs inside them, their lock is taken), never header hooks (DKMS's own kernel
+ * hook runs next), never long (the root lock is waited for `waitSeconds`).
  */
 export async function runKernelHook(
   action: HookAction,
@@ -57,16 +59,14 @@ export async function runKernelHook(
       limits: opts.limits,
       packageManagers: false,
       replaceStale: boot,
+      repair: true,
     };
     const open = (): Promise<ArchiveSource> => (boot ? openSource(undefined, opts.limits) : openInstalledKernel(root, rel, opts.limits));
     if (action === 'postinst-after-dkms' || action === 'boot-after-dkms') {
       // Only what the first phase left for after DKMS: a kernel it dealt with (or failed, and said so) is not spoken of twice.
       if (!/^[A-Za-z0-9._+~-]+$/.test(rel) || !takePending(root, rel)) return {action, release: rel, ok: true, said: ''};
       if (restoreBuildLink(root, rel)) return {action, release: rel, ok: true, tier: 'kbuild', said: `put back ${rel}'s build link after DKMS`};
-      const set = installedSet(root, rel);
-      if (set) return {action, release: rel, ok: true, tier: set.tier ?? 'headers', said: `headers for ${rel} are installed already`};
-      const r = await installHeaders(await open(), install);
-      return {...outcome(action, r), said: `${said(r)}; to build modules for it: ${howToGiveSource(seriesOf(r.release), r.release)}`};
+      return {action, release: rel, ok: true, said: ''};
     }
     // A build link an earlier run moved aside for DKMS, and whose phase after DKMS never came (a crash, a unit not run), is put back first.
     if (/^[A-Za-z0-9._+~-]+$/.test(rel)) restoreBuildLink(root, rel);
@@ -80,15 +80,14 @@ export async function runKernelHook(
       const why = `DKMS could not build ${failed.join(', ')} for ${rel} (make.log under /var/lib/dkms): its own hook skips ${rel}, so the kernel's install goes on; the modules that built are installed`;
       return {...done, said: `${done.said}; ${why}`};
     }
-    // No module-build tree: DKMS must find no headers and skip, rather than fail the kernel's install on a headers-only tree.
+    // No module-build tree: a headers-only one, which DKMS skips (it has no build/include), as it would a kernel without headers.
     const set = installedSet(root, rel);
     if (set?.tier === 'kbuild')
       return {action, release: rel, ok: true, tier: 'kbuild', said: `headers for ${rel} are a module-build tree already; ${tried.why}, so it is left as it is`};
-    if (dkmsInstalled(root) && !set) {
-      leavePending(root, rel);
-      return {action, release: rel, ok: true, said: `${tried.why}: DKMS skips ${rel}; its headers-only tree follows, after DKMS`};
-    }
-    return outcome(action, await installHeaders(source, install));
+    const r = await installHeaders(source, install);
+    const done = outcome(action, r);
+    if (r.status === 'unchanged' || !dkmsInstalled(root)) return done;
+    return {...done, said: `${done.said}; DKMS skips ${rel} (${tried.why}); to build modules for it: ${howToGiveSource(seriesOf(r.release), r.release)}`};
   } catch (e) {
     const deferred = e instanceof KhpkgError && e.code === 'deferred';
     return {action, release, ok: deferred, said: e instanceof Error ? e.message.split('\n')[0]! : String(e)};

@@ -164,7 +164,8 @@ async function streamBuild(
     const btfExtras = btf && btfFiles(btf, scan.info.srcarch);
     for (const t of targets) {
       t.plan.setTimestamp(timestamp);
-      for (const extra of [...headerExtras(scan.info, t.layout, config, kit, btfExtras), ...t.sink.extras(timestamp)]) t.plan.addExtra(extra);
+      for (const extra of [...headerExtras({...scan.info, has: (p) => state.rules.has(p)}, t.layout, config, kit, btfExtras), ...t.sink.extras(timestamp)])
+        t.plan.addExtra(extra);
     }
     await flush();
     // Side by side: a compressor finishes its last block only once told the input ended, so the

@@ -138,3 +138,20 @@ export function linkPointsAt(root: string, linkRel: string, treeRel: string): bo
     return false;
   }
 }
+
+/** Whether the link at `linkRel` (in the root) leads to `treeRel` or somewhere inside it (a headers-only tree's `build`). */
+export function linkLeadsInto(root: string, linkRel: string, treeRel: string): boolean {
+  const abs = join(root, linkRel);
+  const st = lstatSync(abs, {throwIfNoEntry: false});
+  if (!st?.isSymbolicLink()) return false;
+  const target = readlinkSync(abs);
+  if (target === `/${treeRel}` || target.startsWith(`/${treeRel}/`)) return true;
+  if (isAbsolute(target)) return false;
+  try {
+    const tree = join(realpathSync(root), treeRel);
+    const to = resolve(realpathSync(dirname(abs)), target);
+    return to === tree || to.startsWith(`${tree}${sep}`);
+  } catch {
+    return false;
+  }
+}

@@ -1,5 +1,6 @@
 import type {ByteSource} from '../archive/byte-source.js';
 import {KhpkgError} from '../errors.js';
+import {HEADERS_ONLY_BUILD} from '../content/headers.js';
 import type {PayloadItem} from '../formats/payload.js';
 import {formatRow} from '../formats/table.js';
 import {TAR_END, tarHeader, tarPadding} from '../formats/tar.js';
@@ -23,7 +24,7 @@ export function builtFromArchive(description: string | undefined): string | unde
 
 /**
  * Reads a .deb or .rpm that `khpkg build` made, without dpkg or rpm, and gives back the archive's
- * tree: what was packaged, minus what khpkg added (.config, auto.conf, the Makefile stub), which
+ * tree: what was packaged, minus what khpkg added (.config, auto.conf, the Makefile stub, a headers-only tree's links), which
  * the install makes again. The tree then passes the same validation as any archive.
  */
 export async function treeFromPackage(source: ByteSource, format: Format): Promise<PackagedTree> {
@@ -54,6 +55,9 @@ async function treeOf(items: AsyncIterable<PayloadItem>, archiveSha256: string):
     }
     if (rel === 'include/config' || rel.startsWith('include/config/')) continue;
     if (rel === 'Makefile' && data?.subarray(0, 15).toString() === '# Made by khpkg') continue;
+    // A headers-only tree's build dir and its <linux/version.h> link (content/headers.ts): made again by the install.
+    if (rel === HEADERS_ONLY_BUILD || rel.startsWith(`${HEADERS_ONLY_BUILD}/`)) continue;
+    if (rel === 'include/linux/version.h' && e.type === 'symlink' && e.linkTarget === '../generated/uapi/linux/version.h') continue;
     if (rel === '') {
       if (rootSeen) continue;
       rootSeen = true;

@@ -85,12 +85,14 @@ describe('a command line like apt, dnf and every oclif tool', function () {
       );
     });
 
-    it('owns follows the build link (the path compiler errors show)', () => {
-      const r = khpkg(['owns', `/lib/modules/${REL}/build/include/linux/sched.h`, '--root', root]);
+    it('owns follows the links in /lib/modules/<release> (the paths compiler errors show)', () => {
+      const r = khpkg(['owns', `/lib/modules/${REL}/source/include/linux/sched.h`, '--root', root]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, `${REL}: ${join(tree(), 'include/linux/sched.h')}\n`);
-      const viaHostPath = khpkg(['owns', join(root, `lib/modules/${REL}/build/include/linux/kconfig.h`), '--root', root]);
+      const viaHostPath = khpkg(['owns', join(root, `lib/modules/${REL}/source/include/linux/kconfig.h`), '--root', root]);
       assert.equal(viaHostPath.code, 0, viaHostPath.stderr);
+      const viaBuild = khpkg(['owns', `/lib/modules/${REL}/build/arch/x86/include/generated/asm/orc_hash.h`, '--root', root]);
+      assert.equal(viaBuild.stdout, `${REL}: ${join(tree(), 'arch/x86/include/generated/asm/orc_hash.h')}\n`, viaBuild.stderr);
     });
 
     it('owns takes shell patterns like dpkg -S, and exits 1 only when nothing matches', () => {

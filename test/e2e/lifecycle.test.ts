@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import {join} from 'node:path';
 import {lockRoot} from '../../src/registry/lock.js';
 import {REAL, withExtraHeader} from '../helpers/kheaders.js';
@@ -9,12 +11,17 @@ import {treeDigest} from '../helpers/tree.js';
 
 const REL = REAL.release;
 
-/** A stand-in for DKMS's own kernel hook (sorted after khpkg's): records whether the build link resolved when it ran. */
+/**
+ * A stand-in for DKMS's own kernel hook (sorted after khpkg's): records what DKMS's own test for
+ * "headers installed" (`test -e /lib/modules/<rel>/build/include`, dkms_autoinstaller and
+ * common.postinst alike) said when it ran, and whether the headers were there for BPF tools.
+ */
 function standInDkms(root: string): void {
   mkdirSync(join(root, 'etc/kernel/postinst.d'), {recursive: true});
   writeFileSync(
     join(root, 'etc/kernel/postinst.d/dkms'),
-    '#!/bin/sh\nif [ -e "$DPKG_ROOT/lib/modules/$1/build/include/linux/kconfig.h" ]; then echo "$1 resolved" >> "$DPKG_ROOT/dkms.log"; else echo "$1 missing" >> "$DPKG_ROOT/dkms.log"; fi\n',
+    '#!/bin/sh\nif [ -e "$DPKG_ROOT/lib/modules/$1/build/include" ]; then echo "$1 build" >> "$DPKG_ROOT/dkms.log"; else echo "$1 skip" >> "$DPKG_ROOT/dkms.log"; fi\n' +
+      '[ -e "$DPKG_ROOT/lib/modules/$1/source/include/linux/kconfig.h" ] && echo "$1 headers" >> "$DPKG_ROOT/dkms.log"; exit 0\n',
     {mode: 0o755},
   );
 }
@@ -38,7 +45,11 @@ describe('zero-touch: headers come with a kernel and go with it', function () {
     assert.equal(status.enabled, true);
     const up = runParts(root, 'postinst.d');
     assert.equal(up.code, 0, up.stderr);
-    assert.equal(readFileSync(join(root, 'dkms.log'), 'utf8'), `${REL} resolved\n`, "DKMS's hook found the headers");
+    assert.equal(
+      readFileSync(join(root, 'dkms.log'), 'utf8'),
+      `${REL} skip\n${REL} headers\n`,
+      'a headers-only tree: DKMS skips the kernel, the headers are there',
+    );
     assert.deepEqual(listed(root), [REL]);
     assert.ok(readFileSync(join(root, `usr/src/linux-headers-${REL}/.config`)).equals(readFileSync(REAL.config)), "the kernel's /boot/config came along");
     assert.equal(khpkg(['verify', REL, '--root', root]).code, 0);
@@ -50,7 +61,7 @@ describe('zero-touch: headers come with a kernel and go with it', function () {
     assert.ok(existsSync(join(root, `lib/modules/${REL}/modules.dep`)), "the kernel's own files stay");
   });
 
-  it('with DKMS installed and no kernel source: DKMS’s hook finds no headers (it would fail on headers-only ones), the hook after it installs them', () => {
+  it('with DKMS installed and no kernel source: the headers-only tree is there before DKMS’s hook, which skips the kernel (it would fail building against it)', () => {
     const root = join(s.dir, 'dkms-no-source');
     installedKernelRoot(s.dir, root);
     standInDkms(root);
@@ -59,24 +70,26 @@ describe('zero-touch: headers come with a kernel and go with it', function () {
     assert.equal(khpkg(['hooks', 'enable', '--root', root]).code, 0);
     const up = runParts(root, 'postinst.d');
     assert.equal(up.code, 0, up.stderr);
-    assert.equal(readFileSync(join(root, 'dkms.log'), 'utf8'), `${REL} missing\n`, "DKMS's hook found no headers, so it skips the kernel");
-    assert.match(up.stdout, /khpkg: no Linux 6\.12 source for a module-build tree of .*: DKMS skips .*; its headers-only tree follows, after DKMS\n/);
-    assert.match(up.stdout, /khpkg: installed headers for .* \(headers-only\); to build modules for it: install Linux 6\.12's source/);
+    assert.equal(readFileSync(join(root, 'dkms.log'), 'utf8'), `${REL} skip\n${REL} headers\n`, "DKMS's hook skips the kernel; the headers are there");
+    assert.match(
+      up.stdout,
+      /^khpkg: installed headers for .* \(headers-only\); DKMS skips .* \(no Linux 6\.12 source for a module-build tree of .*\); to build modules for it: install Linux 6\.12's source/m,
+    );
     assert.deepEqual(listed(root), [REL]);
     assert.equal(JSON.parse(khpkg(['info', REL, '--root', root, '--json']).stdout).tier, 'headers');
   });
 
-  it('the boot units do the same around dkms.service: khpkg.service leaves the kernel to DKMS, khpkg-headers.service installs after it', () => {
+  it('the boot units do the same around dkms.service: khpkg.service installs the headers-only tree DKMS skips, khpkg-headers.service has nothing left to do', () => {
     const root = join(s.dir, 'dkms-boot');
     mkdirSync(join(root, 'usr/sbin'), {recursive: true});
     writeFileSync(join(root, 'usr/sbin/dkms'), '#!/bin/sh\nexit 0\n', {mode: 0o755});
     const env = {KHPKG_KHEADERS: REAL.archive, KHPKG_PROC_CONFIG: REAL.config, KHPKG_RUNNING_RELEASE: REL};
     const said = (action: string): string => JSON.parse(khpkg(['hooks', 'run', action, '--root', root, '--json'], {env}).stdout).said;
     assert.equal(said('boot-after-dkms'), '', 'nothing was left for after DKMS');
-    assert.match(said('boot'), /: DKMS skips .*; its headers-only tree follows, after DKMS$/);
-    assert.deepEqual(listed(root), []);
-    assert.match(said('boot-after-dkms'), /^installed headers for .* \(headers-only\); to build modules for it: /);
+    assert.match(said('boot'), /^installed headers for .* \(headers-only\); DKMS skips .*; to build modules for it: /);
     assert.deepEqual(listed(root), [REL]);
+    assert.equal(existsSync(join(root, `lib/modules/${REL}/build/include`)), false, 'what dkms.service asks: no headers to build against');
+    assert.equal(said('boot-after-dkms'), '', 'still nothing for after DKMS');
     assert.match(said('boot'), /are installed already \(headers-only\)$/, 'the next boot: current headers are only read');
     const status = JSON.parse(khpkg(['status', '--root', root, '--json'], {env}).stdout) as {installed: boolean; tier: string};
     assert.deepEqual([status.installed, status.tier], [true, 'headers']);
@@ -92,7 +105,8 @@ describe('zero-touch: headers come with a kernel and go with it', function () {
       `khpkg: installed headers for ${REL} at ${join(root, `usr/src/linux-headers-${REL}`)} (headers-only)`,
     );
     assert.deepEqual(listed(root), [REL]);
-    assert.ok(existsSync(join(root, `lib/modules/${REL}/build/include/linux/kconfig.h`)));
+    assert.ok(existsSync(join(root, `lib/modules/${REL}/source/include/linux/kconfig.h`)));
+    assert.ok(existsSync(join(root, `lib/modules/${REL}/build/Makefile`)));
     mustRun(plugin, ['remove', REL, join(root, 'boot/efi/entry')], {env: {KHPKG_ROOT: root}});
     assert.deepEqual(listed(root), []);
   });
@@ -196,5 +210,82 @@ describe('khpkg.service at boot (hooks run boot)', function () {
     const none = khpkg(['hooks', 'run', 'boot', '--root', root], {env: {...env, KHPKG_KHEADERS: join(s.dir, 'absent')}});
     assert.equal(none.code, 0, 'a kernel without kheaders does not fail the boot unit');
     assert.match(none.stderr, /^khpkg: .*\(the kernel is not affected\)\n$/);
+  });
+
+  it('a set with half its tree deleted: doctor exits 1 naming it and the fix; the boot unit mends it offline, keeping a user file', () => {
+    const root = join(s.dir, 'damaged');
+    mkdirSync(root);
+    const env = {KHPKG_KHEADERS: REAL.archive, KHPKG_PROC_CONFIG: REAL.config, KHPKG_RUNNING_RELEASE: REL, KHPKG_SYSFS_BTF: join(s.dir, 'no-btf')};
+    assert.equal(khpkg(['hooks', 'run', 'boot', '--root', root], {env}).code, 0);
+    const tree = join(root, `usr/src/linux-headers-${REL}`);
+    writeFileSync(join(tree, 'include/linux/mine.h'), '/* a user file */\n');
+    assert.equal(khpkg(['doctor', '--root', root]).stdout, `registry: ok\n${REL}: ok\n`);
+    // BCC issue 4213's half-empty headers directory: every tool breaks until someone deletes it by hand.
+    const names = readdirSync(join(tree, 'include/linux')).filter((n) => n !== 'mine.h');
+    for (const n of names.slice(0, names.length / 2)) rmSync(join(tree, 'include/linux', n), {recursive: true});
+    const sick = khpkg(['doctor', '--root', root]);
+    assert.equal(sick.code, 1);
+    assert.match(
+      sick.stdout,
+      new RegExp(`^${REL.replace(/\+/g, '\\+')}: damaged \\(\\d+ entries missing\\): run 'khpkg install --reinstall --root ${root}'$`, 'm'),
+    );
+    const json = JSON.parse(khpkg(['doctor', '--root', root, '--json']).stdout) as {sets: {release: string; ok: boolean; problems: string[]}[]};
+    assert.deepEqual(
+      json.sets.map((x) => [x.release, x.ok]),
+      [[REL, false]],
+    );
+    assert.notEqual(khpkg(['verify', '--root', root]).code, 0);
+    const mended = JSON.parse(khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {env}).stdout) as {said: string};
+    assert.match(mended.said, /^reinstalled headers for /);
+    assert.equal(khpkg(['verify', '--root', root]).code, 0, 'verify is clean again');
+    assert.equal(readFileSync(join(tree, 'include/linux/mine.h'), 'utf8'), '/* a user file */\n', 'the user file survived');
+    assert.equal(khpkg(['doctor', '--root', root]).code, 0);
+    // A build link someone pointed at another release's tree: named, and mended the same way.
+    mkdirSync(join(root, 'usr/src/linux-headers-6.1.0-other/include'), {recursive: true});
+    rmSync(join(root, `lib/modules/${REL}/build`));
+    symlinkSync('../../../usr/src/linux-headers-6.1.0-other', join(root, `lib/modules/${REL}/build`));
+    const elsewhere = khpkg(['doctor', '--root', root]);
+    assert.equal(elsewhere.code, 1);
+    assert.match(elsewhere.stdout, /1 entry pointing elsewhere; a headers-only tree behind .*build\/include: DKMS takes that for buildable headers/);
+    assert.equal(khpkg(['hooks', 'run', 'boot', '--root', root], {env}).code, 0);
+    assert.equal(readlinkSync(join(root, `lib/modules/${REL}/build`)), `../../../usr/src/linux-headers-${REL}/headers-only`);
+    assert.equal(khpkg(['doctor', '--root', root]).code, 0);
+  });
+
+  it('a headers-only set an older khpkg laid out (build was the tree, so DKMS failed on it) is laid out anew by the next boot, with no flag', () => {
+    const root = join(s.dir, 'old-layout');
+    mkdirSync(root);
+    const env = {KHPKG_KHEADERS: REAL.archive, KHPKG_PROC_CONFIG: REAL.config, KHPKG_RUNNING_RELEASE: REL, KHPKG_SYSFS_BTF: join(s.dir, 'no-btf')};
+    assert.equal(khpkg(['hooks', 'run', 'boot', '--root', root], {env}).code, 0);
+    // What khpkg before #35 left: build -> the tree itself, no source link, no headers-only dir, no version.h link.
+    const tree = `usr/src/linux-headers-${REL}`;
+    rmSync(join(root, `lib/modules/${REL}/source`));
+    rmSync(join(root, `lib/modules/${REL}/build`));
+    symlinkSync(`../../../${tree}`, join(root, `lib/modules/${REL}/build`));
+    rmSync(join(root, tree, 'headers-only'), {recursive: true});
+    rmSync(join(root, tree, 'include/linux/version.h'));
+    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+    const db = new Database(join(root, 'var/lib/khpkg/registry.db'));
+    db.prepare('DELETE FROM files WHERE release = ? AND (path LIKE ? OR path = ? OR path = ?)').run(
+      REL,
+      `${tree}/headers-only%`,
+      `${tree}/include/linux/version.h`,
+      `lib/modules/${REL}/source`,
+    );
+    db.prepare('UPDATE files SET link_target = ? WHERE release = ? AND path = ?').run(`../../../${tree}`, REL, `lib/modules/${REL}/build`);
+    db.close();
+    assert.equal(khpkg(['verify', '--root', root]).code, 0, 'the old layout is what the registry records');
+    const doctor = khpkg(['doctor', '--root', root]);
+    assert.equal(doctor.code, 1);
+    assert.match(
+      doctor.stdout,
+      /: damaged \(a headers-only tree behind .*build\/include: DKMS takes that for buildable headers and fails where it would skip\)/,
+    );
+    const boot = JSON.parse(khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {env}).stdout) as {said: string};
+    assert.match(boot.said, /^reinstalled headers for /);
+    assert.equal(existsSync(join(root, `lib/modules/${REL}/build/include`)), false);
+    assert.equal(readlinkSync(join(root, `lib/modules/${REL}/source`)), `../../../${tree}`);
+    assert.equal(khpkg(['doctor', '--root', root]).code, 0);
+    assert.match(JSON.parse(khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {env}).stdout).said, /are installed already/);
   });
 });

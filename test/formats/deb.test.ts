@@ -40,9 +40,11 @@ describe('.deb from the bundled real archive (dpkg-deb, dpkg --root, lintian)', 
     assert.match(info, /postinst/);
   });
 
-  it('dpkg-deb --contents lists the tree, .config, auto.conf and the absolute build link', () => {
+  it('dpkg-deb --contents lists the tree, .config, auto.conf and the absolute source and build links', () => {
     const list = mustRun('dpkg-deb', ['--contents', deb]);
-    assert.match(list, new RegExp(`\\./lib/modules/${REL.replace(/[.+]/g, '\\$&')}/build -> /usr/src/linux-headers-${REL.replace(/[.+]/g, '\\$&')}`));
+    const rel = REL.replace(/[.+]/g, '\\$&');
+    assert.match(list, new RegExp(`\\./lib/modules/${rel}/source -> /usr/src/linux-headers-${rel}\n`));
+    assert.match(list, new RegExp(`\\./lib/modules/${rel}/build -> /usr/src/linux-headers-${rel}/headers-only\n`));
     assert.match(list, /\.\/usr\/src\/linux-headers-[^/]+\/include\/linux\/kconfig\.h/);
     assert.match(list, /\.\/usr\/src\/linux-headers-[^/]+\/\.config/);
     assert.match(list, /\.\/usr\/src\/linux-headers-[^/]+\/include\/config\/auto\.conf/);
@@ -57,7 +59,8 @@ describe('.deb from the bundled real archive (dpkg-deb, dpkg --root, lintian)', 
     const installed = treeDigest(tree, addedByKhpkg);
     assert.equal(installed.size, expected.size);
     assert.deepEqual(installed, expected);
-    assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'build')), `/usr/src/linux-headers-${REL}`);
+    assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'source')), `/usr/src/linux-headers-${REL}`);
+    assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'build')), `/usr/src/linux-headers-${REL}/headers-only`);
     assert.deepEqual(readFileSync(join(tree, '.config')), readFileSync(REAL.config));
     const autoconf = readFileSync(join(tree, 'include/config/auto.conf'), 'utf8');
     assert.match(autoconf, /^CONFIG_SMP=y$/m);

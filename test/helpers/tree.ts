@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto';
 import {lstatSync, readdirSync, readFileSync, readlinkSync} from 'node:fs';
 import {join} from 'node:path';
+import {HEADERS_ONLY_BUILD} from '../../src/content/headers.js';
 
 /** path → `dir` | `link:<target>` | `file:<sha256>` for every entry below `root`, for tree equality. */
 export function treeDigest(root: string, skip: (rel: string) => boolean = () => false): Map<string, string> {
@@ -28,4 +29,5 @@ export function treeDigest(root: string, skip: (rel: string) => boolean = () => 
 }
 
 /** What khpkg adds to the archive's tree (left out when comparing a tree with the archive). */
-export const addedByKhpkg = (rel: string): boolean => rel === '.config' || rel === 'include/config' || rel === 'Makefile';
+export const addedByKhpkg = (rel: string): boolean =>
+  rel === '.config' || rel === 'include/config' || rel === 'Makefile' || rel === HEADERS_ONLY_BUILD || rel === 'include/linux/version.h';

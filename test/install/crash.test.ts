@@ -33,11 +33,13 @@ function assertConsistent(root: string, allowed: string[]): string | undefined {
   const set = sets.find((s) => s.release === REL);
   if (!set) {
     assert.ok(!names.includes(`linux-headers-${REL}`), 'no tree without a registry row');
-    assert.equal(existsSync(join(root, 'lib/modules', REL, 'build')), false, 'no link without a registry row');
+    for (const link of ['build', 'source']) assert.equal(existsSync(join(root, 'lib/modules', REL, link)), false, `no ${link} link without a registry row`);
     assert.ok(allowed.includes('none'), 'not installed is allowed here');
     return undefined;
   }
-  assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'build')), `../../../usr/src/linux-headers-${REL}`);
+  assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'build')), `../../../usr/src/linux-headers-${REL}/headers-only`);
+  assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'source')), `../../../usr/src/linux-headers-${REL}`);
+  assert.deepEqual(readdirSync(join(root, 'lib/modules', REL)).sort(), ['build', 'source'], 'no temporary link left');
   assert.ok(allowed.includes(set.sourceSha256), `state ${set.sourceSha256} is the old or the new one`);
   return set.sourceSha256;
 }

@@ -45,13 +45,19 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
   });
   after(() => s.cleanup());
 
-  it('installs the real archive: the tree is byte-identical, the build link points at it', () => {
+  it('installs the real archive: the tree is byte-identical; source leads to it, build to its headers-only dir (no include/: DKMS skips)', () => {
     const r = json<{status: string; release: string; path: string}>(['install', REAL.archive, '--root', root, '--config', REAL.config]);
     assert.equal(r.status, 'installed');
     assert.equal(r.path, join(root, TREE), 'where the tree really is');
     assert.deepEqual(treeDigest(join(root, TREE), addedByKhpkg), expected);
     assert.match(readFileSync(join(root, TREE, 'Makefile'), 'utf8'), /^\$\(error khpkg: .* is a headers-only tree/m);
-    assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'build')), `../../../${TREE}`, 'relative under a --root: it resolves from the host too');
+    assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'source')), `../../../${TREE}`, 'relative under a --root: it resolves from the host too');
+    assert.equal(readlinkSync(join(root, 'lib/modules', REL, 'build')), `../../../${TREE}/headers-only`);
+    // What DKMS asks (test -e build/include) says no headers; what bpftrace and libbpf look for under build/ is there.
+    assert.equal(existsSync(join(root, 'lib/modules', REL, 'build/include')), false);
+    assert.ok(existsSync(join(root, 'lib/modules', REL, 'build/arch/x86/include/generated/asm/orc_hash.h')));
+    assert.match(readFileSync(join(root, 'lib/modules', REL, 'build/Makefile'), 'utf8'), /is a headers-only tree/);
+    assert.deepEqual(readFileSync(join(root, TREE, 'include/linux/version.h')), readFileSync(join(root, TREE, 'include/generated/uapi/linux/version.h')));
     assert.deepEqual(readFileSync(join(root, TREE, '.config')), readFileSync(REAL.config));
     const st = readdirSync(join(root, 'usr/src'));
     assert.deepEqual(st, [`linux-headers-${REL}`], 'no staging dir left');
@@ -77,7 +83,11 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
     assert.equal(list[0]!.version, '6.12.117');
     assert.equal(list[0]!.arch, 'amd64');
     assert.equal(list[0]!.sourceSha256, REAL.sha256);
-    assert.equal(list[0]!.files, 6686 + 4, 'archive files and links + .config, auto.conf, the Makefile stub, build link');
+    assert.equal(
+      list[0]!.files,
+      6686 + 9,
+      'archive files and links + .config, auto.conf, the Makefile stub, the version.h link, the headers-only dir’s Makefile, arch and .config links, the build and source links',
+    );
     assert.equal(list[0]!.running, false);
     const info = json<Record<string, unknown>>(['info', REL, '--root', root]);
     assert.equal(info.layout, 'debian');
@@ -86,6 +96,7 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
     const files = khpkg(['files', REL, '--root', root]).stdout.trim().split('\n');
     assert.ok(files.includes(join(root, TREE, 'include/linux/kconfig.h')), 'paths where the files really are');
     assert.ok(files.includes(join(root, `lib/modules/${REL}/build`)));
+    assert.ok(files.includes(join(root, `lib/modules/${REL}/source`)));
   });
 
   it('owns names the set for its files (like dpkg -S) and exits 1 for others', () => {
@@ -226,12 +237,13 @@ describe('install, list, info, files, owns, verify, remove under a temp root', (
     symlinkSync('usr/lib', join(mroot, 'lib'));
     const small = join(s.dir, 'small.tar.xz');
     assert.equal(khpkg(['install', small, '--root', mroot, '-q']).code, 0);
-    const link = join(mroot, 'lib/modules/6.1.0-test/build');
+    const link = join(mroot, 'lib/modules/6.1.0-test/source');
     assert.equal(readlinkSync(link), '../../../src/linux-headers-6.1.0-test', 'relative to where the link really is: usr/lib/modules/<rel>');
     assert.equal(realpathSync(link), realpathSync(join(mroot, 'usr/src/linux-headers-6.1.0-test')));
     assert.equal(khpkg(['verify', '--root', mroot]).code, 0);
     assert.equal(khpkg(['remove', '6.1.0-test', '--root', mroot, '-q']).code, 0);
     assert.equal(existsSync(join(mroot, 'usr/lib/modules/6.1.0-test/build')), false);
+    assert.equal(existsSync(join(mroot, 'usr/lib/modules/6.1.0-test/source')), false);
   });
 
   it('a non-root user gets one line before any work when the root is not writable', function () {
