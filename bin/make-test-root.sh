@@ -45,6 +45,14 @@ fi
 # real third-party DKMS packages that build on 6.12: acpi-call-dkms (vmlinux's exports) and dpdk-kmods-dkms
 # (igb_uio, which uses uio.ko's exports: Module.symvers matters). Cached at $dir/dkms-<suite>.
 dkms_root="$dir/dkms-$suite"
+# The DKMS packages as .debs, for the tests' own apt-get runs with no network: the two the root has
+# (apt-get install --reinstall) and a third (apt-get install of a DKMS package after a headers-only
+# kernel must end configured): lime-forensics-dkms, which depends on nothing but dkms.
+mkdir -p "$dir/dkms-debs"
+for pkg in acpi-call-dkms dpdk-kmods-dkms lime-forensics-dkms; do
+  ls "$dir/dkms-debs/${pkg}"_*.deb >/dev/null 2>&1 && continue
+  (cd "$dir/dkms-debs" && apt-get download -qq "$pkg" 2>/dev/null) || { echo "dkms test root: apt-get download $pkg failed (the DKMS tests need it)" >&2; exit 1; }
+done
 if [ -x "$dkms_root/usr/sbin/dkms" ]; then echo "dkms test root: $dkms_root (cached)"; exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then echo "dkms test root: needs root; the DKMS tests will say they cannot run" >&2; exit 0; fi
 rm -rf "$dkms_root.part"

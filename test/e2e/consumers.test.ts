@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {REAL} from '../helpers/kheaders.js';
 import {dkmsBuildArgs, writeHello} from '../helpers/module.js';
@@ -57,9 +57,10 @@ describe('consumers: clang, BCC and bpftrace compile against the installed heade
     assert.ok(offset > 1000 && offset < 8000, `offsetof(struct task_struct, tgid) = ${offset}`);
   });
 
-  it('the build link leads to that tree, and the same compile fails without the tree (it really was used)', () => {
-    // Under a --root the link is relative, so from the host it leads to the tree inside the root.
-    assert.equal(mustRun('readlink', ['-f', join(root, 'lib/modules', REAL.release, 'build')]).trim(), kdir);
+  it('the source link leads to that tree (build to its headers-only dir), and the same compile fails without the tree (it really was used)', () => {
+    // Under a --root the links are relative, so from the host they lead into the tree inside the root.
+    assert.equal(mustRun('readlink', ['-f', join(root, 'lib/modules', REAL.release, 'source')]).trim(), kdir);
+    assert.equal(mustRun('readlink', ['-f', join(root, 'lib/modules', REAL.release, 'build')]).trim(), join(kdir, 'headers-only'));
     const empty = join(s.dir, 'empty');
     mkdirSync(empty);
     const missing = tool('clang', ['-O2', '-S', '-emit-llvm', '-o', '/dev/null', join(s.dir, 'task.bpf.c'), ...bpfFlags(empty)]);
@@ -85,6 +86,35 @@ describe('consumers: clang, BCC and bpftrace compile against the installed heade
     });
     assert.equal(r.code, 0, r.stderr.slice(-2000));
     assert.match(r.stdout, new RegExp(`get_cur_task, ${offset}\\b`));
+  });
+
+  it('BCC and bpftrace find the headers by themselves, as /lib/modules/$(uname -r)/{source,build} lead them (no BCC_KERNEL_SOURCE, no BPFTRACE_KERNEL_SOURCE)', () => {
+    assert.ok(offset > 0, 'the clang test ran first');
+    // The links as khpkg makes them on / (absolute), under this machine's release, in a private mount
+    // namespace: /usr/lib gains modules/<uname -r> (an overlay) and /usr/src is the root's.
+    const uname = mustRun('uname', ['-r']).trim();
+    const extra = join(s.dir, 'overlay');
+    mkdirSync(join(extra, 'modules', uname), {recursive: true});
+    symlinkSync(`/usr/src/linux-headers-${REAL.release}/headers-only`, join(extra, 'modules', uname, 'build'));
+    symlinkSync(`/usr/src/linux-headers-${REAL.release}`, join(extra, 'modules', uname, 'source'));
+    const tmp = join(s.dir, 'bcc-tmp-2');
+    mkdirSync(tmp);
+    writeFileSync(join(s.dir, 'bcc_found.py'), BCC);
+    const bpftrace = `bpftrace -d -e '#include <linux/sched.h>\nBEGIN { $t = (struct task_struct *)curtask; printf("%d\\n", $t->tgid); exit(); }'`;
+    const script = [
+      `mount --bind ${join(root, 'usr/src')} /usr/src`,
+      `mount -t overlay overlay -o lowerdir=${extra}:/usr/lib /usr/lib`,
+      `test ! -e /lib/modules/${uname}/build/include`,
+      `cd / && TMPDIR=${tmp} /usr/bin/python3 ${join(s.dir, 'bcc_found.py')}`,
+      `echo ==bpftrace; ${bpftrace}`,
+    ].join(' && ');
+    const r = tool('unshare', ['-m', '--propagation', 'private', 'env', '-u', 'BCC_KERNEL_SOURCE', '-u', 'BPFTRACE_KERNEL_SOURCE', 'sh', '-c', script]);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const [bcc, bt] = r.stdout.split('==bpftrace');
+    const imms = bcc!.trim().split('\n').pop()!.split(' ').map(Number);
+    assert.ok(imms.includes(offset), `BCC: offset ${offset} in ${imms.join(',')}`);
+    assert.match(bt!, new RegExp(`get_cur_task, ${offset}\\b`), 'bpftrace');
+    assert.equal(readdirSync(tmp).length, 0, 'BCC made no kheaders cache of its own');
   });
 
   it("kbuild and DKMS stop on the headers-only tree with khpkg's own explanation, not a make error", () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import {copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {parseSymvers} from '../../src/kbuild/symvers.js';
 import {CACHE, DKMS_ROOT, needDebianRoot, release, TestRoot} from '../helpers/debian-root.js';
@@ -10,6 +10,8 @@ import {mustRun, scratch} from '../helpers/run.js';
 
 const REL = REAL.release;
 const SERIES = '6.12';
+/** The DKMS packages' own .debs, kept by bin/make-test-root.sh for apt-get runs with no network. */
+const DKMS_DEBS = join(CACHE, 'dkms-debs');
 /** The two real DKMS packages bin/make-test-root.sh installed in the root (AUTOINSTALL=yes both). */
 const MODULES = ['acpi_call', 'igb_uio'];
 
@@ -86,6 +88,36 @@ function assertAptWorks(root: TestRoot, when: string): void {
   assert.equal(root.must(['dpkg', '--audit']).trim(), '', `dpkg --audit ${when}`);
   root.must(['apt-get', 'check']);
   root.must(['apt-get', 'install', '-y', '--no-download', 'kmod'], ['DEBIAN_FRONTEND=noninteractive']);
+}
+
+/**
+ * gcc in the root (DKMS brought it; clang is not there) compiles C that includes the kernel's
+ * headers, found where BCC and bpftrace look: the arch dirs through /lib/modules/<rel>/build, the
+ * rest through /lib/modules/<rel>/source. Returns offsetof(struct task_struct, tgid) as they give it.
+ */
+function compileAgainstKernel(root: TestRoot): number {
+  const m = `/lib/modules/${REL}`;
+  writeFileSync(join(root.dir, 'tmp/offset.c'), '#include <linux/sched.h>\nint off_tgid = __builtin_offsetof(struct task_struct, tgid);\n');
+  const include = root.must(['gcc', '-print-file-name=include']).trim();
+  const flags = [
+    '-nostdinc',
+    '-isystem',
+    include,
+    ...[
+      `${m}/build/arch/x86/include`,
+      `${m}/build/arch/x86/include/generated`,
+      `${m}/source/include`,
+      `${m}/build/arch/x86/include/uapi`,
+      `${m}/build/arch/x86/include/generated/uapi`,
+      `${m}/source/include/uapi`,
+      `${m}/source/include/generated/uapi`,
+    ].map((d) => `-I${d}`),
+    '-include',
+    `${m}/source/include/linux/kconfig.h`,
+    '-D__KERNEL__',
+  ];
+  const asm = root.must(['gcc', '-O2', '-S', '-o', '-', ...flags, '/tmp/offset.c']);
+  return Number(/^off_tgid:\s*\n\s*\.long\s+(\d+)/m.exec(asm)?.[1]);
 }
 
 /** `dpkg -i` of the test kernel: it must end configured (`ii`) whatever DKMS finds. What was said, and how long it took. */
@@ -200,26 +232,63 @@ describe('a kernel upgrade with DKMS never breaks apt, and DKMS modules build ag
     console.log(`      dpkg -i of the kernel: ${first.seconds.toFixed(0)} s reading linux-source-${SERIES}, ${again.seconds.toFixed(0)} s from the cached kit`);
   });
 
-  it('with no kernel source anywhere: the kernel ends ii, DKMS skips it, khpkg says how to give a source, and installs headers-only after DKMS', () => {
+  it('with no kernel source anywhere: the kernel ends ii with a headers-only tree DKMS skips; later DKMS work (apt-get install --reinstall, dpkg-reconfigure, a new DKMS package, a reboot) never breaks apt (#35)', () => {
     const root = dkmsRoot('no-source');
     const {said} = installKernel(root);
     assert.match(
       said,
       new RegExp(`autoinstall for kernel ${REL.replace(/\+/g, '\\+')} was skipped since the kernel headers for this kernel do not seem to be installed`),
     );
-    assert.match(said, new RegExp(`khpkg: no Linux ${SERIES} source for a module-build tree of .*: DKMS skips`));
     assert.match(
       said,
       new RegExp(
-        `khpkg: installed headers for .* \\(headers-only\\); to build modules for it: install Linux ${SERIES}'s source \\(Debian: apt install linux-source-${SERIES};`,
+        `khpkg: installed headers for .* \\(headers-only\\); DKMS skips .* \\(no Linux ${SERIES} source for a module-build tree of .*\\); to build modules for it: install Linux ${SERIES}'s source \\(Debian: apt install linux-source-${SERIES};`,
       ),
     );
     assert.equal(root.run(['dkms', 'status', '-k', REL]).stdout.includes('installed'), false);
     const info = JSON.parse(root.must(['khpkg', 'info', REL, '--json'])) as {tier: string};
     assert.equal(info.tier, 'headers');
     assert.match(root.must(['khpkg', 'info', REL]), /^tier +headers$/m);
-    root.must(['test', '-f', `/lib/modules/${REL}/build/include/linux/kernel.h`]);
+    root.must(['test', '-f', `/lib/modules/${REL}/source/include/linux/kernel.h`]);
+    assert.equal(root.run(['test', '-e', `/lib/modules/${REL}/build/include`]).code, 1, 'what DKMS asks: no build/include, so no headers to build against');
     assertAptWorks(root, 'after the kernel install');
+
+    // Every later way DKMS meets the kernel, with Debian's own dkms and the packages' own maintainer scripts.
+    const env = ['DEBIAN_FRONTEND=noninteractive'];
+    for (const f of readdirSync(DKMS_DEBS)) copyFileSync(join(DKMS_DEBS, f), join(root.dir, 'tmp', f));
+    // No network: apt knows only the .debs given (with its lists, it would fetch the same versions from the mirror).
+    rmSync(join(root.dir, 'var/lib/apt/lists'), {recursive: true, force: true});
+    mkdirSync(join(root.dir, 'var/lib/apt/lists/partial'), {recursive: true});
+    const debs = (pkg: string): string => `/tmp/${readdirSync(DKMS_DEBS).find((f) => f.startsWith(`${pkg}_`))}`;
+    const reinstall = root.run(['apt-get', 'install', '-y', '--reinstall', debs('acpi-call-dkms'), debs('dpdk-kmods-dkms')], env);
+    assert.equal(reinstall.code, 0, reinstall.stdout + reinstall.stderr);
+    assert.match(
+      reinstall.stdout + reinstall.stderr,
+      /Module build for kernel .* was skipped since the\s+kernel headers for this kernel do(es)? not seem to be installed/,
+    );
+    for (const pkg of ['acpi-call-dkms', 'dpdk-kmods-dkms']) root.must(['dpkg-reconfigure', pkg], env);
+    const third = root.run(['apt-get', 'install', '-y', debs('lime-forensics-dkms')], env);
+    assert.equal(third.code, 0, third.stdout + third.stderr);
+    for (const pkg of ['acpi-call-dkms', 'dpdk-kmods-dkms', 'lime-forensics-dkms']) assert.equal(dpkgState(root, pkg), 'ii', pkg);
+    assertAptWorks(root, 'after DKMS packages were installed for a headers-only kernel');
+    // A compiler still finds the kernel's headers where BPF tools look: /lib/modules/<rel>/{source,build}.
+    const compiled = compileAgainstKernel(root);
+    assert.ok(compiled > 1000, `offsetof(struct task_struct, tgid) = ${compiled}`);
+
+    // A reboot into that kernel: khpkg.service, Debian's dkms.service (dkms_autoinstaller), khpkg-headers.service.
+    copyFileSync(REAL.archive, join(root.dir, 'tmp/kheaders.tar.xz'));
+    const running = ['KHPKG_RUNNING_RELEASE=' + REL, 'KHPKG_KHEADERS=/tmp/kheaders.tar.xz', `KHPKG_PROC_CONFIG=/boot/config-${REL}`];
+    assert.match(root.must(['khpkg', 'hooks', 'run', 'boot'], running), /headers for .* are installed already \(headers-only\)/);
+    const dkmsBoot = root.run(['/usr/lib/dkms/dkms_autoinstaller', 'start', REL]);
+    assert.equal(dkmsBoot.code, 0, dkmsBoot.stdout + dkmsBoot.stderr);
+    assert.match(dkmsBoot.stdout, /autoinstall for kernel .* was skipped since the kernel headers for this kernel do not seem to be installed/);
+    root.must(['khpkg', 'hooks', 'run', 'boot-after-dkms'], running);
+    const after = root.run(['apt-get', 'install', '-y', '--reinstall', debs('lime-forensics-dkms')], env);
+    assert.equal(after.code, 0, after.stdout + after.stderr);
+    assertAptWorks(root, 'after the boot units');
+    assert.equal(compileAgainstKernel(root), compiled);
+    assert.equal(root.run(['khpkg', 'doctor']).code, 0);
+
     const removed = root.run(['dpkg', '-r', `linux-image-${REL}`]);
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(existsSync(join(root.dir, `usr/src/linux-headers-${REL}`)), false);
