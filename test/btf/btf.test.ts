@@ -8,7 +8,7 @@ import {writeVmlinuxH} from '../../src/btf/c-dump.js';
 import {KhpkgError} from '../../src/errors.js';
 import {CACHE} from '../helpers/debian-root.js';
 import {kbuildTestInputs} from '../helpers/module.js';
-import {mustRun, scratch} from '../helpers/run.js';
+import {mustRun, needInput, scratch} from '../helpers/run.js';
 
 /** A small BTF blob made by hand: int, a struct with a pointer to itself, a typedef, an enum. */
 function smallBtf(patch: (types: number[], strings: string[]) => void = () => {}): Buffer {
@@ -72,12 +72,9 @@ describe('BTF: parsed with bounds, found in kernel images (#25)', function () {
 
   it("Debian's arm64 vmlinuz (an Image with an EFI stub, no sections): its BTF found by header, vmlinux.h equal to bpftool's", async function () {
     const image = readdirSync(CACHE).find((f) => /^vmlinuz-.*-arm64$/.test(f));
-    if (!image) {
-      console.log(`      skipped: no arm64 vmlinuz in ${CACHE}: 'npm run setup' fetches one (bin/fetch-kbuild-test-debs.sh)`);
-      this.skip();
-    }
-    const found = await findBtf(readFileSync(join(CACHE, image)), image);
-    assert.deepEqual([found.from, found.release], ['arm64 Image', image.slice('vmlinuz-'.length)]);
+    needInput(image, `no arm64 vmlinuz in ${CACHE}: 'npm run setup' fetches one (bin/fetch-kbuild-test-debs.sh)`);
+    const found = await findBtf(readFileSync(join(CACHE, image!)), image!);
+    assert.deepEqual([found.from, found.release], ['arm64 Image', image!.slice('vmlinuz-'.length)]);
     const raw = join(s.dir, 'arm64.btf');
     writeFileSync(raw, found.btf);
     const ours = writeVmlinuxH(parseBtf(found.btf));

@@ -5,7 +5,7 @@ import {CACHE} from '../helpers/debian-root.js';
 import {REAL} from '../helpers/kheaders.js';
 import {kbuildTestInputs, writeHello} from '../helpers/module.js';
 import {dpkgRoot, installedKernelRoot} from '../helpers/roots.js';
-import {buildJson, khpkg, mustRun, scratch, tool} from '../helpers/run.js';
+import {buildJson, khpkg, mustRun, needInput, scratch, tool} from '../helpers/run.js';
 
 const REL = REAL.release;
 /** Debian's own image of the bundled archive's kernel (bin/fetch-kbuild-test-debs.sh keeps its vmlinuz). */
@@ -35,10 +35,7 @@ describe('CO-RE: vmlinux.h and the BTF-only vmlinux in every header set (#25)', 
   const tree = join(root, `usr/src/linux-headers-${REL}`);
 
   before(function () {
-    if (!existsSync(VMLINUZ)) {
-      console.log(`      skipped: no ${VMLINUZ}: 'npm run setup' keeps Debian's vmlinuz of ${REL} (bin/fetch-kbuild-test-debs.sh)`);
-      this.skip();
-    }
+    needInput(existsSync(VMLINUZ), `no ${VMLINUZ}: 'npm run setup' keeps Debian's vmlinuz of ${REL} (bin/fetch-kbuild-test-debs.sh)`);
     mkdirSync(root);
     const r = khpkg(['install', REAL.archive, '--config', REAL.config, '--btf', VMLINUZ, '--root', root]);
     assert.equal(r.code, 0, r.stderr);

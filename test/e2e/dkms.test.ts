@@ -138,7 +138,7 @@ describe('a kernel upgrade with DKMS never breaks apt, and DKMS modules build ag
   let sourceDeb: string;
 
   before(function () {
-    needDebianRoot(this, DKMS_ROOT, 'usr/sbin/dkms');
+    needDebianRoot(DKMS_ROOT, 'usr/sbin/dkms');
     s = scratch('khpkg-dkms-');
     kernelDeb = kernelPackage(s.dir);
     sourceDeb = sourcePackage(s.dir);

@@ -7,7 +7,7 @@ import {REAL} from '../helpers/kheaders.js';
 import {installedKernelRoot} from '../helpers/roots.js';
 import {agentImage, exportImage} from '../helpers/image.js';
 import {buildJson, khpkg, mustRun, scratch, tool} from '../helpers/run.js';
-import {CLEAN_ENV, dist, MINBASE, needDebianRoot, PROJECT, release, releaseDir, TestRoot, VERSION, type Release} from '../helpers/debian-root.js';
+import {CLEAN_ENV, dist, MINBASE, needDebianRoot, release, releaseDir, TestRoot, VERSION, type Release} from '../helpers/debian-root.js';
 
 const REL = REAL.release;
 
@@ -76,7 +76,7 @@ describe('khpkg in a minimal Debian root: no Node.js, no compiler (#17)', functi
   let s: {dir: string; cleanup: () => void};
 
   before(function () {
-    needDebianRoot(this, MINBASE, 'usr/bin/dpkg');
+    needDebianRoot(MINBASE, 'usr/bin/dpkg');
     s = scratch('khpkg-minbase-');
   });
   afterEach(() => {
@@ -212,21 +212,11 @@ describe('khpkg in a minimal Debian root: no Node.js, no compiler (#17)', functi
 /**
  * The agent image's root: built by `npm run image` (bin/make-image.js: podman, from
  * packaging/kubernetes/Containerfile) on the minimal root (imported as the base: no registry here)
- * and exported, since podman cannot run containers on this machine (crun: setrlimit, cgroups). Where
- * podman cannot build either, the same two ADD/COPY steps are done by hand, and the test says so.
+ * and exported, since podman cannot run containers on this machine (crun: setrlimit, cgroups).
  */
 function imageRoot(tar: string, dir: string): TestRoot {
-  const {image, failed} = agentImage(`${dir}-build`, [tar], {amd64: MINBASE});
-  if (image) {
-    exportImage(image, `localhost/khpkg-agent:${VERSION}-amd64`, dir);
-    tool('rm', ['-rf', `${dir}-build`]);
-    return new TestRoot(dir, {adopt: true});
-  }
-  console.log(`      note: ${failed}; the image's ADD and COPY are done by hand instead`);
-  mkdirSync(dir, {recursive: true});
-  mustRun('cp', ['-a', `${MINBASE}/.`, dir]);
-  mustRun('tar', ['-C', join(dir, 'opt'), '-xJf', tar]);
-  copyFileSync(join(PROJECT, 'packaging/kubernetes/entrypoint.sh'), join(dir, 'usr/local/bin/khpkg-agent'));
-  mustRun('chmod', ['755', join(dir, 'usr/local/bin/khpkg-agent')]);
+  const image = agentImage(`${dir}-build`, [tar], {amd64: MINBASE});
+  exportImage(image, `localhost/khpkg-agent:${VERSION}-amd64`, dir);
+  tool('rm', ['-rf', `${dir}-build`]);
   return new TestRoot(dir, {adopt: true});
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import {existsSync, mkdirSync, readdirSync, readFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import {join} from 'node:path';
-import {mustRun, scratch, tool, type RunResult} from './run.js';
+import {mustRun, needInput, scratch, tool, type RunResult} from './run.js';
 import {CACHE} from './cache.js';
 
 export {CACHE};
@@ -111,14 +111,8 @@ export function arm64Release(): Release {
   return builtArm64;
 }
 
-/** In a suite's before(): skip (with a printed reason) unless running as root with the cached Debian root `dir` (made by npm run setup). */
-export function needDebianRoot(ctx: Mocha.Context, dir: string, marker: string): void {
-  if (process.getuid?.() !== 0) {
-    console.log('      skipped: chroot, bind mounts and dpkg need root');
-    ctx.skip();
-  }
-  if (!existsSync(join(dir, marker))) {
-    console.log(`      skipped: no test root at ${dir}: 'npm run setup' makes it (bin/make-test-root.sh)`);
-    ctx.skip();
-  }
+/** In a suite's before(): fail naming what is missing unless running as root with the cached Debian root `dir` (made by npm run setup). */
+export function needDebianRoot(dir: string, marker: string): void {
+  needInput(process.getuid?.() === 0, 'these tests need root: chroot, bind mounts and dpkg');
+  needInput(existsSync(join(dir, marker)), `no test root at ${dir}: 'npm run setup' makes it (bin/make-test-root.sh)`);
 }

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import {existsSync, mkdirSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {mustRun, tool, type RunResult} from './run.js';
@@ -14,9 +15,15 @@ export interface AgentImage {
 /**
  * The agent's image index built by bin/make-image.js from release tarballs, each image on a base
  * imported from a test root of its CPU (no registry here: the roots stand in for debian:bookworm-slim),
- * in a private store with the vfs driver. Undefined, with podman's words, where podman cannot build.
+ * in a private store with the vfs driver. Where podman cannot build, the test fails with podman's words.
  */
-export function agentImage(dir: string, tarballs: string[], bases: Record<string, string>): {image?: AgentImage; failed?: string} {
+export function agentImage(dir: string, tarballs: string[], bases: Record<string, string>): AgentImage {
+  const built = tryAgentImage(dir, tarballs, bases);
+  if (!built.image) assert.fail(`npm run image could not build the agent image (podman is what the test judges it with): ${built.failed}`);
+  return built.image;
+}
+
+function tryAgentImage(dir: string, tarballs: string[], bases: Record<string, string>): {image?: AgentImage; failed?: string} {
   const storeDir = join(dir, 'podman');
   const store = ['--root', `${storeDir}/storage`, '--runroot', `${storeDir}/run`, '--storage-driver', 'vfs'];
   const podman = (args: string[]): RunResult => tool('podman', [...store, ...args]);

@@ -92,3 +92,11 @@ export function runnableByOthers(): {node: string; bin: string} {
   }
   return (readable = {node, bin});
 }
+
+/**
+ * What a test needs from `npm run setup` (a cached input, root): when it is missing the test fails
+ * naming it and what makes it. A test never skips: a missing tool or input must not look like a pass.
+ */
+export function needInput(present: unknown, what: string): void {
+  if (!present) throw new Error(`${what}`);
+}

@@ -174,23 +174,45 @@ describe('living beside dpkg, rpm and the user', function () {
     assert.equal(khpkg(['verify', REL, '--root', root]).code, 0);
   });
 
-  it('SIGINT at several moments of an install leaves no scan or staging dir, exits 130, and the next install works', async function () {
+  it('SIGINT at several moments of an install leaves no scan or staging dir, exits 130 every time, and the next install works', async function () {
     this.timeout(240_000);
     const root = join(s.dir, 'sigint');
     mkdirSync(root);
-    for (const ms of [150, 400, 700, 1000, 1300]) {
+    /** An install of the real archive; resolves when it ends, with when its scan dir appeared (the work began: the handler is set). */
+    const install = (at?: (began: number) => number) => {
+      const t0 = Date.now();
       const child = spawn(process.execPath, [BIN, 'install', REAL.archive, '--root', root, '--force'], {stdio: ['ignore', 'ignore', 'pipe']});
       let stderr = '';
+      let began = 0;
+      let sent = false;
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      await new Promise((r) => setTimeout(r, ms));
-      child.kill('SIGINT');
-      const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('close', (c, sig) => r([c, sig])));
-      // Killed by the signal itself only before khpkg's handler is set up, when Node is still starting.
-      assert.ok(code === 130 || code === 0 || (signal === 'SIGINT' && stderr === ''), `exit ${code} (${signal}) after ${ms} ms: ${stderr}`);
-      if (code === 130) assert.match(stderr, /khpkg: interrupted \(SIGINT\)/);
-      assert.deepEqual(leftovers(root), [], `nothing left after a SIGINT at ${ms} ms`);
+      const poll = setInterval(() => {
+        if (!began && leftovers(root).some((n) => n.includes('.khpkg-scan-'))) began = Date.now() - t0;
+        if (began && at && !sent && Date.now() - t0 >= at(began)) {
+          sent = child.kill('SIGINT');
+        }
+      }, 5);
+      return new Promise<{code: number | null; stderr: string; began: number; took: number; sent: boolean}>((r) =>
+        child.on('close', (code) => {
+          clearInterval(poll);
+          r({code, stderr, began, took: Date.now() - t0, sent});
+        }),
+      );
+    };
+    // How long the whole install takes on this machine, so the signals land inside its work however fast it is.
+    const whole = await install();
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.ok(whole.began > 0, 'the install wrote its tree into a scan dir first');
+    assert.equal(khpkg(['remove', REL, '--root', root, '-q']).code, 0);
+    for (const f of [0, 0.2, 0.4, 0.6, 0.8]) {
+      const r = await install((began) => began + f * (whole.took - whole.began));
+      assert.ok(r.sent, `the signal was sent at ${f} of the install's work`);
+      assert.equal(r.code, 130, `exit ${r.code} when interrupted at ${f} of the work: ${r.stderr}`);
+      assert.match(r.stderr, /khpkg: interrupted \(SIGINT\)/);
+      assert.deepEqual(leftovers(root), [], `nothing left after a SIGINT at ${f} of the work`);
       const listed = khpkg(['list', '--root', root, '--json']);
       assert.equal(listed.code, 0, listed.stderr);
+      if (JSON.parse(listed.stdout).length > 0) assert.equal(khpkg(['remove', REL, '--root', root, '-q']).code, 0);
     }
     assert.equal(khpkg(['install', REAL.archive, '--root', root, '--force']).code, 0);
     assert.equal(khpkg(['verify', REL, '--root', root]).code, 0);
