@@ -5,7 +5,7 @@
 # then `npm ci` (native modules build from source, against the local Node's headers) and the build.
 set -euo pipefail
 
-packages=(apt dpkg dpkg-dev lintian gpg gpg-agent dkms kmod flex bison bc libelf-dev libssl-dev rpm rpm2cpio cpio createrepo-c dnf dnf-plugins-core xz-utils zstd gzip bzip2 tar util-linux time clang llvm python3-bpfcc bpftrace bpftool pahole libbpf-dev binutils gcc g++ make python3 systemd debianutils debootstrap podman g++-aarch64-linux-gnu qemu-user-static)
+packages=(apt dpkg dpkg-dev lintian gpg gpg-agent dkms kmod flex bison bc libelf-dev libssl-dev rpm rpm2cpio cpio createrepo-c dnf dnf-plugins-core xz-utils zstd gzip bzip2 lz4 lzop tar util-linux time clang llvm python3-bpfcc bpftrace bpftool pahole libbpf-dev binutils gcc g++ make python3 systemd debianutils debootstrap podman g++-aarch64-linux-gnu qemu-user-static)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -26,6 +26,8 @@ fi
 bash "$(dirname "$0")/fetch-kbuild-test-debs.sh"
 # The arm64 tests' real arm64 kheaders archive and module, made from that source (once).
 bash "$(dirname "$0")/make-arm64-kheaders.sh"
+# Real kernels with CONFIG_IKHEADERS=y (tinyconfig from Debian's linux-source-6.1; zstd, lz4 and lzo images), once.
+bash "$(dirname "$0")/make-ikheaders-kernels.sh"
 # The release tests' minimal Debian root (debootstrap minbase: no Node.js, no compiler), once.
 bash "$(dirname "$0")/make-test-root.sh"
 # The project's own dependencies and build.

@@ -1,4 +1,5 @@
 import {spawn, spawnSync} from 'node:child_process';
+import {PassThrough, type Readable} from 'node:stream';
 
 /** What an external tool did: its exit status and what it said. */
 export interface ToolResult {
@@ -58,4 +59,29 @@ export function relevantLines(output: string, pattern: RegExp, max = 8): string[
   });
   const chosen = picked.size > 0 ? [...picked].sort((a, b) => a - b).map((i) => lines[i]!) : lines.slice(-Math.min(3, max));
   return chosen.slice(0, max).map((l) => l.trim());
+}
+
+/**
+ * A tool as a stream filter (`bzip2 -dc`): `source` is piped into its stdin, its stdout is returned.
+ * The stream fails when the tool cannot start (`missing` is the one line then) or exits non-zero.
+ */
+export function filterThroughTool(cmd: string, args: readonly string[], source: Readable, missing: string): Readable {
+  const child = spawn(cmd, args, {stdio: ['pipe', 'pipe', 'pipe']});
+  const out = new PassThrough();
+  let said = '';
+  child.stderr!.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-400)));
+  child.on('error', (e: NodeJS.ErrnoException) => out.destroy(e.code === 'ENOENT' ? new Error(missing) : e));
+  // The output ends only once the tool said it succeeded: a tool that fails midway must not look like a short input.
+  child.on('close', (code) => {
+    if (code === 0) out.end();
+    else out.destroy(new Error(`${cmd} ${args.join(' ')} exited ${code}${said.trim() ? `: ${said.trim().split('\n')[0]}` : ''}`));
+  });
+  child.stdin!.on('error', () => undefined); // the tool stopped reading: its exit says why
+  source.on('error', (e) => out.destroy(e));
+  source.pipe(child.stdin!);
+  child.stdout!.pipe(out, {end: false});
+  out.on('close', () => {
+    if (child.exitCode === null) child.kill();
+  });
+  return out;
 }

@@ -6,7 +6,7 @@ import {archiveSource, kernelFlag} from '../cli/source.js';
 import type {KheadersInfo} from '../archive/info.js';
 
 /** `inspect --json`: what the archive is, and its BTF's facts when it has some (`--btf`, the running kernel's). */
-export type InspectJson = KheadersInfo & {btf?: BtfInfo};
+export type InspectJson = KheadersInfo & {btf?: BtfInfo; btfNote?: string};
 
 export default class Inspect extends KhpkgCommand {
   static override summary = 'Validate a kheaders archive and show which kernel it belongs to.';
@@ -47,5 +47,6 @@ export default class Inspect extends KhpkgCommand {
     if (btf) rows.push(['btf', `${btf.types} types, ${btf.bytes} bytes, from ${btf.source} (${btf.from}), sha256 ${btf.sha256}`]);
     for (const [k, v] of rows) this.log(`${k.padEnd(9)} ${v}`);
     if (btf?.note) this.log(`note: ${btf.note}`);
+    if (info.btfNote) this.log(`note: ${info.btfNote}`);
   }
 }

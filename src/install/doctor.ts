@@ -224,9 +224,9 @@ function fixFor(root: string, set: HeaderSet): string {
   if (set.via === 'dpkg') return `apt install --reinstall ${set.package}`;
   if (set.via === 'rpm') return `dnf reinstall ${set.package}`;
   if (set.sourceKind === 'running-kernel') return `khpkg install --reinstall${under}`;
-  // An installed kernel's own kheaders.ko: --kernel finds it again (and its source for a module-build tree).
-  if (set.sourceKind === 'module' && set.sourcePath.includes(`/lib/modules/${set.release}/`))
-    return `khpkg install --kernel ${set.release} --reinstall${under}`;
+  // An installed kernel's own kheaders.ko or image: --kernel finds it again (and its source for a module-build tree).
+  const installed = [`/lib/modules/${set.release}/`, `/boot/vmlinuz-${set.release}`].some((p) => set.sourcePath.includes(p));
+  if ((set.sourceKind === 'module' || set.sourceKind === 'kernel-image') && installed) return `khpkg install --kernel ${set.release} --reinstall${under}`;
   const kbuild = set.tier === 'kbuild' && set.kbuild ? ` --kbuild ${set.kbuild.source}` : '';
   return set.sourcePath && set.sourceKind !== 'rebuilt' && set.sourceKind !== 'stdin'
     ? `khpkg install --reinstall ${set.sourcePath}${kbuild}${under}`

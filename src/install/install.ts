@@ -84,8 +84,10 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
     configOrigin: config?.origin,
     configSha256: config && createHash('sha256').update(config.parsed.text).digest('hex'),
     tier: opts.kbuild ? 'kbuild' : 'headers',
-    btf: await readKernelBtf(source.btf),
   };
+  const read = await readKernelBtf(source.btf);
+  wanted.btf = read.btf;
+  wanted.notes = read.note ? [read.note] : [];
   const previousUmask = process.umask(0o022);
   // The tree is written while the archive is read, beside where it will go, unless this very archive
   // is installed already (the usual case when run on every boot): then reading alone decides.
@@ -144,6 +146,8 @@ interface Wanted {
   tier: 'headers' | 'kbuild';
   /** The kernel's BTF, read before the archive: its digest is part of the set's identity. */
   btf?: KernelBtf;
+  /** What was left out and why (an image found by khpkg that could not be used), for the caller to say. */
+  notes?: string[];
   /** The tree as the first read wrote it; absent when it was installed already. */
   scanStage?: ScanStage;
   /** This very archive is installed with this config and tier: reading alone decides (no kbuild kit is built: 45 s at every boot). */
@@ -302,7 +306,7 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
   // Before anything is made (a registry, a kit): an image of another kernel is refused (or, found by khpkg, left out) here.
   const settledBtf = settleBtf(wanted.btf, release);
   wanted.btf = settledBtf.btf;
-  const notes = settledBtf.note ? [settledBtf.note] : [];
+  const notes = [...(wanted.notes ?? []), ...(settledBtf.note ? [settledBtf.note] : [])];
   const {config, tier} = wanted;
   if (config && wanted.configOrigin) checkConfigMatches(config, scan.captured.get(INFO_FILES.autoconf), wanted.configOrigin);
   const treeRel = treeDirFor(opts.layout, release);

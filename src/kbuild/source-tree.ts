@@ -1,8 +1,7 @@
-import {spawn} from 'node:child_process';
 import {createReadStream} from 'node:fs';
 import {lstat, open, readdir, readFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {decompressStream, sniff} from '../archive/compression.js';
+import {decompressStream, methodOf} from '../codec/decompress.js';
 import {readTar} from '../archive/tar.js';
 import {KhpkgError} from '../errors.js';
 import type {KitFile} from '../content/headers.js';
@@ -84,31 +83,23 @@ async function fromTarball(path: string, srcarch: string): Promise<KitFile[]> {
   } finally {
     await fh.close();
   }
-  // Ubuntu's linux-source-X.Y.Z ships a .tar.bz2: decompressed by the machine's bzip2, streamed like the rest.
-  const bzip2 = head.toString('latin1', 0, 3) === 'BZh';
-  let format;
-  try {
-    format = bzip2 ? 'tar' : sniff(head);
-  } catch {
-    throw new KhpkgError('bad-input', `--kbuild ${path} is neither a directory nor a tar (.tar.xz, .tar.gz, .tar.zst) of a kernel source`);
-  }
-  if (format !== 'xz' && format !== 'gzip' && format !== 'zstd' && format !== 'tar')
-    throw new KhpkgError('bad-input', `--kbuild ${path} is not a tar of a kernel source`);
+  // Ubuntu's linux-source-X.Y.Z ships a .tar.bz2 (decompressed by the machine's bzip2, streamed like the rest).
+  const method = methodOf(head);
+  const isTar = head.toString('latin1', 257, 262) === 'ustar';
+  if (method === undefined ? !isTar : !['xz', 'gzip', 'zstd', 'bzip2'].includes(method))
+    throw new KhpkgError('bad-input', `--kbuild ${path} is neither a directory nor a tar (.tar.xz, .tar.gz, .tar.zst, .tar.bz2) of a kernel source`);
   const out: KitFile[] = [];
   let prefix: string | undefined;
-  const child = bzip2 ? spawn('bzip2', ['-dc', path], {stdio: ['ignore', 'pipe', 'pipe']}) : undefined;
-  const exited = child && new Promise<number>((resolve, reject) => child.on('error', reject).on('close', (code) => resolve(code ?? 1)));
-  const tar = child ? child.stdout! : await decompressStream(createReadStream(path), format);
+  const file = createReadStream(path);
   try {
-    await collect(tar);
+    await collect(method ? await decompressStream(file, method) : file);
+  } catch (e) {
+    if (e instanceof KhpkgError) throw e;
+    const why = (e as Error).message;
+    // No bzip2 on the machine is a kbuild step that cannot run: the hooks then make a headers-only tree.
+    throw new KhpkgError(/not installed/.test(why) ? 'kbuild' : 'bad-input', `--kbuild ${path}: ${why}`);
   } finally {
-    child?.kill();
-  }
-  if (exited) {
-    const code = await exited.catch((e: NodeJS.ErrnoException) => {
-      throw new KhpkgError('kbuild', e.code === 'ENOENT' ? `--kbuild ${path} is bzip2-compressed, and bzip2 is not installed` : `bzip2: ${e.message}`);
-    });
-    if (code !== 0 && out.length === 0) throw new KhpkgError('bad-input', `--kbuild ${path}: bzip2 could not decompress it (exit ${code})`);
+    file.destroy();
   }
   return out;
 

@@ -95,7 +95,8 @@ export async function runKernelHook(
 }
 
 function outcome(action: HookAction, r: InstallResult): HookOutcome {
-  return {action, release: r.release, ok: true, tier: r.tier, said: said(r)};
+  // What was left out (an image khpkg could not use) is said on the same line: the headers are what counts.
+  return {action, release: r.release, ok: true, tier: r.tier, said: [said(r), ...r.notes].join('; ')};
 }
 
 function said(r: InstallResult): string {

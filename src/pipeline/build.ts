@@ -62,8 +62,9 @@ export async function buildPackages(
   const given = configFor(source, opts.config);
   const config = given && {parsed: parseConfig(given.bytes, given.origin), origin: given.origin};
   // Read before the archive: a bad --btf is said before any package is begun.
-  const btf = await readKernelBtf(source.btf);
-  const settled = {notes: [] as string[]};
+  const read = await readKernelBtf(source.btf);
+  const btf = read.btf;
+  const settled = {notes: read.note ? [read.note] : []};
   const withBtf = <T extends object>(r: T & {btf?: KernelBtf}): T & {btf?: BtfRecord; notes: string[]} => ({
     ...r,
     btf: r.btf && btfRecord(r.btf),

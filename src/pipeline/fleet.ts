@@ -54,7 +54,7 @@ async function buildKernel(group: KernelGroup, opts: FleetOptions): Promise<Kern
     // Module.symvers is gathered as the modules stream by, only when a module-build tree is asked for.
     const symvers = opts.kbuild ? new SymversCollector() : undefined;
     const parts = await readKernelParts(group, opts.limits, symvers && (async (file, raw) => symvers.add(file, await decompressedModule(file, raw))));
-    const source = kernelPartsSource(parts, group);
+    const source = await kernelPartsSource(parts, group);
     opts.onKernel?.(group.release, 'building');
     const kbuild =
       opts.kbuild && symvers && symvers.modules > 0

@@ -20,10 +20,11 @@ export interface BtfInfo {
 }
 
 /** Validates the whole archive and says what kernel it belongs to, and what its BTF is. */
-export async function inspectArchive(source: ArchiveSource, limits: Limits, onProgress?: Progress): Promise<KheadersInfo & {btf?: BtfInfo}> {
-  const kbtf = await readKernelBtf(source.btf);
+export async function inspectArchive(source: ArchiveSource, limits: Limits, onProgress?: Progress): Promise<KheadersInfo & {btf?: BtfInfo; btfNote?: string}> {
+  const read = await readKernelBtf(source.btf);
+  const kbtf = read.btf;
   const info = (await scanArchive(source.bytes, limits, onProgress, source.sha256)).info;
-  if (!kbtf) return info;
+  if (!kbtf) return read.note ? {...info, btfNote: read.note} : info;
   const {note} = settleBtf(kbtf, info.release);
   const {types, bytes, kinds} = btfFacts(kbtf.btf);
   return {...info, btf: {source: kbtf.origin, from: kbtf.from, release: kbtf.release, sha256: kbtf.sha256, types, bytes, kinds, ...(note ? {note} : {})}};

@@ -3,8 +3,11 @@ import {open} from 'node:fs/promises';
 import {parseBtf, type Btf} from '../btf/btf.js';
 import {writeVmlinuxH} from '../btf/c-dump.js';
 import {btfOnlyElf} from '../btf/elf.js';
-import {findBtf, MAX_IMAGE_BYTES} from '../btf/image.js';
+import {findBtf} from '../btf/image.js';
+import {MAX_IMAGE_BYTES} from '../image/kernel-image.js';
+import {resolve} from 'node:path';
 import {KhpkgError} from '../errors.js';
+import {kernelPaths, runningRelease} from './kernel.js';
 
 /** Where a kernel's BTF is to be read from. */
 export interface BtfSource {
@@ -32,6 +35,8 @@ export interface KernelBtf {
   types: number;
   /** Named with --btf (a mismatch is refused), or found by khpkg (a mismatch only drops it). */
   given: boolean;
+  /** Read from the running kernel's /sys/kernel/btf/vmlinux: that kernel's BTF, whatever the file says. */
+  sysfs?: boolean;
 }
 
 /** What the registry and `info --json` keep of a set's BTF. */
@@ -42,12 +47,27 @@ export interface BtfRecord {
 }
 
 /**
- * Reads and checks the BTF a source points at (see ArchiveSource.btf). Undefined when there is none
- * to read, or khpkg found the file itself and the kernel has no BTF (the set is made without,
- * and `info` says so); a file given with `--btf` must hold BTF.
+ * Reads and checks the BTF a source points at (see ArchiveSource.btf). A file given with `--btf`
+ * must hold BTF, or the command fails in one line. One khpkg found itself is an extra: when it cannot
+ * be used (no BTF, empty, cut short, a format khpkg cannot read) the set is made without BTF, and
+ * `note` says what was left out and why; the headers never fail for their image.
  */
-export async function readKernelBtf(src: BtfSource | undefined): Promise<KernelBtf | undefined> {
-  if (!src) return undefined;
+export async function readKernelBtf(src: BtfSource | undefined): Promise<{btf?: KernelBtf; note?: string}> {
+  if (!src) return {};
+  try {
+    return {btf: await readBtf(src)};
+  } catch (e) {
+    if (src.given || !(e instanceof KhpkgError)) throw e;
+    return e.code === 'no-btf' ? {} : {note: `${e.message.replace(/^--btf /, '')}: the set is made without BTF`};
+  }
+}
+
+/** The running kernel's own BTF file (sysfs, or KHPKG_SYSFS_BTF): by definition that kernel's, and no other's. */
+function isSysfsBtf(path: string): boolean {
+  return resolve(path) === resolve(kernelPaths().btf) || resolve(path) === '/sys/kernel/btf/vmlinux';
+}
+
+async function readBtf(src: BtfSource): Promise<KernelBtf | undefined> {
   let bytes: Buffer;
   if (src.bytes) bytes = src.bytes;
   else
@@ -63,7 +83,7 @@ export async function readKernelBtf(src: BtfSource | undefined): Promise<KernelB
       }
     } catch (e) {
       if (e instanceof KhpkgError) throw e;
-      if (!src.given) return undefined;
+      if (!src.given) return undefined; // gone since it was found: as if it never was
       throw new KhpkgError('not-found', `--btf ${src.origin}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
   try {
@@ -74,6 +94,7 @@ export async function readKernelBtf(src: BtfSource | undefined): Promise<KernelB
     const btf = parseBtf(found.btf);
     return {
       origin: src.origin,
+      sysfs: isSysfsBtf(src.path),
       from: found.from,
       release: found.release,
       btf,
@@ -97,6 +118,11 @@ export async function readKernelBtf(src: BtfSource | undefined): Promise<KernelB
  */
 export function settleBtf(k: KernelBtf | undefined, release: string): {btf?: KernelBtf; note?: string} {
   if (!k) return {};
+  if (k.sysfs && release !== runningRelease()) {
+    const why = `${k.origin} is the running kernel's BTF (${runningRelease()}), but the headers are ${release}'s`;
+    if (k.given) throw new KhpkgError('bad-input', `${why}: give ${release}'s image with --btf`);
+    return {note: `${why}: the set is made without BTF`};
+  }
   if (k.release !== undefined && k.release !== release) {
     const why = `${k.origin} is the kernel image of ${k.release}, but the headers are ${release}'s`;
     if (k.given) throw new KhpkgError('bad-input', `${why}: give ${release}'s image with --btf`);

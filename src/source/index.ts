@@ -3,17 +3,21 @@ import {createHash} from 'node:crypto';
 import {open, stat} from 'node:fs/promises';
 import {KhpkgError} from '../errors.js';
 import {peekDecompressed, sniff} from '../archive/compression.js';
+import {methodOf} from '../codec/decompress.js';
+import {looksLikeKernelImage, openKernelImage} from '../image/kernel-image.js';
+import {embeddedKheaders} from '../image/embedded.js';
 import type {Limits} from '../archive/limits.js';
 import {existsSync} from 'node:fs';
 import {kernelPaths, readRunningKernelArchive, readRunningKernelConfig} from './kernel.js';
 import type {BtfSource} from './btf.js';
 import {archiveFromModule} from './module.js';
 import {treeFromPackage} from './package.js';
+import {formatOf} from '../formats/table.js';
 import {bufferSource, fileSource, type ByteSource} from '../archive/byte-source.js';
 import {identifyKernelPackage, readKernelParts, type KernelGroup, type KernelParts} from './kernel-package.js';
 import {findInstalledKernel, installedKernelArchive} from './installed.js';
 
-export type SourceKind = 'file' | 'stdin' | 'running-kernel' | 'module' | 'deb' | 'rpm' | 'kernel-package';
+export type SourceKind = 'file' | 'stdin' | 'running-kernel' | 'module' | 'deb' | 'rpm' | 'kernel-package' | 'kernel-image';
 
 /**
  * Where a kheaders archive came from, and its compressed bytes. They are held in memory (a few MB)
@@ -40,11 +44,11 @@ export interface ArchiveSource {
 /** `--kernel <release>`: that kernel's kheaders, read offline from its module under `root`, with its config. */
 export async function openInstalledKernel(root: string, release: string, limits: Limits): Promise<ArchiveSource> {
   const k = findInstalledKernel(root, release);
-  const bytes = await installedKernelArchive(k, root, limits);
+  const archive = await installedKernelArchive(k, root, limits);
   return withDigest({
-    kind: 'module',
-    origin: k.module!,
-    bytes,
+    kind: archive.from,
+    origin: archive.path,
+    bytes: archive.bytes,
     defaultConfig: k.config?.bytes,
     expectedRelease: release,
     btf: k.image && {path: k.image.path, origin: k.image.origin, given: false},
@@ -76,7 +80,7 @@ export function recordedOrigin(source: ArchiveSource): string {
       .split(' + ')
       .map((p) => resolve(p.replace(/: \/.*$/, '')))
       .join(' + ');
-  return ['file', 'module', 'deb', 'rpm'].includes(source.kind) ? resolve(source.origin) : source.origin;
+  return ['file', 'module', 'deb', 'rpm', 'kernel-image'].includes(source.kind) ? resolve(source.origin) : source.origin;
 }
 
 /**
@@ -97,14 +101,15 @@ export async function openSource(spec: string | undefined, limits: Limits): Prom
   if (spec !== '-') {
     // A package is read as a stream (a distro's kernel package can be 500 MB); anything else is small.
     const head = await readHead(spec);
-    const format = sniff(head);
-    if (format === 'deb' || format === 'rpm') {
+    const format = formatOf(head)?.format;
+    if (format) {
       const kernel = await identifyKernelPackage(spec);
       if (kernel) return openKernelPackages({release: kernel.releases[0]!, packages: [kernel]}, limits, kernel.releases);
       return packagedSource(await fileSource(spec), format, spec);
     }
   }
   const raw = spec === '-' ? await readStdin(limits.maxInputBytes) : await readBounded(spec, limits.maxInputBytes);
+  if (await isKernelImage(raw)) return imageSource(raw, spec);
   const format = sniff(raw);
   const kind: SourceKind = spec === '-' ? 'stdin' : 'file';
   if (format === 'deb' || format === 'rpm') return packagedSource(bufferSource(raw, 'stdin'), format, spec);
@@ -112,6 +117,44 @@ export async function openSource(spec: string | undefined, limits: Limits): Prom
     return withDigest({kind: 'module', origin: spec, bytes: await archiveFromModule(raw, limits.maxInputBytes)});
   }
   return withDigest({kind, origin: spec, bytes: raw});
+}
+
+/**
+ * A kernel image as SOURCE (CONFIG_IKHEADERS=y: bzImage, arm64 Image, zboot, Image.gz/.lz4, a
+ * vmlinux): the archive built into it, which must name the release its banner does, and its own
+ * BTF, found by khpkg (a kernel without BTF only makes a set without it).
+ */
+async function imageSource(raw: Buffer, origin: string): Promise<ArchiveSource> {
+  const image = await openKernelImage(raw, origin);
+  const archive = await embeddedKheaders(image);
+  if (!archive)
+    throw new KhpkgError(
+      'no-kheaders',
+      `${origin} (${image.from}${image.release ? `, ${image.release}` : ''}) holds no kheaders archive: the kernel was built without CONFIG_IKHEADERS=y (with =m, give its kheaders.ko)`,
+    );
+  return withDigest({
+    kind: 'kernel-image',
+    origin,
+    bytes: archive,
+    expectedRelease: image.release,
+    btf: {path: origin, origin, given: false, bytes: raw},
+  });
+}
+
+/** A kernel image rather than an archive or a module: by its own header, or by what it decompresses to (Image.gz, Image.lz4). */
+async function isKernelImage(raw: Buffer): Promise<boolean> {
+  if (looksLikeKernelImage(raw)) return true;
+  // A vmlinux is an executable; a kheaders.ko is relocatable (ET_REL).
+  if (raw.length >= 18 && raw.readUInt32BE(0) === 0x7f454c46) return (raw[5] === 2 ? raw.readUInt16BE(16) : raw.readUInt16LE(16)) === 2;
+  const method = methodOf(raw);
+  if (!method) return false;
+  if (method === 'lz4' || method === 'lzo' || method === 'lzma') return true; // never a kheaders archive's
+  if (method === 'bzip2') return false; // sniff says what bzip2 is not
+  try {
+    return looksLikeKernelImage(await peekDecompressed(raw, method));
+  } catch {
+    return false;
+  }
 }
 
 async function packagedSource(bytes: ByteSource, format: 'deb' | 'rpm', origin: string): Promise<ArchiveSource> {
@@ -134,18 +177,27 @@ export async function openKernelPackages(group: KernelGroup, limits: Limits, rel
       'usage',
       `${group.packages[0]!.path} holds the files of ${releases.length} kernels (${releases.join(', ')}): give one kernel's packages`,
     );
-  return kernelPartsSource(await readKernelParts(group, limits), group);
+  return await kernelPartsSource(await readKernelParts(group, limits), group);
 }
 
-/** The source a kernel's parts make, or one line on what is missing from its packages. */
-export function kernelPartsSource(parts: KernelParts, group: KernelGroup): ArchiveSource {
+/**
+ * The source a kernel's parts make, or one line on what is missing from its packages. With
+ * CONFIG_IKHEADERS=y (Bottlerocket's 5.10-6.1) there is no kheaders.ko: the archive is taken out
+ * of the package's image.
+ */
+export async function kernelPartsSource(parts: KernelParts, group: KernelGroup): Promise<ArchiveSource> {
   const names = group.packages.map((p) => p.path).join(' + ');
+  const setting = parts.config && /^CONFIG_IKHEADERS=([ym])$/m.exec(parts.config.bytes.toString('latin1'))?.[1];
+  const image = parts.image;
+  if (!parts.archive && image && (parts.builtin || setting === 'y' || !parts.config)) {
+    const archive = await embeddedKheaders(await openKernelImage(image.bytes, image.origin)).catch(() => undefined);
+    if (archive) parts.archive = {bytes: archive, origin: image.origin};
+  }
   if (!parts.archive) {
-    const setting = parts.config && /^CONFIG_IKHEADERS=([ym])$/m.exec(parts.config.bytes.toString('latin1'))?.[1];
     if (parts.builtin || setting === 'y')
       throw new KhpkgError(
         'no-kheaders',
-        `${group.release} has kheaders built in (CONFIG_IKHEADERS=y): its archive is in the running kernel's /sys/kernel/kheaders.tar.xz; khpkg cannot yet take it out of the image in ${names}`,
+        `${group.release} has kheaders built in (CONFIG_IKHEADERS=y), but ${image ? `its image ${image.origin} holds no archive khpkg can find` : `${names} hold no image of it`}: give its image, or run khpkg on the running kernel (/sys/kernel/kheaders.tar.xz)`,
       );
     if (parts.config && !setting)
       throw new KhpkgError('no-kheaders', `${group.release} is built without CONFIG_IKHEADERS (${parts.config.origin}): its packages hold no headers archive`);
@@ -161,7 +213,7 @@ export function kernelPartsSource(parts: KernelParts, group: KernelGroup): Archi
     defaultConfig: parts.config?.bytes,
     defaultConfigOrigin: parts.config?.origin,
     expectedRelease: group.release,
-    btf: parts.image && {path: parts.image.origin, origin: parts.image.origin, given: false, bytes: parts.image.bytes},
+    btf: image && {path: image.origin, origin: image.origin, given: false, bytes: image.bytes},
   });
 }
 

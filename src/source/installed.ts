@@ -4,6 +4,8 @@ import type {Limits} from '../archive/limits.js';
 import {checkedInRoot} from '../root/paths.js';
 import {runningRelease} from './kernel.js';
 import {archiveFromModule} from './module.js';
+import {openKernelImage} from '../image/kernel-image.js';
+import {embeddedKheaders} from '../image/embedded.js';
 
 /** Where distributions put a kernel's kheaders module, before modules.dep is asked. */
 const MODULE_NAMES = ['kernel/kernel/kheaders.ko', 'kernel/kernel/kheaders.ko.xz', 'kernel/kernel/kheaders.ko.zst', 'kernel/kernel/kheaders.ko.gz'];
@@ -11,7 +13,7 @@ const MODULE_NAMES = ['kernel/kernel/kheaders.ko', 'kernel/kernel/kheaders.ko.xz
 /** What an installed kernel offers: its kheaders module (read offline, never loaded) and its config. */
 export interface InstalledKernel {
   release: string;
-  /** The module, absolute; undefined when kheaders is built into the kernel. */
+  /** The module, absolute; undefined when kheaders is built into the kernel (then it is in the image). */
   module?: string;
   builtin: boolean;
   config?: {bytes: Buffer; origin: string};
@@ -55,9 +57,19 @@ export function findInstalledKernel(root: string, release: string): InstalledKer
   return {release, module, builtin, config, image};
 }
 
-/** The archive of an installed kernel, from its module; a kernel with kheaders built in and not running says when it will come. */
-export async function installedKernelArchive(k: InstalledKernel, root: string, limits: Limits): Promise<Buffer> {
-  if (k.module) return archiveFromModule(readFileSync(k.module), limits.maxInputBytes);
+/**
+ * The archive of an installed kernel: from its module, else (CONFIG_IKHEADERS=y) from its image
+ * (image/embedded.ts). A kernel whose image holds none (or that has no image) and whose
+ * modules.builtin names kheaders says its headers come at its first boot, from sysfs.
+ */
+export async function installedKernelArchive(
+  k: InstalledKernel,
+  root: string,
+  limits: Limits,
+): Promise<{bytes: Buffer; from: 'module' | 'kernel-image'; path: string}> {
+  if (k.module) return {bytes: await archiveFromModule(readFileSync(k.module), limits.maxInputBytes), from: 'module', path: k.module};
+  const fromImage = k.image && (await archiveFromImage(k.image.path, k.image.origin, limits));
+  if (fromImage) return {bytes: fromImage, from: 'kernel-image', path: k.image!.path};
   if (k.builtin) {
     if (root === '/' && k.release === runningRelease())
       throw new KhpkgError('usage', `${k.release} is the running kernel with kheaders built in: run 'khpkg install' without --kernel`);
@@ -67,4 +79,15 @@ export async function installedKernelArchive(k: InstalledKernel, root: string, l
     );
   }
   throw new KhpkgError('no-kheaders', `${k.release} has no kheaders module (CONFIG_IKHEADERS is off in that kernel): nothing to install its headers from`);
+}
+
+/** The kheaders archive built into an installed kernel's image, if it is one khpkg can open and holds one. */
+async function archiveFromImage(path: string, origin: string, limits: Limits): Promise<Buffer | undefined> {
+  const bytes = readFileSync(path);
+  if (bytes.length > limits.maxInputBytes) return undefined;
+  try {
+    return await embeddedKheaders(await openKernelImage(bytes, origin));
+  } catch {
+    return undefined; // an image khpkg cannot open holds no archive it can give: the kheaders.ko or sysfs must
+  }
 }

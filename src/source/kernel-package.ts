@@ -6,7 +6,7 @@ import {KhpkgError} from '../errors.js';
 import type {PayloadItem} from '../formats/payload.js';
 import {formatOf, formatRow} from '../formats/table.js';
 import type {Format} from '../formats/writer.js';
-import {MAX_IMAGE_BYTES} from '../btf/image.js';
+import {MAX_IMAGE_BYTES} from '../image/kernel-image.js';
 import {archiveFromModule} from './module.js';
 import {builtFromArchive} from './package.js';
 

@@ -1,4 +1,4 @@
-import {decompressAll, decompressStream, sniff} from '../../archive/compression.js';
+import {decompressAll, decompressedStream, sniff} from '../../archive/compression.js';
 import type {ByteSource} from '../../archive/byte-source.js';
 import {KhpkgError} from '../../errors.js';
 import {AR_HEADER_SIZE} from './ar.js';
@@ -76,7 +76,7 @@ export class DebReader {
     const format = sniff(head);
     if (format !== 'xz' && format !== 'gzip' && format !== 'zstd' && format !== 'tar')
       throw new KhpkgError('bad-input', `${this.source.name}: data member compressed as ${format}, which khpkg cannot read (xz, zstd, gzip or none)`);
-    const stream = await decompressStream(this.source.stream(m.at, m.at + m.size), format);
+    const stream = await decompressedStream(this.source.stream(m.at, m.at + m.size), format);
     try {
       yield* tarPayload(stream);
     } finally {

@@ -1,4 +1,4 @@
-import {decompressStream, sniff} from '../../archive/compression.js';
+import {decompressedStream, sniff} from '../../archive/compression.js';
 import type {ByteSource} from '../../archive/byte-source.js';
 import type {EntryType} from '../../archive/entry.js';
 import {KhpkgError} from '../../errors.js';
@@ -61,7 +61,7 @@ export class RpmReader {
     const format = head.length === 0 ? 'tar' : sniff(head);
     if (format !== 'xz' && format !== 'gzip' && format !== 'zstd')
       throw new KhpkgError('bad-input', `${this.source.name}: payload compressed as ${format}, which khpkg cannot read (xz, zstd or gzip)`);
-    const stream = await decompressStream(this.source.stream(this.payloadAt, this.source.size), format);
+    const stream = await decompressedStream(this.source.stream(this.payloadAt, this.source.size), format);
     try {
       for await (const c of readCpio(stream)) {
         const kind = c.mode & 0o170000;
