@@ -1,3 +1,4 @@
+import {crc32} from 'node:zlib';
 import {KhpkgError} from '../errors.js';
 import {copyMatch} from './lz4.js';
 
@@ -10,8 +11,7 @@ const MAX_BLOCK = 64 << 20;
 /**
  * Decompresses an lzop file (kbuild's `cmd_lzo` is `lzop -9`): its header (magic, versions, method,
  * flags, mode, times, name, checksum), then blocks, each its uncompressed and compressed sizes, the
- * checksums the flags ask for (skipped: the LZO decoder checks every bound, and a kernel image is
- * validated by what is found in it), and LZO1X data, or the bytes stored as they are when both
+ * checksums the flags ask for (checked), and LZO1X data, or the bytes stored as they are when both
  * sizes are equal. A zero uncompressed size ends the file.
  */
 export function unlzop(input: Uint8Array, limit: number): Buffer {
@@ -57,19 +57,31 @@ export function unlzop(input: Uint8Array, limit: number): Buffer {
     const srcLen = b.readUInt32BE(at);
     at += 4;
     if (dstLen > MAX_BLOCK || srcLen === 0 || srcLen > dstLen) throw corrupt(`a block of ${srcLen} bytes for ${dstLen}`);
-    at += ((flags & F.ADLER32_D) !== 0 ? 4 : 0) + ((flags & F.CRC32_D) !== 0 ? 4 : 0);
-    if (srcLen < dstLen) at += ((flags & F.ADLER32_C) !== 0 ? 4 : 0) + ((flags & F.CRC32_C) !== 0 ? 4 : 0);
+    const sums: {of: 'out' | 'in'; kind: 'adler32' | 'crc32'; value: number}[] = [];
+    const sum = (of: 'out' | 'in', kind: 'adler32' | 'crc32'): void => {
+      need(4);
+      sums.push({of, kind, value: b.readUInt32BE(at)});
+      at += 4;
+    };
+    if (flags & F.ADLER32_D) sum('out', 'adler32');
+    if (flags & F.CRC32_D) sum('out', 'crc32');
+    if (srcLen < dstLen && flags & F.ADLER32_C) sum('in', 'adler32');
+    if (srcLen < dstLen && flags & F.CRC32_C) sum('in', 'crc32');
     need(srcLen);
     total += dstLen;
     if (total > limit) throw corrupt(`more than ${limit} bytes decompressed`);
     const src = b.subarray(at, at + srcLen);
-    if (srcLen === dstLen) parts.push(Buffer.from(src));
-    else {
-      const out = Buffer.allocUnsafe(dstLen);
+    const out = srcLen === dstLen ? Buffer.from(src) : Buffer.allocUnsafe(dstLen);
+    if (srcLen < dstLen) {
       const n = lzo1xBlock(src, out);
       if (n !== dstLen) throw corrupt(`a block gave ${n} bytes, not ${dstLen}`);
-      parts.push(out);
     }
+    // The checksums lzop wrote (by default adler32 of what comes out): a flipped bit never gives a wrong kernel quietly.
+    for (const c of sums) {
+      const data = c.of === 'out' ? out : src;
+      if ((c.kind === 'adler32' ? adler32(data) : crc32(data)) !== c.value) throw corrupt(`the ${c.kind} of a block's ${c.of === 'out' ? 'output' : 'input'} differs`);
+    }
+    parts.push(out);
     at += srcLen;
   }
   return Buffer.concat(parts, total);
@@ -167,6 +179,23 @@ export function lzo1xBlock(src: Uint8Array, out: Uint8Array): number {
     state = trailing;
     t = byte();
   }
+}
+
+/** zlib's Adler-32 (RFC 1950), which lzop uses for its block checksums. */
+export function adler32(data: Uint8Array): number {
+  let a = 1;
+  let b = 0;
+  // 5552 bytes is the most that can be summed before the 32-bit accumulators must be reduced.
+  for (let at = 0; at < data.length; ) {
+    const end = Math.min(at + 5552, data.length);
+    for (; at < end; at++) {
+      a += data[at]!;
+      b += a;
+    }
+    a %= 65521;
+    b %= 65521;
+  }
+  return ((b << 16) | a) >>> 0;
 }
 
 function corrupt(why: string): KhpkgError {

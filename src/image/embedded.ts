@@ -26,13 +26,18 @@ export async function embeddedKheaders(image: KernelImage): Promise<Buffer | und
   return undefined;
 }
 
-/** The first decompressed bytes are a tar whose first entry is `./`, `./arch/...` or `./include/...` (gen_kheaders.sh's sorted tar of `.`). */
+/**
+ * The first decompressed bytes are gen_kheaders.sh's sorted tar of `.`: its first entry `./`, then
+ * one under `./arch/` or `./include/` (or those first, in a tar made without the root's entry).
+ */
 async function startsLikeKheaders(xz: Buffer): Promise<boolean> {
   try {
     const head = await peekDecompressed(xz, 'xz');
-    if (head.length < 512 || head.toString('latin1', 257, 262) !== 'ustar') return false;
-    const name = head.toString('latin1', 0, 100).replace(/\0.*$/s, '');
-    return name === './' || name.startsWith('./include/') || name.startsWith('./arch/');
+    const name = (at: number): string | undefined =>
+      head.length >= at + 512 && head.toString('latin1', at + 257, at + 262) === 'ustar' ? head.toString('latin1', at, at + 100).replace(/\0.*$/s, '') : undefined;
+    const ours = (n: string | undefined): boolean => n !== undefined && (n.startsWith('./include/') || n.startsWith('./arch/'));
+    const first = name(0);
+    return ours(first) || (first === './' && ours(name(512)));
   } catch {
     return false; // not an xz stream that decodes: a magic number by chance
   }

@@ -21,22 +21,25 @@ const MODULES = ['acpi_call', 'igb_uio'];
  * --exit-on-error), a real vmlinuz, the config, a real Debian kernel's modules (the 6.12 cloud
  * kernel's, under this release), and kheaders.ko.xz: the bundled archive in a real ELF module.
  */
-function kernelPackage(dir: string): string {
+function kernelPackage(dir: string, opts: {name?: string; vmlinuz?: Buffer; modules?: boolean} = {}): string {
   const inputs = kbuildTestInputs();
   const image = join(CACHE, `image-${inputs.abi}`);
-  const stage = join(dir, 'kernel');
+  const stage = join(dir, opts.name ?? 'kernel');
   const mod = join(stage, 'lib/modules', REL);
   mkdirSync(join(stage, 'DEBIAN'), {recursive: true});
   mkdirSync(join(stage, 'boot'), {recursive: true});
-  cpSync(join(image, 'lib/modules', inputs.abi, 'kernel'), join(mod, 'kernel'), {recursive: true});
-  for (const f of ['modules.order', 'modules.builtin', 'modules.builtin.modinfo']) {
-    if (existsSync(join(image, 'lib/modules', inputs.abi, f))) copyFileSync(join(image, 'lib/modules', inputs.abi, f), join(mod, f));
+  if (opts.modules !== false) {
+    cpSync(join(image, 'lib/modules', inputs.abi, 'kernel'), join(mod, 'kernel'), {recursive: true});
+    for (const f of ['modules.order', 'modules.builtin', 'modules.builtin.modinfo']) {
+      if (existsSync(join(image, 'lib/modules', inputs.abi, f))) copyFileSync(join(image, 'lib/modules', inputs.abi, f), join(mod, f));
+    }
   }
   mkdirSync(join(mod, 'kernel/kernel'), {recursive: true});
   copyFileSync(kheadersModuleXz(dir), join(mod, 'kernel/kernel/kheaders.ko.xz'));
   // The kernel's own image (its BTF goes into the headers) when setup could keep it, else the cloud kernel's.
   const own = join(CACHE, `vmlinuz-${REL}`);
-  copyFileSync(existsSync(own) ? own : join(image, 'boot', `vmlinuz-${inputs.abi}`), join(stage, 'boot', `vmlinuz-${REL}`));
+  if (opts.vmlinuz) writeFileSync(join(stage, 'boot', `vmlinuz-${REL}`), opts.vmlinuz);
+  else copyFileSync(existsSync(own) ? own : join(image, 'boot', `vmlinuz-${inputs.abi}`), join(stage, 'boot', `vmlinuz-${REL}`));
   copyFileSync(REAL.config, join(stage, 'boot', `config-${REL}`));
   for (const script of ['postinst', 'prerm', 'postrm', 'preinst']) {
     const text = readFileSync(join(CACHE, `image-${inputs.abi}.control`, script), 'utf8').replaceAll(inputs.abi, REL);
@@ -57,7 +60,7 @@ function kernelPackage(dir: string): string {
       '',
     ].join('\n'),
   );
-  const deb = join(dir, `linux-image-${REL}.deb`);
+  const deb = join(dir, `${opts.name ?? `linux-image-${REL}`}.deb`);
   mustRun('dpkg-deb', ['--root-owner-group', '-Znone', '-b', stage, deb]);
   return deb;
 }
@@ -293,6 +296,28 @@ describe('a kernel upgrade with DKMS never breaks apt, and DKMS modules build ag
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(existsSync(join(root.dir, `usr/src/linux-headers-${REL}`)), false);
     assertAptWorks(root, 'after the kernel removal');
+  });
+
+  it('a kernel package whose image is empty, cut short or of a kind khpkg cannot read ends ii with its headers, and one line about the image; info says no BTF (#34)', () => {
+    const real = readFileSync(join(CACHE, `vmlinuz-${REL}`));
+    const images: [string, Buffer][] = [
+      ['empty', Buffer.alloc(0)],
+      ['cut-short', real.subarray(0, real.length >> 2)],
+      ['unknown', Buffer.from('\x7fNOT a kernel image khpkg knows\n'.repeat(50_000))],
+    ];
+    const root = dkmsRoot('bad-images');
+    for (const [name, vmlinuz] of images) {
+      copyFileSync(kernelPackage(s.dir, {name: `kernel-${name}`, vmlinuz, modules: false}), join(root.dir, 'tmp/kernel.deb'));
+      const {said} = installKernel(root);
+      const about = said.split('\n').filter((l) => /^khpkg: installed headers for /.test(l));
+      assert.equal(about.length, 1, `${name}: one line from khpkg:\n${said}`);
+      assert.match(about[0]!, new RegExp(`/boot/vmlinuz-${REL.replace(/\+/g, '\\+')}.*: the set is made without BTF`), name);
+      assert.match(root.must(['khpkg', 'info', REL]), /^btf +none: /m, name);
+      root.must(['test', '-f', `/lib/modules/${REL}/source/include/linux/kernel.h`]);
+      assertAptWorks(root, `after the kernel with the ${name} image`);
+      const removed = root.run(['dpkg', '--purge', `linux-image-${REL}`]);
+      assert.equal(removed.code, 0, removed.stderr);
+    }
   });
 
   it('apt remove then apt install khpkg brings the hooks back; an admin’s hooks disable holds; purge keeps what tracks khpkg’s sets', () => {
