@@ -2,10 +2,10 @@
 # khpkg node agent: installs the running node's kernel headers into the host it runs on, then idles
 # (a DaemonSet pod) or exits (KHPKG_AGENT_MODE=oneshot: a Job or an init container).
 #
-# The host's / is mounted at $KHPKG_HOST_ROOT (/host). Headers land at the host's /usr/src and
-# /lib/modules/<release>/build, where BPF tools on the host and in other pods look; the build link is
-# relative under a root, so it resolves from the host's view and wherever another container mounts
-# the host's /lib/modules and /usr/src. Where the headers come from, first found:
+# The host's / is mounted at $KHPKG_HOST_ROOT (/host). Headers land at the host's /usr/src, linked
+# from /lib/modules/<release>/{source,build}, where BPF tools on the host and in other pods look; the
+# links are relative under a root, so they resolve from the host's view and wherever another
+# container mounts the host's /lib/modules and /usr/src. Where the headers come from, first found:
 #   KHPKG_ARCHIVE           an archive or kheaders.ko the pod was given;
 #   /sys/kernel/kheaders.tar.xz   the node's kernel, built with CONFIG_IKHEADERS=y (or the module loaded);
 #   the host's /lib/modules/<release>/.../kheaders.ko[.xz|.zst|.gz], read offline: no modprobe and no

@@ -79,7 +79,8 @@ export function unlzop(input: Uint8Array, limit: number): Buffer {
     // The checksums lzop wrote (by default adler32 of what comes out): a flipped bit never gives a wrong kernel quietly.
     for (const c of sums) {
       const data = c.of === 'out' ? out : src;
-      if ((c.kind === 'adler32' ? adler32(data) : crc32(data)) !== c.value) throw corrupt(`the ${c.kind} of a block's ${c.of === 'out' ? 'output' : 'input'} differs`);
+      if ((c.kind === 'adler32' ? adler32(data) : crc32(data)) !== c.value)
+        throw corrupt(`the ${c.kind} of a block's ${c.of === 'out' ? 'output' : 'input'} differs`);
     }
     parts.push(out);
     at += srcLen;
@@ -186,7 +187,7 @@ export function adler32(data: Uint8Array): number {
   let a = 1;
   let b = 0;
   // 5552 bytes is the most that can be summed before the 32-bit accumulators must be reduced.
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const end = Math.min(at + 5552, data.length);
     for (; at < end; at++) {
       a += data[at]!;

@@ -34,7 +34,9 @@ async function startsLikeKheaders(xz: Buffer): Promise<boolean> {
   try {
     const head = await peekDecompressed(xz, 'xz');
     const name = (at: number): string | undefined =>
-      head.length >= at + 512 && head.toString('latin1', at + 257, at + 262) === 'ustar' ? head.toString('latin1', at, at + 100).replace(/\0.*$/s, '') : undefined;
+      head.length >= at + 512 && head.toString('latin1', at + 257, at + 262) === 'ustar'
+        ? head.toString('latin1', at, at + 100).replace(/\0.*$/s, '')
+        : undefined;
     const ours = (n: string | undefined): boolean => n !== undefined && (n.startsWith('./include/') || n.startsWith('./arch/'));
     const first = name(0);
     return ours(first) || (first === './' && ours(name(512)));

@@ -120,7 +120,7 @@ describe('khpkg in a minimal Debian root: no Node.js, no compiler (#17)', functi
       list.map((l) => [l.release, l.path]),
       [[REL, `/usr/src/linux-headers-${REL}`]],
     );
-    assert.equal(root.must(['readlink', '-f', `/lib/modules/${REL}/build`]).trim(), `/usr/src/linux-headers-${REL}`);
+    assert.equal(root.must(['readlink', '-f', `/lib/modules/${REL}/source`]).trim(), `/usr/src/linux-headers-${REL}`);
 
     root.must(['dpkg', '-r', 'khpkg']);
     // dpkg keeps its own record until purge; khpkg's registry is state, like /var/lib/dkms.
@@ -174,7 +174,7 @@ describe('khpkg in a minimal Debian root: no Node.js, no compiler (#17)', functi
     root.must(['apt-get', ...apt, 'update']);
     root.must(['apt-get', ...apt, 'install', '-y', '--no-install-recommends', 'khpkg', `linux-headers-${REL}`], ['DEBIAN_FRONTEND=noninteractive']);
     assert.match(root.must(['dpkg-query', '-W', '-f', '${Status} ${Package}\n', 'khpkg', `linux-headers-${REL}`]), /^install ok installed khpkg$/m);
-    assert.equal(root.must(['readlink', '-f', `/lib/modules/${REL}/build`]).trim(), `/usr/src/linux-headers-${REL}`);
+    assert.equal(root.must(['readlink', '-f', `/lib/modules/${REL}/source`]).trim(), `/usr/src/linux-headers-${REL}`);
     // The packaged khpkg never writes over what dpkg owns.
     copyFileSync(REAL.archive, join(root.dir, 'tmp/kheaders.tar.xz'));
     const refused = root.run(['khpkg', 'install', '/tmp/kheaders.tar.xz']);
@@ -195,13 +195,13 @@ describe('khpkg in a minimal Debian root: no Node.js, no compiler (#17)', functi
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, new RegExp(`installed ${REL_X.replace(/\+/g, '\\+')} at /host/usr/src/linux-headers-`));
     // The host's view, the agent's, and a BPF pod's that mounts the host's /lib/modules and /usr/src at the same places.
-    assert.equal(host.must(['readlink', '-f', `/lib/modules/${REL_X}/build`]).trim(), `/usr/src/linux-headers-${REL_X}`);
-    host.must(['test', '-f', `/lib/modules/${REL_X}/build/include/linux/kernel.h`]);
-    agent.must(['test', '-f', `/host/lib/modules/${REL_X}/build/include/linux/kernel.h`]);
+    assert.equal(host.must(['readlink', '-f', `/lib/modules/${REL_X}/source`]).trim(), `/usr/src/linux-headers-${REL_X}`);
+    host.must(['test', '-f', `/lib/modules/${REL_X}/source/include/linux/kernel.h`]);
+    agent.must(['test', '-f', `/host/lib/modules/${REL_X}/source/include/linux/kernel.h`]);
     const pod = newRoot('pod');
     pod.bind(join(host.dir, 'usr/lib/modules'), 'usr/lib/modules');
     pod.bind(join(host.dir, 'usr/src'), 'usr/src');
-    pod.must(['test', '-f', `/lib/modules/${REL_X}/build/include/linux/kernel.h`]);
+    pod.must(['test', '-f', `/lib/modules/${REL_X}/source/include/linux/kernel.h`]);
     // A node without kheaders: one line in the log, the pod idles rather than restarting in a loop.
     const bare = agent.run(['/usr/local/bin/khpkg-agent'], ['KHPKG_AGENT_MODE=oneshot', 'KHPKG_RUNNING_RELEASE=6.99.0-none', 'KHPKG_KHEADERS=/nonexistent']);
     assert.notEqual(bare.code, 0);

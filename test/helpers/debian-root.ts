@@ -23,9 +23,13 @@ export interface Release {
   rpm: string;
 }
 
-/** `npm run dist` into `dir` for a CPU (Node's name; this machine's by default), with a fixed SOURCE_DATE_EPOCH. */
+/**
+ * `npm run dist` into `dir` for a CPU (Node's name; this machine's by default), with a fixed
+ * SOURCE_DATE_EPOCH. Cross-built addons are kept in a cache of this test run only (ADDON_CACHE): the
+ * run's first foreign dist compiles them, whatever an earlier run or the developer's own dists left.
+ */
 export function dist(dir: string, arch = process.arch): Release {
-  mustRun('bash', [join(PROJECT, 'bin/dist.sh'), '--out', dir, '--arch', arch], {env: {SOURCE_DATE_EPOCH: '1700000000'}});
+  mustRun('bash', [join(PROJECT, 'bin/dist.sh'), '--out', dir, '--arch', arch], {env: {SOURCE_DATE_EPOCH: '1700000000', KHPKG_ADDON_CACHE: addonCache()}});
   const find = (re: RegExp): string => join(dir, readdirSync(dir).find((f) => re.test(f)) ?? assert.fail(`dist wrote no file like ${re} in ${dir}`));
   return {dir, tar: find(/^khpkg-.*-linux-.*\.tar\.xz$/), deb: find(/^khpkg_.*\.deb$/), rpm: find(/^khpkg-.*\.rpm$/)};
 }
@@ -98,6 +102,10 @@ after(() => work?.cleanup());
 export function releaseDir(): string {
   work ??= scratch('khpkg-release-');
   return work.dir;
+}
+/** Where this test run's dists keep the addons they cross-compiled (see dist). */
+export function addonCache(): string {
+  return join(releaseDir(), 'addon-cache');
 }
 /** One release for every test that needs one (a dist takes about a minute). */
 export function release(): Release {
