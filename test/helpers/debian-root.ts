@@ -96,8 +96,8 @@ export const ARM64_SYSROOT = join(CACHE, 'minbase-bookworm-arm64');
 let built: Release | undefined;
 let builtArm64: Release | undefined;
 let work: {dir: string; cleanup: () => void} | undefined;
-// Every suite shares the release; it goes when mocha is done.
-after(() => work?.cleanup());
+// Every suite of this process shares the release (mocha's parallel workers each have theirs); it goes with the process.
+process.on('exit', () => work?.cleanup());
 /** Where the shared release and other dists are written. */
 export function releaseDir(): string {
   work ??= scratch('khpkg-release-');
