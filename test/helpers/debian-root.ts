@@ -30,7 +30,9 @@ export interface Release {
  */
 export function dist(dir: string, arch = process.arch): Release {
   // dist itself is not rebuilt: npm test built it, and the other test files (run side by side) use it meanwhile.
-  mustRun('bash', [join(PROJECT, 'bin/dist.sh'), '--out', dir, '--arch', arch], {env: {SOURCE_DATE_EPOCH: '1700000000', KHPKG_ADDON_CACHE: addonCache(), KHPKG_DIST_PREBUILT: '1'}});
+  mustRun('bash', [join(PROJECT, 'bin/dist.sh'), '--out', dir, '--arch', arch], {
+    env: {SOURCE_DATE_EPOCH: '1700000000', KHPKG_ADDON_CACHE: addonCache(), KHPKG_DIST_PREBUILT: '1'},
+  });
   const find = (re: RegExp): string => join(dir, readdirSync(dir).find((f) => re.test(f)) ?? assert.fail(`dist wrote no file like ${re} in ${dir}`));
   return {dir, tar: find(/^khpkg-.*-linux-.*\.tar\.xz$/), deb: find(/^khpkg_.*\.deb$/), rpm: find(/^khpkg-.*\.rpm$/)};
 }
