@@ -1,3 +1,5 @@
+import type {Architecture} from '../archive/arch.js';
+
 /**
  * A BTF-only `vmlinux`, as Debian's headers packages ship one: an ELF file whose only sections are
  * `.BTF` (and `.BTF_ids` when the kernel has it), no code, no symbols. kbuild's Makefile.modfinal
@@ -5,24 +7,16 @@
  * modules get BTF of their own, and bpftool and libbpf read it like any vmlinux.
  */
 
-/** ELF machine numbers of the architectures whose kernels khpkg packages, by SRCARCH. */
-const MACHINES: Record<string, {machine: number; is64: boolean; littleEndian: boolean}> = {
-  x86: {machine: 62, is64: true, littleEndian: true},
-  arm64: {machine: 183, is64: true, littleEndian: true},
-  arm: {machine: 40, is64: false, littleEndian: true},
-  riscv: {machine: 243, is64: true, littleEndian: true},
-  powerpc: {machine: 21, is64: true, littleEndian: true},
-  s390: {machine: 22, is64: true, littleEndian: false},
-  loongarch: {machine: 258, is64: true, littleEndian: true},
-  mips: {machine: 8, is64: true, littleEndian: true},
-};
-
 const SHT_PROGBITS = 1;
 const SHT_STRTAB = 3;
 
-export function btfOnlyElf(srcarch: string, btf: Buffer, btfIds?: Buffer): Buffer {
-  const m = MACHINES[srcarch] ?? MACHINES.x86!;
-  const {is64, littleEndian: le} = m;
+/**
+ * The ELF of the kernel's own architecture: its machine number, word size and byte order (pahole and
+ * libbpf read .BTF in the ELF's byte order, so a big-endian kernel's BTF needs a big-endian ELF).
+ */
+export function btfOnlyElf(arch: Architecture, btf: Buffer, btfIds?: Buffer): Buffer {
+  const is64 = arch.bits === 64;
+  const le = arch.littleEndian;
   const sections: {name: string; type: number; data: Buffer; align: number}[] = [
     {name: '.BTF', type: SHT_PROGBITS, data: btf, align: 4},
     ...(btfIds ? [{name: '.BTF_ids', type: SHT_PROGBITS, data: btfIds, align: 4}] : []),
@@ -49,7 +43,7 @@ export function btfOnlyElf(srcarch: string, btf: Buffer, btfIds?: Buffer): Buffe
   out[5] = le ? 1 : 2;
   out[6] = 1; // EV_CURRENT
   u16(1, 16); // ET_REL: an object with no code (an executable without program headers is one lintian calls statically linked)
-  u16(m.machine, 18);
+  u16(arch.elfMachine, 18);
   u32(1, 20);
   word(shoff, is64 ? 0x28 : 0x20);
   u16(ehsize, is64 ? 0x34 : 0x28);

@@ -48,7 +48,8 @@ export function repoOptionsFrom(flags: RepoFlagValues, add: string[], remove: st
 export function describeRepo(r: RepoResult): string[] {
   const lines = r.added.map((a) => `added ${a.filename}`);
   lines.push(...r.removed.map((f) => `removed ${f}`));
-  lines.push(`${r.dir}: ${r.packages.deb} deb, ${r.packages.rpm} rpm${r.signed ? ', signed' : ''}`);
+  const counts = Object.entries(r.packages).map(([format, n]) => `${n} ${format}`);
+  lines.push(`${r.dir}: ${counts.join(', ')}${r.signed ? ', signed' : ''}`);
   return lines;
 }
 

@@ -62,20 +62,25 @@ export async function decompressStream(source: Readable, method: Method, opts: {
 export async function decompressBuffer(data: Buffer, method: Method, limit: number): Promise<Buffer> {
   switch (method) {
     case 'gzip':
-      try {
-        return gunzipSync(data, {maxOutputLength: limit});
-      } catch (e) {
-        throw new KhpkgError(
-          'corrupt-input',
-          `gzip data ${(e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `decompresses past ${limit} bytes` : 'is corrupt'}`,
-        );
-      }
+      return gunzipBounded(data, limit);
     case 'lz4':
       return unlz4Legacy(data, limit);
     case 'lzo':
       return unlzop(data, limit);
     default:
       return collect(await decompressStream(Readable.from(slices(data)), method), limit, method);
+  }
+}
+
+/** gzip at once, for the small ones read whole and synchronously (/proc/config.gz, a pacman .MTREE); never past `limit` bytes. */
+export function gunzipBounded(data: Buffer, limit: number): Buffer {
+  try {
+    return gunzipSync(data, {maxOutputLength: limit});
+  } catch (e) {
+    throw new KhpkgError(
+      'corrupt-input',
+      `gzip data ${(e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `decompresses past ${limit} bytes` : 'is corrupt'}`,
+    );
   }
 }
 

@@ -4,7 +4,7 @@ import {describeRepo, publish, repoFlags, repoOptionsFrom} from '../cli/repo.js'
 import {kernelFlag} from '../cli/source.js';
 import {readConfigFile} from '../cli/files.js';
 import {COMPRESSIONS, type Compression} from '../formats/compression.js';
-import {FORMATS, type Format} from '../formats/writer.js';
+import {FORMAT_TABLE, FORMATS, type Format} from '../formats/table.js';
 import {defaultMaintainer, recordArtifacts, type BuildOptions} from '../pipeline/build.js';
 import {buildSources, describeKernels, kernelJson} from '../cli/fleet.js';
 import {KhpkgError} from '../errors.js';
@@ -44,7 +44,11 @@ export default class Build extends KhpkgCommand {
     revision: Flags.string({default: '1', description: 'package revision (deb revision, rpm Release)'}),
     version: Flags.string({description: "upstream version (default: the kernel's version from version.h)"}),
     maintainer: Flags.string({description: 'Maintainer (default: $DEBFULLNAME <$DEBEMAIL>)'}),
-    compression: Flags.string({char: 'z', options: [...COMPRESSIONS], default: 'xz', description: 'compression of the package payload'}),
+    compression: Flags.string({
+      char: 'z',
+      options: [...COMPRESSIONS],
+      description: `compression of the package payload (default: each format its own: ${FORMATS.map((f) => `${FORMAT_TABLE[f].defaultCompression} for ${f}`).join(', ')})`,
+    }),
     config: Flags.string({char: 'c', description: '.config or config.gz to add (default for the running kernel: /proc/config.gz)'}),
     jobs: Flags.integer({char: 'j', min: 1, description: 'kernels built at once from kernel packages (default: the cores)'}),
   };
@@ -60,7 +64,7 @@ export default class Build extends KhpkgCommand {
       revision: flags.revision,
       version: flags.version,
       maintainer: flags.maintainer ?? defaultMaintainer(),
-      compression: flags.compression as Compression,
+      compression: flags.compression as Compression | undefined,
       config,
       limits,
       kbuild: kbuildFrom(flags, flags.root ?? '/'),

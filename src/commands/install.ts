@@ -10,6 +10,8 @@ import {installBestTier} from '../lifecycle/tier.js';
 import {describeBtf, describeKbuild} from '../cli/kbuild.js';
 import type {InstallResult} from '../install/install.js';
 import type {Via} from '../install/bridge.js';
+import {MANAGERS} from '../formats/table.js';
+import {LAYOUT_NAMES, type Layout} from '../content/headers.js';
 
 /** `install --json`: what was done; with `--via`, who installed it and under which package name. */
 export type InstallJson = InstallResult | (InstallResult & {via: Via; package: string});
@@ -28,17 +30,17 @@ export default class Install extends KhpkgCommand {
     ...kbuildFlags,
     config: Flags.string({char: 'c', description: '.config or config.gz to add (default for the running kernel: /proc/config.gz)'}),
     layout: Flags.string({
-      options: ['debian', 'kernels'],
+      options: LAYOUT_NAMES,
       default: 'debian',
-      description: 'debian: /usr/src/linux-headers-<rel>; kernels: /usr/src/kernels/<rel>',
+      description: 'debian: /usr/src/linux-headers-<rel>; kernels: /usr/src/kernels/<rel>; arch: /usr/lib/modules/<rel>/build itself',
     }),
     force: Flags.boolean({description: 'replace headers installed from other content or config, or a tree khpkg did not install (never what dpkg or rpm own)'}),
     reinstall: Flags.boolean({description: 'rewrite every file of the installed headers (repair them); files you added are kept'}),
     hooks: Flags.boolean({allowNo: true, description: 'run <root>/etc/kernel/header_postinst.d hooks (default: only when --root is /)'}),
     via: Flags.string({
-      options: ['khpkg', 'dpkg', 'rpm', 'auto'],
+      options: ['khpkg', ...MANAGERS, 'auto'],
       default: 'khpkg',
-      description: "who installs: khpkg itself, or a .deb/.rpm built on the fly and installed by dpkg/rpm (auto: the root's own package manager, else khpkg)",
+      description: `who installs: khpkg itself, or a package built on the fly and installed by ${MANAGERS.join('/')} (auto: the root's own package manager, else khpkg)`,
     }),
   };
 
@@ -62,7 +64,7 @@ export default class Install extends KhpkgCommand {
       kbuild,
     };
     const via = chooseVia(flags.via as ViaChoice, root);
-    const layout = flags.layout as 'debian' | 'kernels';
+    const layout = flags.layout as Layout;
     // An installed kernel gets a module-build tree by itself where its series has a source (--kbuild none: never).
     const best = via === 'khpkg' && flags.kernel !== undefined && flags.kbuild === undefined;
     const {result, headersOnlyBecause} = await (

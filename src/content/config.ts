@@ -1,4 +1,4 @@
-import {gunzipSync} from 'node:zlib';
+import {gunzipBounded} from '../codec/decompress.js';
 import {KhpkgError} from '../errors.js';
 import {parseAutoconf} from '../archive/info.js';
 
@@ -16,11 +16,14 @@ export function parseConfig(raw: Buffer, origin: string): KernelConfig {
   return {text, symbols};
 }
 
+/** A kernel's .config is some 300 KB; 64 MiB is room for any and a bound for a gzip bomb. */
+const MAX_CONFIG_BYTES = 64 << 20;
+
 function gunzipOrFail(raw: Buffer, origin: string): Buffer {
   try {
-    return gunzipSync(raw);
+    return gunzipBounded(raw, MAX_CONFIG_BYTES);
   } catch (e) {
-    throw new KhpkgError('bad-config', `${origin}: gzip data is corrupt (${(e as Error).message})`);
+    throw new KhpkgError('bad-config', `${origin}: ${(e as Error).message}`);
   }
 }
 

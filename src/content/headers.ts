@@ -6,11 +6,24 @@ import {INFO_FILES} from '../archive/info.js';
 
 const VERSION_H = INFO_FILES.version;
 
-/** Where a header tree lives: Debian's builddeb layout, or Fedora/kernel.spec's. */
-export type Layout = 'debian' | 'kernels';
+/**
+ * Where a header tree lives, one row each: Debian's builddeb layout, Fedora's and kernel.spec's,
+ * Arch's (its linux-headers' tree *is* /usr/lib/modules/<release>/build, no link). `stageIn`: the
+ * dir, on the tree's file system and known before the release is, where an install writes the
+ * tree before it renames it into place (and where leftovers are looked for). `buildLink`: the
+ * tree is reached through /lib/modules/<release>/build (kernelLinks); `splitHeadersOnly`: a
+ * headers-only tree is `source`, its `build` has no include/ (see HEADERS_ONLY_BUILD).
+ */
+export const LAYOUTS = {
+  debian: {tree: (release: string) => `usr/src/linux-headers-${release}`, stageIn: 'usr/src', buildLink: true, splitHeadersOnly: true},
+  kernels: {tree: (release: string) => `usr/src/kernels/${release}`, stageIn: 'usr/src/kernels', buildLink: true, splitHeadersOnly: false},
+  arch: {tree: (release: string) => `usr/lib/modules/${release}/build`, stageIn: 'usr/lib/modules', buildLink: false, splitHeadersOnly: false},
+} as const;
+export type Layout = keyof typeof LAYOUTS;
+export const LAYOUT_NAMES = Object.keys(LAYOUTS) as Layout[];
 
 export function treeDirFor(layout: Layout, release: string): string {
-  return layout === 'debian' ? `usr/src/linux-headers-${release}` : `usr/src/kernels/${release}`;
+  return LAYOUTS[layout].tree(release);
 }
 
 /**
@@ -34,11 +47,12 @@ export interface KernelLink {
  * The links a set makes in `/lib/modules/<rel>`. A module-build tree, and any tree of the `kernels`
  * layout (Fedora's kernel-core owns `build -> /usr/src/kernels/<rel>` and `source -> build`, so
  * nothing else may be laid out there), is `build` itself. A headers-only tree of the Debian layout is
- * `source`, with `build` leading to its HEADERS_ONLY_BUILD dir.
+ * `source`, with `build` leading to its HEADERS_ONLY_BUILD dir. Arch's tree is at `build`: no link.
  */
 export function kernelLinks(layout: Layout, release: string, tier: 'headers' | 'kbuild'): KernelLink[] {
   const tree = treeDirFor(layout, release);
-  if (tier === 'kbuild' || layout === 'kernels') return [{path: `lib/modules/${release}/build`, target: tree}];
+  if (!LAYOUTS[layout].buildLink) return [];
+  if (tier === 'kbuild' || !LAYOUTS[layout].splitHeadersOnly) return [{path: `lib/modules/${release}/build`, target: tree}];
   return [
     {path: `lib/modules/${release}/build`, target: `${tree}/${HEADERS_ONLY_BUILD}`},
     {path: `lib/modules/${release}/source`, target: tree},
@@ -53,7 +67,17 @@ export interface KitFile {
 }
 
 /** System directories that other packages own too. */
-export const SHARED_DIRS: ReadonlySet<string> = new Set(['usr', 'usr/src', 'usr/src/kernels', 'lib', 'lib/modules', 'usr/share', 'usr/share/doc']);
+export const SHARED_DIRS: ReadonlySet<string> = new Set([
+  'usr',
+  'usr/src',
+  'usr/src/kernels',
+  'lib',
+  'lib/modules',
+  'usr/lib',
+  'usr/lib/modules',
+  'usr/share',
+  'usr/share/doc',
+]);
 
 /**
  * The header tree every format and the installer ship: the archive verbatim, then what khpkg adds

@@ -13,3 +13,8 @@ export function renderTemplate(path: string, vars: Record<string, string>): stri
     return value;
   });
 }
+
+/** khpkg's own version (package.json beside packaging/), for what a package says made it. */
+export function khpkgVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', PACKAGING), 'utf8')) as {version: string}).version;
+}

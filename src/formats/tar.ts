@@ -8,10 +8,12 @@ const TYPEFLAG: Record<EntryType, string> = {file: '0', symlink: '2', dir: '5'};
 
 /**
  * Header blocks of one member in POSIX ustar, with a pax record for names or link targets ustar
- * cannot hold (dpkg reads both). Names are `./path` (`./dir/` for dirs), as dpkg-deb writes them.
+ * cannot hold (dpkg and libarchive read both). Names are `./path` (`./dir/` for dirs), as dpkg-deb
+ * writes them, or with `plain` names `path` (`dir/`), as bsdtar writes pacman's packages (libalpm
+ * finds `.PKGINFO` only by that very name).
  */
-export function tarHeader(m: TarMember): Buffer {
-  const name = m.path === '' ? './' : `./${m.path}${m.type === 'dir' ? '/' : ''}`;
+export function tarHeader(m: TarMember, opts: {plain?: boolean} = {}): Buffer {
+  const name = opts.plain ? `${m.path}${m.type === 'dir' ? '/' : ''}` : m.path === '' ? './' : `./${m.path}${m.type === 'dir' ? '/' : ''}`;
   const link = m.linkTarget ?? '';
   const split = splitUstarName(name);
   const pax: string[] = [];

@@ -3,8 +3,8 @@ import type {PackageMeta} from '../content/package-meta.js';
 import type {ContentPlan, ExtraFile, PackageEntry, TimeBounds} from '../content/plan.js';
 import type {Compression} from './compression.js';
 
-export type Format = 'deb' | 'rpm';
-export const FORMATS: readonly Format[] = ['deb', 'rpm'];
+import type {Format} from './table.js';
+export type {Format};
 
 /** A package file that was written. */
 export interface Artifact {

@@ -3,7 +3,6 @@ import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {delimiter, join} from 'node:path';
 import {KhpkgError} from '../errors.js';
-import {relevantLines, runTool} from '../tool.js';
 import {buildPackages, defaultMaintainer} from '../pipeline/build.js';
 import {Registry} from '../registry/registry.js';
 import type {HeaderSet} from '../registry/types.js';
@@ -13,20 +12,20 @@ import {kitRecord} from '../kbuild/kit.js';
 import {runHeaderHooks} from './hooks.js';
 import type {InstallOptions, InstallResult} from './install.js';
 import {lockRoot} from '../registry/lock.js';
-import {FORMAT_TABLE, rowForManager} from '../formats/table.js';
+import {FORMAT_TABLE, rowForManager, type Format, type Manager, type Via} from '../formats/table.js';
 import {recover} from './recover.js';
 
-export type Via = 'khpkg' | 'dpkg' | 'rpm';
+export type {Via};
 export type ViaChoice = Via | 'auto';
 
 /**
- * `auto`: dpkg where the root has a dpkg database and dpkg is on PATH (Debian-like), rpm where it
- * has an rpm database and rpm is on PATH, and khpkg's own installer anywhere else (Android, embedded).
+ * `auto`: a package manager whose database the root has and whose tool is on PATH (dpkg on Debian,
+ * rpm on Fedora, pacman on Arch; the table's order), and khpkg's own installer anywhere else (Android, embedded).
  */
 export function chooseVia(choice: ViaChoice, root: string): Via {
   if (choice !== 'auto') return choice;
-  const row = Object.values(FORMAT_TABLE).find((r) => r.manager.databases.some((d) => existsSync(join(root, d))) && onPath(r.manager.via));
-  return row?.manager.via ?? 'khpkg';
+  const row = Object.values(FORMAT_TABLE).find((r) => r.manager.present(root) && onPath(r.manager.tool));
+  return (row?.manager.via as Via | undefined) ?? 'khpkg';
 }
 
 function onPath(cmd: string): boolean {
@@ -34,7 +33,7 @@ function onPath(cmd: string): boolean {
 }
 
 /** What install takes, less the layout (the package manager's own) and with who installs. */
-export type BridgeOptions = Omit<InstallOptions, 'layout'> & {via: 'dpkg' | 'rpm'};
+export type BridgeOptions = Omit<InstallOptions, 'layout'> & {via: Manager};
 
 /**
  * Bridge mode: build the matching package and let the system's package manager install it, so
@@ -44,13 +43,14 @@ export type BridgeOptions = Omit<InstallOptions, 'layout'> & {via: 'dpkg' | 'rpm
  */
 export async function installVia(source: ArchiveSource, opts: BridgeOptions): Promise<InstallResult & {via: Via; package: string}> {
   const {root, via} = opts;
-  if (via === 'dpkg' && !existsSync(join(root, 'var/lib/dpkg/status'))) {
-    throw new KhpkgError('no-package-manager', `--via dpkg: ${root} has no dpkg database (var/lib/dpkg/status)`);
-  }
+  const row = rowForManager(via);
+  const {manager} = row;
+  if (manager.needsDatabase && !manager.present(root))
+    throw new KhpkgError('no-package-manager', `--via ${via}: ${root} has no ${via} database (${manager.database})`);
   const work = await mkdtemp(join(tmpdir(), 'khpkg-bridge-'));
   try {
     const built = await buildPackages(source, {
-      formats: [rowForManager(via).format],
+      formats: [row.format as Format],
       outDir: work,
       revision: '1',
       maintainer: defaultMaintainer(),
@@ -101,13 +101,9 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
           `headers for ${release} are already installed from another archive (sha256 ${existing.sourceSha256.slice(0, 12)}…): pass --force to replace them`,
         );
       }
-      const name = via === 'dpkg' ? pkg.name : `${pkg.name}-${pkg.version}.${pkg.arch}`;
-      if (via === 'dpkg') {
-        await packageManager('dpkg', [...dpkgRoot(root), ...(opts.force ? ['--force-overwrite'] : []), '-i', pkg.path]);
-      } else {
-        await packageManager('rpm', [...rpmRoot(root), '-i', ...(opts.force ? ['--replacepkgs', '--replacefiles'] : []), pkg.path]);
-      }
-      const {layout} = rowForManager(via);
+      const name = manager.installedName(pkg);
+      await manager.install(root, pkg.path, {force: opts.force});
+      const {layout} = row;
       const {set: onDisk, files} = describeTree(root, layout, release);
       const set: HeaderSet = {
         ...onDisk,
@@ -142,8 +138,8 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
       registry.close();
       lock.release();
     }
-    // dpkg ran the headers' postinst, which runs the hooks; an rpm has no scriptlets, so khpkg does.
-    if (via === 'rpm' && opts.hooks) result.hooks = await runHeaderHooks(root, release);
+    // dpkg ran the headers' postinst, which runs the hooks; an rpm or a pacman package has no scriptlets, so khpkg does.
+    if (!manager.runsHeaderHooks && opts.hooks) result.hooks = await runHeaderHooks(root, release);
     return result;
   } finally {
     await rm(work, {recursive: true, force: true});
@@ -152,24 +148,5 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
 
 /** Bridge mode's remove: the package manager takes the files out; the registry forgets the set. */
 export async function removeVia(root: string, set: HeaderSet): Promise<void> {
-  if (set.via === 'dpkg') await packageManager('dpkg', [...dpkgRoot(root), '--purge', set.package!]);
-  else if (set.via === 'rpm') await packageManager('rpm', [...rpmRoot(root), '-e', set.package!]);
-}
-
-/** Under another root dpkg must not chroot to run the postinst (which looks under $DPKG_ROOT itself). */
-function dpkgRoot(root: string): string[] {
-  return root === '/' ? [] : [`--root=${root}`, '--force-script-chrootless'];
-}
-
-function rpmRoot(root: string): string[] {
-  return root === '/' ? [] : ['--root', root];
-}
-
-async function packageManager(cmd: 'dpkg' | 'rpm', args: string[]): Promise<void> {
-  const r = await runTool(cmd, args).catch((e: NodeJS.ErrnoException) => {
-    throw new KhpkgError('no-package-manager', e.code === 'ENOENT' ? `--via ${cmd}: ${cmd} is not installed` : `${cmd}: ${e.message}`);
-  });
-  if (r.code === 0) return;
-  const why = relevantLines(r.output, /error|failed|conflict/i, 1)[0] ?? '';
-  throw new KhpkgError('package-manager', `${cmd} ${args.filter((a) => !a.startsWith('--')).join(' ')} failed (exit ${r.code})${why ? `: ${why}` : ''}`);
+  if (set.via && set.via !== 'khpkg') await rowForManager(set.via).manager.remove(root, set.package!);
 }

@@ -9,6 +9,7 @@ import {Registry, registryDir} from '../registry/registry.js';
 import type {FileRecord, HeaderSet} from '../registry/types.js';
 import {lockRoot} from '../registry/lock.js';
 import {foreignOwners} from './owners.js';
+import {rowForManager} from '../formats/table.js';
 import {verifyHeaders} from './verify.js';
 import {inRoot, linkLeadsInto} from '../root/paths.js';
 
@@ -99,6 +100,11 @@ function treesOnDisk(root: string): {layout: Layout; release: string}[] {
   }
   for (const name of list('usr/src/kernels')) {
     if (releaseOf(root, `usr/src/kernels/${name}`) === name) found.push({layout: 'kernels', release: name});
+  }
+  // Arch's layout: the tree is /usr/lib/modules/<release>/build itself, a directory (a link there is some other layout's).
+  for (const name of list('usr/lib/modules')) {
+    const tree = treeDirFor('arch', name);
+    if (lstatSync(inRoot(root, tree), {throwIfNoEntry: false})?.isDirectory() && releaseOf(root, tree) === name) found.push({layout: 'arch', release: name});
   }
   return found;
 }
@@ -221,8 +227,7 @@ const PROBLEM_WORDS: Record<string, string> = {
 /** The command that mends a set: the package manager's reinstall, or khpkg's from the kernel the set came from. */
 function fixFor(root: string, set: HeaderSet): string {
   const under = root === '/' ? '' : ` --root ${root}`;
-  if (set.via === 'dpkg') return `apt install --reinstall ${set.package}`;
-  if (set.via === 'rpm') return `dnf reinstall ${set.package}`;
+  if (set.via && set.via !== 'khpkg') return rowForManager(set.via).manager.reinstallHint(set.package ?? set.release);
   if (set.sourceKind === 'running-kernel') return `khpkg install --reinstall${under}`;
   // An installed kernel's own kheaders.ko or image: --kernel finds it again (and its source for a module-build tree).
   const installed = [`/lib/modules/${set.release}/`, `/boot/vmlinuz-${set.release}`].some((p) => set.sourcePath.includes(p));

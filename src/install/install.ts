@@ -6,7 +6,7 @@ import type {Limits} from '../archive/limits.js';
 import {scanArchive, type ArchiveScan, type Progress, type ScannedEntry} from '../archive/scan.js';
 import {INFO_FILES} from '../archive/info.js';
 import {checkConfigMatches, parseConfig, type KernelConfig} from '../content/config.js';
-import {headersPlan, kernelLinks, SHARED_DIRS, treeDirFor, type Layout} from '../content/headers.js';
+import {headersPlan, kernelLinks, LAYOUTS, SHARED_DIRS, treeDirFor, type Layout} from '../content/headers.js';
 import {buildTimestamp, type ContentPlan, type PackageEntry} from '../content/plan.js';
 import type {ArchiveInput} from '../archive/reader.js';
 import {onInterrupt} from '../interrupt.js';
@@ -91,7 +91,7 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
   const previousUmask = process.umask(0o022);
   // The tree is written while the archive is read, beside where it will go, unless this very archive
   // is installed already (the usual case when run on every boot): then reading alone decides.
-  const parent = dirname(treeDirFor(opts.layout, 'any'));
+  const parent = LAYOUTS[opts.layout].stageIn;
   const made: string[] = [];
   let scan: ArchiveScan | undefined;
   let result: InstallResult | undefined;
@@ -236,7 +236,7 @@ const short = (sha: string | undefined): string => (sha ? `${sha.slice(0, 12)}â€
  */
 export function decideInstall(f: InstallFacts): InstallDecision {
   const {existing, release} = f;
-  if (existing?.via === 'dpkg' || existing?.via === 'rpm') {
+  if (existing?.via && existing.via !== 'khpkg') {
     throw new KhpkgError(
       'conflict',
       `headers for ${release} are installed through ${existing.via} (${existing.package}): remove them first, or install with --via ${existing.via}`,
@@ -326,7 +326,7 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
     const facts: InstallFacts = {
       release,
       treeRel,
-      linkRel: elsewhere?.path ?? links[0]!.path,
+      linkRel: elsewhere?.path ?? links[0]?.path ?? treeRel,
       existing,
       contentSha256: scan.contentSha256,
       archiveSha256: source.sha256,
@@ -361,9 +361,18 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
     // A reinstall of the same headers without --config keeps the config they were installed with.
     const settled = config ?? (decision.action === 'reinstall' && existing?.configSha256 ? installedConfig(root, existing) : undefined);
     const configSha256 = settled ? createHash('sha256').update(settled.text).digest('hex') : undefined;
-    const btf = wanted.btf && btfFiles(wanted.btf, scan.info.srcarch);
+    const btf = wanted.btf && btfFiles(wanted.btf, scan.info);
     const plan = headersPlan(scan, opts.layout, settled, buildTimestamp(scan), kit?.files, btf).build();
-    const swapped = await stageAndSwap(root, registry, plan, {release, treeRel, archive, wanted, limits: opts.limits, onProgress: opts.onProgress, existing});
+    const swapped = await stageAndSwap(root, registry, plan, {
+      release,
+      treeRel,
+      layout: opts.layout,
+      archive,
+      wanted,
+      limits: opts.limits,
+      onProgress: opts.onProgress,
+      existing,
+    });
     const set: HeaderSet = {
       release,
       version: scan.info.version,
@@ -445,12 +454,12 @@ async function stageAndSwap(
   root: string,
   registry: Registry,
   plan: ContentPlan,
-  ctx: {release: string; treeRel: string; archive: ArchiveInput; wanted: Wanted; limits: Limits; onProgress?: Progress; existing?: HeaderSet},
+  ctx: {release: string; treeRel: string; layout: Layout; archive: ArchiveInput; wanted: Wanted; limits: Limits; onProgress?: Progress; existing?: HeaderSet},
 ): Promise<Swapped> {
   const {release, treeRel} = ctx;
   const treeAbs = inRoot(root, treeRel);
-  const parent = dirname(treeRel);
-  ensureDirInRoot(root, parent);
+  const parent = LAYOUTS[ctx.layout].stageIn;
+  ensureDirInRoot(root, dirname(treeRel));
   const stageRel = ctx.wanted.scanStage ? `${parent}/${basename(ctx.wanted.scanStage.dirAbs)}` : `${parent}/.khpkg-stage-${release}-${process.pid}`;
   const oldRel = `${parent}/.khpkg-old-${release}-${process.pid}`;
   const operation = registry.beginOperation({kind: 'install', release, phase: 'staging', treePath: treeRel, stagePath: stageRel, oldPath: oldRel});

@@ -1,3 +1,4 @@
+import type {Via} from '../formats/table.js';
 import {Registry} from '../registry/registry.js';
 import {inRoot} from '../root/paths.js';
 import type {HeaderSet} from '../registry/types.js';
@@ -19,7 +20,7 @@ export interface ListedSet {
   sourceSha256: string;
   running: boolean;
   /** Who installed it: khpkg, or dpkg/rpm (bridge mode). */
-  via: 'khpkg' | 'dpkg' | 'rpm';
+  via: Via;
 }
 
 export function listed(set: HeaderSet, root: string): ListedSet {

@@ -3,11 +3,12 @@ import {existsSync, lstatSync, readdirSync, readlinkSync, renameSync, rmSync, sy
 import {join} from 'node:path';
 import type {Registry} from '../registry/registry.js';
 import {inRoot, linkLeadsInto} from '../root/paths.js';
+import {LAYOUTS} from '../content/headers.js';
 import type {FileRecord} from '../registry/types.js';
 import {removeRecordedFiles} from './remove-files.js';
 
 /** Where staging and old trees live: beside the trees, on the same file system. */
-export const TREE_PARENTS = ['usr/src', 'usr/src/kernels'];
+export const TREE_PARENTS = [...new Set(Object.values(LAYOUTS).map((l) => l.stageIn))];
 const LEFTOVER = /^\.khpkg-(stage|old)-/;
 /** A tree an install writes while it reads the archive, before it takes the lock: `.khpkg-scan-<pid>-<random>`. */
 const SCANNING = /^\.khpkg-scan-(\d+)-/;

@@ -47,7 +47,7 @@ export async function removeHeaders(root: string, release: string, waitSeconds: 
     recover(root, registry);
     const set = registry.get(release);
     if (!set) throw notInstalled(release);
-    if (set.via === 'dpkg' || set.via === 'rpm') {
+    if (set.via && set.via !== 'khpkg') {
       await removeVia(root, set);
       registry.forget(release);
       return {release, path: inRoot(root, set.path), removed: set.files, kept: []};

@@ -2,6 +2,7 @@ import {existsSync} from 'node:fs';
 import {lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile} from 'node:fs/promises';
 import {availableParallelism, tmpdir} from 'node:os';
 import {dirname, join, resolve} from 'node:path';
+import {hostArchitecture} from '../archive/arch.js';
 import type {ArchiveScan} from '../archive/scan.js';
 import type {Limits} from '../archive/limits.js';
 import type {ArchiveInput} from '../archive/reader.js';
@@ -72,18 +73,6 @@ function checkedConfigs(makefile: string): string[] {
   return m ? m[1]!.split(/\s+/).filter(Boolean) : [];
 }
 
-const HOST_ARCH: Record<string, string> = {
-  x64: 'x86',
-  ia32: 'x86',
-  arm64: 'arm64',
-  arm: 'arm',
-  ppc64: 'powerpc',
-  s390x: 's390',
-  riscv64: 'riscv',
-  loong64: 'loongarch',
-  mips: 'mips',
-};
-
 /**
  * Assembles kbuild around the archive's headers: the kernel source's Makefiles and `scripts/`,
  * kbuild's host programs built by the kernel's own make targets inside the assembled tree (fixdep,
@@ -100,7 +89,7 @@ export async function buildKbuildKit(
 ): Promise<KbuildKit> {
   const {release, version, srcarch} = scan.info;
   if (!config) throw new KhpkgError('usage', "--kbuild needs the kernel's config: give --config (the running kernel's /proc/config.gz is used by default)");
-  if (HOST_ARCH[process.arch] !== srcarch)
+  if (hostArchitecture()?.srcarch !== srcarch)
     throw new KhpkgError('usage', `--kbuild builds kbuild's host programs on a ${srcarch} machine; this one is ${process.arch}`);
   if (config.symbols.get('CONFIG_GCC_PLUGINS') === 'y')
     throw new KhpkgError('usage', '--kbuild: kernels built with CONFIG_GCC_PLUGINS=y are not supported yet (their plugins must be built with the same gcc)');

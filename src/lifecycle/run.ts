@@ -7,6 +7,7 @@ import {removeHeaders} from '../install/remove.js';
 import {quickCheck} from '../install/verify.js';
 import {howToGiveSource, seriesOf} from '../kbuild/discover.js';
 import {Registry} from '../registry/registry.js';
+import {rowForManager} from '../formats/table.js';
 import {openInstalledKernel, openSource, type ArchiveSource} from '../source/index.js';
 import {runningRelease} from '../source/kernel.js';
 import {dkmsInstalled, restoreBuildLink, tryDkms} from './dkms.js';
@@ -134,8 +135,8 @@ async function removeForKernel(root: string, release: string, waitSeconds: numbe
   const damaged = set && (set.via ?? 'khpkg') === 'khpkg' ? quickCheck(root, registry!.files(release)) : 0;
   registry?.close();
   if (!set) return `no headers for ${release} were installed by khpkg: nothing to remove`;
-  if (set.via === 'dpkg') return `headers for ${release} were installed through dpkg (${set.package}): left for apt to remove ('apt remove ${set.package}')`;
-  if (set.via === 'rpm') return `headers for ${release} were installed through rpm (${set.package}): left for rpm to remove ('rpm -e ${set.package}')`;
+  if (set.via && set.via !== 'khpkg')
+    return `headers for ${release} were installed through ${set.via} (${set.package}): left for ${set.via} to remove ('${rowForManager(set.via).manager.removeHint(set.package!)}')`;
   if (damaged > 0)
     return `headers for ${release} were changed since they were installed (${damaged} file(s)): left in place; 'khpkg remove ${release}' removes them`;
   const r = await removeHeaders(root, release, waitSeconds);

@@ -25,7 +25,8 @@ export interface BuildOptions {
   revision: string;
   version?: string;
   maintainer: string;
-  compression: Compression;
+  /** Undefined: each format its own (FormatRow.defaultCompression). */
+  compression?: Compression;
   /** A `.config`/`config.gz` given by the user, with its name for messages. */
   config?: {bytes: Buffer; origin: string};
   limits: Limits;
@@ -126,10 +127,10 @@ async function streamBuild(
       throw outDirError(opts.outDir, e);
     });
     const rootMtime = state.rules.treeMtime ?? 0;
-    for (const {packager: p, layout, headersMeta} of rows) {
+    for (const {packager: p, layout, headersMeta, defaultCompression} of rows) {
       const input: BuildInput = {
         meta: headersMeta(k, opts),
-        compression: opts.compression,
+        compression: opts.compression ?? defaultCompression,
         packagesAtOnce: rows.length,
         outDir: opts.outDir,
         time: {...bounds, tree: packageMtime(rootMtime, bounds)},
@@ -162,7 +163,7 @@ async function streamBuild(
     const scan = state.result();
     if (!kernel) await start(scan.info);
     const timestamp = packageTimestamp(scan.newestMtime, bounds);
-    const btfExtras = btf && btfFiles(btf, scan.info.srcarch);
+    const btfExtras = btf && btfFiles(btf, scan.info);
     for (const t of targets) {
       t.plan.setTimestamp(timestamp);
       for (const extra of [...headerExtras({...scan.info, has: (p) => state.rules.has(p)}, t.layout, config, kit, btfExtras), ...t.sink.extras(timestamp)])

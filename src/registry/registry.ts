@@ -184,15 +184,15 @@ export class Registry {
     }));
   }
 
-  /** The packages recorded for a repository directory, as last read from their files (rpm file lists left out). */
+  /** The packages recorded for a repository directory, as last read from their files (file lists left out; repoFilelists has them). */
   repoPackages(repo: string): RepoPackage[] {
     const rows = this.db.prepare('SELECT meta FROM repo_packages WHERE repo = ? ORDER BY filename').all(repo) as Row[];
     return rows.map((r) => JSON.parse(String(r.meta)) as RepoPackage);
   }
 
-  /** The rpm file-list entries of a repo, one at a time (they are the bulk of its metadata). */
+  /** The file lists of a repo's packages (rpm-md's filelists entries, pacman's files), one at a time: they are the bulk of its metadata. */
   *repoFilelists(repo: string): Generator<{filename: string; filelists: string}> {
-    const rows = this.db.prepare("SELECT filename, filelists FROM repo_packages WHERE repo = ? AND format = 'rpm' ORDER BY filename").iterate(repo);
+    const rows = this.db.prepare('SELECT filename, filelists FROM repo_packages WHERE repo = ? AND filelists IS NOT NULL ORDER BY filename').iterate(repo);
     for (const r of rows as Iterable<Row>) yield {filename: String(r.filename), filelists: String(r.filelists ?? '')};
   }
 
@@ -206,8 +206,9 @@ export class Registry {
     this.db.transaction(() => {
       for (const f of drop) remove.run(repo, f);
       for (const p of put) {
-        const meta = p.rpm ? {...p, rpm: {...p.rpm, filelists: ''}} : p;
-        insert.run(repo, p.filename, p.format, p.name, p.version, p.arch, p.size, p.mtimeMs, p.sha256, JSON.stringify(meta), p.rpm?.filelists ?? null);
+        // The file lists are the bulk of a package's metadata: in their own column, read only by the index that wants them.
+        const {fileList, ...meta} = p;
+        insert.run(repo, p.filename, p.format, p.name, p.version, p.arch, p.size, p.mtimeMs, p.sha256, JSON.stringify(meta), fileList ?? null);
       }
     })();
   }
@@ -256,12 +257,23 @@ function migrate(db: BetterSqlite3.Database): void {
     throw new KhpkgError('registry', `registry schema ${version()} is newer than this khpkg knows (${files.length}): upgrade khpkg`);
   }
   for (const [i, f] of files.entries()) {
-    // Read the version inside the write transaction: two first runs at once must not both migrate.
-    db.transaction(() => {
-      if (version() > i) return;
-      db.exec(readFileSync(new URL(f, MIGRATIONS), 'utf8'));
-      db.pragma(`user_version = ${i + 1}`);
-    }).immediate();
+    if (version() > i) continue;
+    const sql = readFileSync(new URL(f, MIGRATIONS), 'utf8');
+    // A migration that makes a table again (to drop a CHECK) runs with foreign keys off, as SQLite's own
+    // procedure says: dropping the old header_sets would otherwise delete every set's files with it.
+    const keysOff = /^-- khpkg: foreign_keys off$/m.test(sql);
+    if (keysOff) db.pragma('foreign_keys = OFF');
+    try {
+      // Read the version inside the write transaction: two first runs at once must not both migrate.
+      db.transaction(() => {
+        if (version() > i) return;
+        db.exec(sql);
+        if (keysOff && (db.pragma('foreign_key_check') as unknown[]).length > 0) throw new KhpkgError('registry', `registry migration ${f} broke a reference`);
+        db.pragma(`user_version = ${i + 1}`);
+      }).immediate();
+    } finally {
+      if (keysOff) db.pragma('foreign_keys = ON');
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 import type {EntryType} from '../archive/entry.js';
 import type {Layout} from '../content/headers.js';
-import type {Format} from '../formats/writer.js';
+import type {Format, Via} from '../formats/table.js';
 
 /** One installed header set, as the registry keeps it. */
 export interface HeaderSet {
@@ -22,8 +22,8 @@ export interface HeaderSet {
   files: number;
   bytes: number;
   state: 'installed' | 'removing';
-  /** Who installed the files: khpkg itself, or dpkg/rpm in bridge mode (then `package` names it). */
-  via?: 'khpkg' | 'dpkg' | 'rpm';
+  /** Who installed the files: khpkg itself, or a family's package manager in bridge mode (then `package` names it). */
+  via?: Via;
   /** Bridge mode: the package dpkg or rpm knows the set as (rpm: its full NVRA). */
   package?: string;
   /** `kbuild`: a module-build tree (`--kbuild`), with what it was made from. */
@@ -82,10 +82,16 @@ export interface RepoPackage {
   size: number;
   mtimeMs: number;
   sha256: string;
-  /** deb: the control paragraph, the digests APT's Packages index also lists, and its paragraph there (made once, when read). */
-  deb?: {control: string; md5: string; sha1: string; stanza?: string};
-  /** rpm: whether its header carries an OpenPGP signature. */
+  /** Whether the file carries its family's own signature (an rpm's header). */
   signed?: boolean;
-  /** rpm: this package's XML in the primary, filelists and other indexes. */
-  rpm?: {primary: string; filelists: string; other: string};
+  /**
+   * What its family's index says of it, in the family's words, made once when read (deb: the control
+   * paragraph, md5, sha1 and its Packages stanza; rpm: its primary and other XML; pacman: its sync `desc`).
+   */
+  index: Record<string, string>;
+  /**
+   * Its files as the index lists them (rpm-md's filelists entry, pacman's `files`): the bulk of the
+   * metadata, so the registry keeps it in its own column and hands it out one at a time.
+   */
+  fileList?: string;
 }

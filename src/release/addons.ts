@@ -24,7 +24,13 @@ const QUIRKS: Record<string, {cflags?: string; configureHost?: {script: string; 
  * (`g++-<triplet>`) against this Node's headers, for the same Node version. Paths of the work tree
  * are mapped out of the objects (-ffile-prefix-map) so where the build ran leaves no trace.
  */
-export async function addonBuilds(project: string, addons: string[], target: ReleaseTarget, workDir: string, onStep: (what: string) => void): Promise<Map<string, string>> {
+export async function addonBuilds(
+  project: string,
+  addons: string[],
+  target: ReleaseTarget,
+  workDir: string,
+  onStep: (what: string) => void,
+): Promise<Map<string, string>> {
   const built = new Map<string, string>();
   if (isNative(target)) {
     for (const a of addons) built.set(a, a);
@@ -80,14 +86,23 @@ async function crossBuild(project: string, a: string, target: ReleaseTarget, wor
     const part = `${cached}.part-${process.pid}`;
     await rm(part, {recursive: true, force: true});
     await mkdir(join(part, 'build', 'Release'), {recursive: true});
-    for (const f of await readdir(join(dir, 'build', 'Release'))) if (f.endsWith('.node')) await cp(join(dir, 'build', 'Release', f), join(part, 'build', 'Release', f));
+    for (const f of await readdir(join(dir, 'build', 'Release')))
+      if (f.endsWith('.node')) await cp(join(dir, 'build', 'Release', f), join(part, 'build', 'Release', f));
     await rm(cached, {recursive: true, force: true});
     await rename(part, cached);
   }
   return dir;
 }
 
-async function compileAddon(project: string, a: string, name: string, target: ReleaseTarget, workDir: string, env: CrossEnv, onStep: (what: string) => void): Promise<string> {
+async function compileAddon(
+  project: string,
+  a: string,
+  name: string,
+  target: ReleaseTarget,
+  workDir: string,
+  env: CrossEnv,
+  onStep: (what: string) => void,
+): Promise<string> {
   const dir = join(workDir, relative(project, a));
   onStep(`cross-compiling ${name} for ${target.node}`);
   await rm(dir, {recursive: true, force: true});
@@ -96,18 +111,28 @@ async function compileAddon(project: string, a: string, name: string, target: Re
   if (quirk.configureHost) {
     const script = join(dir, quirk.configureHost.script);
     const text = await readFile(script, 'utf8');
-    if (!text.includes(quirk.configureHost.call)) throw new KhpkgError('release-build', `${name}: ${quirk.configureHost.script} no longer runs '${quirk.configureHost.call.trim()}': its cross build needs a new --host rule`);
+    if (!text.includes(quirk.configureHost.call))
+      throw new KhpkgError(
+        'release-build',
+        `${name}: ${quirk.configureHost.script} no longer runs '${quirk.configureHost.call.trim()}': its cross build needs a new --host rule`,
+      );
     await writeFile(script, text.replace(quirk.configureHost.call, `${quirk.configureHost.call}--host=${target.gnu} `));
   }
   const map = `-ffile-prefix-map=${dir}=.`;
-  const r = await runTool(process.execPath, [env.nodeGyp, 'rebuild', '--release', `--arch=${target.node}`, `--nodedir=${env.nodeDir}`, '-j', String(availableParallelism())], {
-    cwd: dir,
-    env: {...process.env, ...env.vars, NODE_PATH: join(project, 'node_modules'), CFLAGS: `${quirk.cflags ?? ''} ${map}`.trim(), CXXFLAGS: map},
-  });
-  if (r.code !== 0) throw new KhpkgError('release-build', `cross-compiling ${name} for ${target.node} failed: ${relevantLines(r.output, /error|not found/i, 2).join(' / ')}`);
+  const r = await runTool(
+    process.execPath,
+    [env.nodeGyp, 'rebuild', '--release', `--arch=${target.node}`, `--nodedir=${env.nodeDir}`, '-j', String(availableParallelism())],
+    {
+      cwd: dir,
+      env: {...process.env, ...env.vars, NODE_PATH: join(project, 'node_modules'), CFLAGS: `${quirk.cflags ?? ''} ${map}`.trim(), CXXFLAGS: map},
+    },
+  );
+  if (r.code !== 0)
+    throw new KhpkgError('release-build', `cross-compiling ${name} for ${target.node} failed: ${relevantLines(r.output, /error|not found/i, 2).join(' / ')}`);
   for (const f of await readdir(join(dir, 'build', 'Release'))) {
     if (!f.endsWith('.node')) continue;
-    if (elfMachine(await readFile(join(dir, 'build', 'Release', f))) !== target.elfMachine) throw new KhpkgError('release-build', `${name}: build/Release/${f} is not a ${target.node} ELF file`);
+    if (elfMachine(await readFile(join(dir, 'build', 'Release', f))) !== target.elfMachine)
+      throw new KhpkgError('release-build', `${name}: build/Release/${f} is not a ${target.node} ELF file`);
   }
   return dir;
 }
@@ -124,10 +149,12 @@ interface CrossEnv {
 async function crossEnv(target: ReleaseTarget): Promise<CrossEnv> {
   const cxx = toolFor(target, 'g++');
   const found = await runTool(cxx, ['--version']).catch(() => undefined);
-  if (found?.code !== 0) throw new KhpkgError('usage', `a ${target.node} release is cross-compiled with ${cxx}, which is not installed (Debian: apt-get install g++-${target.gnu})`);
+  if (found?.code !== 0)
+    throw new KhpkgError('usage', `a ${target.node} release is cross-compiled with ${cxx}, which is not installed (Debian: apt-get install g++-${target.gnu})`);
   // Node's own install keeps its headers beside it (<prefix>/include/node), as Node's tarballs and Debian's nodejs lay them.
   const nodeDir = dirname(dirname(realpathSync(process.execPath)));
-  if (!existsSync(join(nodeDir, 'include', 'node', 'node.h'))) throw new KhpkgError('usage', `no Node headers at ${nodeDir}/include/node: the addons are compiled against them`);
+  if (!existsSync(join(nodeDir, 'include', 'node', 'node.h')))
+    throw new KhpkgError('usage', `no Node headers at ${nodeDir}/include/node: the addons are compiled against them`);
   const nodeGyp = join(nodeDir, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   if (!existsSync(nodeGyp)) throw new KhpkgError('usage', `no node-gyp at ${nodeGyp} (it comes with npm)`);
   // gyp's make generator builds the target with CC/CXX/LINK/AR and its host tools (none here) with *_host.

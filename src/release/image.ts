@@ -44,7 +44,9 @@ export async function buildAgentImage(project: string, req: ImageRequest): Promi
     return {path, version: m[1]!, target: releaseTarget(m[2]!)};
   });
   const version = parts[0]!.version;
-  for (const p of parts) if (p.version !== version) throw new KhpkgError('usage', `${p.path}: version ${p.version}, but ${parts[0]!.path} is ${version}: one index holds one version`);
+  for (const p of parts)
+    if (p.version !== version)
+      throw new KhpkgError('usage', `${p.path}: version ${p.version}, but ${parts[0]!.path} is ${version}: one index holds one version`);
   const platforms = new Set<string>();
   for (const p of parts) {
     if (platforms.has(p.target.oci)) throw new KhpkgError('usage', `two tarballs for linux/${p.target.oci}`);
@@ -54,9 +56,13 @@ export async function buildAgentImage(project: string, req: ImageRequest): Promi
   const repo = name.replace(/:[^:/]+$/, '');
   const podman = async (what: string, args: string[], mayFail = false): Promise<void> => {
     const r = await runTool('podman', [...(req.podman ?? []), ...args]).catch((e: NodeJS.ErrnoException) => {
-      throw new KhpkgError(e.code === 'ENOENT' ? 'usage' : 'release-build', e.code === 'ENOENT' ? 'the agent image is built by podman, which is not installed' : `podman: ${e.message}`);
+      throw new KhpkgError(
+        e.code === 'ENOENT' ? 'usage' : 'release-build',
+        e.code === 'ENOENT' ? 'the agent image is built by podman, which is not installed' : `podman: ${e.message}`,
+      );
     });
-    if (r.code !== 0 && !mayFail) throw new KhpkgError('release-build', `podman ${what} failed: ${relevantLines(r.output, /error/i, 1)[0] ?? `exit ${r.code}`}`);
+    if (r.code !== 0 && !mayFail)
+      throw new KhpkgError('release-build', `podman ${what} failed: ${relevantLines(r.output, /error/i, 1)[0] ?? `exit ${r.code}`}`);
   };
 
   const context = contextDir(project, parts);

@@ -24,7 +24,12 @@ export async function nodeRuntime(target: ReleaseTarget, workDir: string): Promi
     const packed = await runTool('npm', ['pack', pkg, '--prefer-offline', '--silent', '--pack-destination', dir]);
     const tgz = packed.stdout.toString().trim().split('\n').pop() ?? '';
     if (packed.code !== 0 || tgz === '') {
-      const why = packed.stderr.toString().trim().split('\n').find((l) => /ERR|error/i.test(l)) ?? `exit ${packed.code}`;
+      const why =
+        packed.stderr
+          .toString()
+          .trim()
+          .split('\n')
+          .find((l) => /ERR|error/i.test(l)) ?? `exit ${packed.code}`;
       throw new KhpkgError('usage', `cannot fetch the ${target.node} Node runtime (npm pack ${pkg}): ${why}`);
     }
     const untar = await runTool('tar', ['-xzf', join(dir, tgz), '-C', dir, 'package/bin/node', 'package/LICENSE']);

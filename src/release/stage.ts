@@ -1,4 +1,18 @@
-import {chmodSync, closeSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync} from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import {basename, join, relative} from 'node:path';
 import {elfMachine} from '../elf/elf.js';
 import {KhpkgError} from '../errors.js';
@@ -18,7 +32,8 @@ export interface ReleaseInfo {
 }
 
 /** Files of an npm package that a release never needs: docs, types, maps, tests, C/C++ sources (node-addon-api is only headers). */
-const NEVER = /(^|\/)(test|tests|__tests__|docs?|examples?|benchmarks?|\.[^/]+)(\/|$)|\.(md|markdown|d\.[cm]?ts|map|ts|tsbuildinfo|gyp|gypi|h|hh|hpp|c|cc|cpp)$|(^|\/)test[^/]*\.node$/i;
+const NEVER =
+  /(^|\/)(test|tests|__tests__|docs?|examples?|benchmarks?|\.[^/]+)(\/|$)|\.(md|markdown|d\.[cm]?ts|map|ts|tsbuildinfo|gyp|gypi|h|hh|hpp|c|cc|cpp)$|(^|\/)test[^/]*\.node$/i;
 /** A native addon's sources and build intermediates: only build/Release/*.node is loaded at run time. */
 const ADDON_BUILD = /^(deps|src|prebuilds|node-addon-api|binding\.gyp|.*\.gypi|.*\.sh)(\/|$)|^build\/(?!Release$|Release\/[^/]+\.node$)/;
 
@@ -42,7 +57,9 @@ export async function stageRelease(project: string, dir: string, target: Release
   chmodSync(join(dir, 'node'), 0o755);
   await strip(target, join(dir, 'node'), '--strip-all');
 
-  for (const sub of ['dist', 'packaging', 'registry']) cpSync(join(project, sub), join(dir, sub), {recursive: true});
+  // dist/release is this very builder: tooling of the checkout, never shipped.
+  for (const sub of ['dist', 'packaging', 'registry'])
+    cpSync(join(project, sub), join(dir, sub), {recursive: true, filter: (src) => !/^dist\/release(\/|$)/.test(relative(project, src))});
   mkdirSync(join(dir, 'bin'));
   copyFileSync(join(project, 'bin', 'run.js'), join(dir, 'bin', 'run.js'));
   chmodSync(join(dir, 'bin', 'run.js'), 0o755);
@@ -101,7 +118,8 @@ async function copyPackage(from: string, to: string, target: ReleaseTarget, buil
   const release = join(to, 'build', 'Release');
   if (foreign) {
     mkdirSync(release, {recursive: true});
-    for (const f of readdirSync(join(built, 'build', 'Release'))) if (f.endsWith('.node') && !NEVER.test(f)) copyFileSync(join(built, 'build', 'Release', f), join(release, f));
+    for (const f of readdirSync(join(built, 'build', 'Release')))
+      if (f.endsWith('.node') && !NEVER.test(f)) copyFileSync(join(built, 'build', 'Release', f), join(release, f));
   }
   for (const f of readdirSync(release)) if (f.endsWith('.node')) await strip(target, join(release, f), '--strip-unneeded');
   pruneEmptyDirs(to);
@@ -138,7 +156,8 @@ export function checkMachine(dir: string, files: StagedFile[], target: ReleaseTa
       closeSync(fd);
     }
     const machine = elfMachine(head);
-    if (machine !== undefined && machine !== target.elfMachine) throw new KhpkgError('release-build', `${f.path}: an ELF file for machine ${machine} in the ${target.node} release`);
+    if (machine !== undefined && machine !== target.elfMachine)
+      throw new KhpkgError('release-build', `${f.path}: an ELF file for machine ${machine} in the ${target.node} release`);
   }
 }
 

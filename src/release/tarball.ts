@@ -36,4 +36,3 @@ export async function writeTarball(path: string, top: string, dir: string, files
   });
   return {size, sha256};
 }
-

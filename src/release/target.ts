@@ -1,3 +1,4 @@
+import {ARCHITECTURES} from '../archive/arch.js';
 import {KhpkgError} from '../errors.js';
 
 /**
@@ -15,13 +16,12 @@ export interface ReleaseTarget {
   elfMachine: number;
 }
 
-const TARGETS: readonly ReleaseTarget[] = [
-  {node: 'x64', deb: 'amd64', rpm: 'x86_64', oci: 'amd64', gnu: 'x86_64-linux-gnu', elfMachine: 62},
-  {node: 'arm64', deb: 'arm64', rpm: 'aarch64', oci: 'arm64', gnu: 'aarch64-linux-gnu', elfMachine: 183},
-  {node: 'ppc64', deb: 'ppc64el', rpm: 'ppc64le', oci: 'ppc64le', gnu: 'powerpc64le-linux-gnu', elfMachine: 21},
-  {node: 's390x', deb: 's390x', rpm: 's390x', oci: 's390x', gnu: 's390x-linux-gnu', elfMachine: 22},
-  {node: 'riscv64', deb: 'riscv64', rpm: 'riscv64', oci: 'riscv64', gnu: 'riscv64-linux-gnu', elfMachine: 243},
-];
+/** The CPUs a release is built for: those of the architecture table where Node ships a runtime khpkg is tested with. */
+const RELEASE_NODES = ['x64', 'arm64', 'ppc64', 's390x', 'riscv64'];
+const TARGETS: readonly ReleaseTarget[] = RELEASE_NODES.map((node) => {
+  const a = ARCHITECTURES.find((x) => x.node === node)!;
+  return {node, deb: a.deb, rpm: a.rpm, oci: a.oci!, gnu: a.gnu!, elfMachine: a.elfMachine};
+});
 
 /** The target Node calls `arch` (x64, arm64, ...); a usage error naming the known ones otherwise. */
 export function releaseTarget(arch: string): ReleaseTarget {

@@ -1,20 +1,18 @@
 import {constants, rmSync} from 'node:fs';
-import {access, copyFile, mkdir, readdir, rename, rm, rmdir, stat, writeFile} from 'node:fs/promises';
+import {access, copyFile, mkdir, rename, rm, rmdir, stat, writeFile} from 'node:fs/promises';
 import {onInterrupt} from '../interrupt.js';
-import {basename, dirname, join, relative, resolve, sep} from 'node:path';
+import {basename, dirname, join, resolve} from 'node:path';
 import {KhpkgError} from '../errors.js';
-import {signRpmFile} from '../formats/rpm/signature.js';
 import {lockFile} from '../registry/lock.js';
 import type {Registry} from '../registry/registry.js';
-import {aptIndexes, type AptOptions, type IndexFile} from './apt.js';
 import type {GpgSigner} from './gpg.js';
 import type {RepoPackage} from '../registry/types.js';
 import {readPackageMeta} from './package-meta.js';
-import {rpmmdIndexes} from './rpmmd.js';
-import {FORMAT_TABLE} from '../formats/table.js';
+import {filesUnder, type IndexContext, type IndexFile} from '../formats/family.js';
+import {FORMAT_TABLE, FORMATS, type Format} from '../formats/table.js';
 
-/** What a repo update does; the APT naming (flat, suite, component, origin, label) as aptIndexes takes it. */
-export interface RepoOptions extends Pick<AptOptions, 'flat' | 'suite' | 'component' | 'origin' | 'label'> {
+/** What a repo update does; the APT naming (flat, suite, component, origin, label) as the families' indexes take it. */
+export interface RepoOptions extends Pick<IndexContext, 'flat' | 'suite' | 'component' | 'origin' | 'label'> {
   /** Package files to copy into the pool. */
   add: string[];
   /** Packages to take out: a name, `name_version`, `name-version` or a file name. */
@@ -34,7 +32,8 @@ export interface RepoResult {
   dir: string;
   added: Pick<RepoPackage, 'filename' | 'format' | 'name' | 'version' | 'arch' | 'sha256'>[];
   removed: string[];
-  packages: {deb: number; rpm: number};
+  /** How many packages of each family the repository holds now. */
+  packages: Record<Format, number>;
   /** How many package files were read this time (the rest came from the registry). */
   read: number;
   signed: boolean;
@@ -56,7 +55,8 @@ async function lockPath(dir: string): Promise<string> {
 }
 
 /**
- * Adds and removes packages in DIR and rewrites it as both an APT and an RPM-MD repository. Every
+ * Adds and removes packages in DIR and rewrites every family's indexes (APT, RPM-MD, pacman's sync
+ * databases: formats/<family>/row.ts). Every
  * signature is made before any index is replaced, and each file is replaced by rename, indexes
  * before the Release/repomd.xml that name them: a failure leaves the repo as it was, and a client
  * reading during an update sees the old or the new index set.
@@ -64,7 +64,7 @@ async function lockPath(dir: string): Promise<string> {
 export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoResult> {
   const dir = resolve(dirArg);
   const incoming = await Promise.all(o.add.map(async (path) => ({path, meta: await readPackageMeta(path, basename(path))})));
-  await mkdir(join(dir, 'pool'), {recursive: true});
+  await mkdir(dir, {recursive: true});
   const lock = lockFile(await lockPath(dir), o.waitSeconds, dir);
   const temps: string[] = [];
   const forget = onInterrupt(() => temps.forEach((t) => rmSync(t, {force: true})));
@@ -79,7 +79,8 @@ export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoRe
     for (const filename of pool) {
       const st = stats.get(filename)!;
       const k = known.get(filename);
-      if (k && k.size === st.size && k.mtimeMs === st.mtimeMs) current.set(filename, k);
+      // A record an older khpkg made (no `index`) is read again.
+      if (k && k.size === st.size && k.mtimeMs === st.mtimeMs && k.index) current.set(filename, k);
       else {
         current.set(filename, await readPackageMeta(join(dir, filename), filename));
         read++;
@@ -96,24 +97,26 @@ export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoRe
     // Copy (and sign) what comes in beside its final place; rename only once everything is ready.
     const ready: {tmp: string; meta: RepoPackage}[] = [];
     for (const {path, meta} of incoming) {
-      const filename = poolPath(meta, o.component);
+      const filename = FORMAT_TABLE[meta.format].repo.place(meta, o.component);
       const final = join(dir, filename);
       await mkdir(dirname(final), {recursive: true});
       const tmp = `${final}.adding-${process.pid}`;
       temps.push(tmp);
       await copyFile(path, tmp);
-      if (meta.format === 'rpm' && o.signer) await signRpmFile(tmp, (data) => o.signer!.detach(data, false));
+      const {signPackage} = FORMAT_TABLE[meta.format].repo;
+      if (signPackage && o.signer) await signPackage(tmp, o.signer);
       ready.push({tmp, meta: {...(await readPackageMeta(tmp, filename)), filename}});
     }
-    // An unsigned rpm already in a repo that is now signed gets signed too (dnf's gpgcheck needs it).
+    // An unsigned package already in a repo that is now signed gets signed too, where its family signs packages (dnf's gpgcheck needs it).
     const resign: {tmp: string; filename: string}[] = [];
     if (o.signer) {
       for (const p of current.values()) {
-        if (p.format !== 'rpm' || p.signed || removeSet.has(p.filename) || ready.some((r) => r.meta.filename === p.filename)) continue;
+        const {signPackage, unsigned} = FORMAT_TABLE[p.format].repo;
+        if (!signPackage || !unsigned?.(p) || removeSet.has(p.filename) || ready.some((r) => r.meta.filename === p.filename)) continue;
         const tmp = `${join(dir, p.filename)}.signing-${process.pid}`;
         temps.push(tmp);
         await copyFile(join(dir, p.filename), tmp);
-        await signRpmFile(tmp, (data) => o.signer!.detach(data, false));
+        await signPackage(tmp, o.signer);
         resign.push({tmp, filename: p.filename});
       }
     }
@@ -130,9 +133,8 @@ export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoRe
     for (const r of resign) next.set(r.filename, {...(await readPackageMeta(r.tmp, r.filename)), filename: r.filename});
 
     const packages = [...next.values()].sort((a, b) => (a.filename < b.filename ? -1 : 1));
-    const debs = packages.filter((p) => FORMAT_TABLE[p.format].repoIndex === 'apt');
-    const rpms = packages.filter((p) => FORMAT_TABLE[p.format].repoIndex === 'rpm-md');
-    const files = await indexFiles(dir, debs, rpms, o);
+    const ctx = indexContext(dir, packages, o);
+    const files = await indexFiles(packages, ctx, o);
 
     for (const r of ready) await rename(r.tmp, join(dir, r.meta.filename));
     for (const r of resign) await rename(r.tmp, join(dir, r.filename));
@@ -143,7 +145,7 @@ export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoRe
       next.set(p, {...next.get(p)!, mtimeMs: st.mtimeMs, size: st.size});
     }
     for (const f of files) await writeAtomic(join(dir, f.path), f.data);
-    await removeStale(dir, files, o);
+    await removeStale(dir, files, ctx, o);
     for (const f of removeSet) await rm(join(dir, f), {force: true});
 
     const changed = [...next.values()].filter((p) => known.get(p.filename) !== p);
@@ -153,7 +155,7 @@ export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoRe
       dir,
       added: ready.map(({meta: m}) => ({filename: m.filename, format: m.format, name: m.name, version: m.version, arch: m.arch, sha256: m.sha256})),
       removed: [...removeSet].sort(),
-      packages: {deb: debs.length, rpm: rpms.length},
+      packages: Object.fromEntries(FORMATS.map((f) => [f, packages.filter((p) => p.format === f).length])) as Record<Format, number>,
       read: read + ready.length,
       signed: o.signer !== undefined,
     };
@@ -164,65 +166,60 @@ export async function updateRepo(dirArg: string, o: RepoOptions): Promise<RepoRe
   }
 }
 
-/** Every index and signature, made in memory first so that nothing is replaced until all succeeded. */
-async function indexFiles(dir: string, debs: RepoPackage[], rpms: RepoPackage[], o: RepoOptions): Promise<IndexFile[]> {
-  const out: IndexFile[] = [];
-  const time = Math.floor(o.now.getTime() / 1000);
-  {
-    // Written even for no packages: an empty repository must still be one apt and dnf accept.
-    const validUntil = o.validDays === undefined ? undefined : new Date(o.now.getTime() + o.validDays * 86_400_000);
-    const apt = await aptIndexes(debs, {flat: o.flat, suite: o.suite, component: o.component, origin: o.origin, label: o.label, date: o.now, validUntil});
-    out.push(...apt.indexes, apt.release);
-    if (o.signer) {
-      const base = dirname(apt.release.path) === '.' ? '' : `${dirname(apt.release.path)}/`;
-      out.push({path: `${base}InRelease`, data: await o.signer.clearsign(apt.release.data)});
-      out.push({path: `${base}Release.gpg`, data: await o.signer.detach(apt.release.data, true)});
+/**
+ * What the families' indexes are written with. File lists of packages read now are in memory; the
+ * others come from the registry, read once, only when some family asks for one.
+ */
+function indexContext(dir: string, packages: RepoPackage[], o: RepoOptions): IndexContext {
+  let stored: Map<string, string> | undefined;
+  const fileList = (p: RepoPackage): string => {
+    if (p.fileList !== undefined) return p.fileList;
+    if (!stored) {
+      const wanted = new Set(packages.filter((q) => q.fileList === undefined).map((q) => q.filename));
+      stored = new Map();
+      for (const f of o.registry?.repoFilelists(dir) ?? []) if (wanted.has(f.filename)) stored.set(f.filename, f.filelists);
     }
-  }
-  {
-    // File lists of packages read now are in memory; the others come from the registry one by one.
-    const fresh = new Map<string, string>();
-    for (const p of rpms) if (p.rpm?.filelists) fresh.set(p.filename, p.rpm.filelists);
-    const inRepo = new Set(rpms.map((p) => p.filename));
-    const stored = new Map<string, string>();
-    if (o.registry) for (const f of o.registry.repoFilelists(dir)) if (!fresh.has(f.filename) && inRepo.has(f.filename)) stored.set(f.filename, f.filelists);
-    const lists = rpms.map((p) => fresh.get(p.filename) ?? stored.get(p.filename));
-    if (lists.some((l) => l === undefined)) throw new KhpkgError('internal', 'an rpm in the repo has no file list recorded');
-    const md = rpmmdIndexes(rpms, lists as string[], time);
-    out.push(...md.data, md.repomd);
-    if (o.signer) out.push({path: `${md.repomd.path}.asc`, data: await o.signer.detach(md.repomd.data, true)});
-  }
+    const list = stored.get(p.filename);
+    if (list === undefined) throw new KhpkgError('internal', `${p.filename} in the repo has no file list recorded`);
+    return list;
+  };
+  const validUntil = o.validDays === undefined ? undefined : new Date(o.now.getTime() + o.validDays * 86_400_000);
+  return {flat: o.flat, suite: o.suite, component: o.component, origin: o.origin, label: o.label, now: o.now, validUntil, signer: o.signer, fileList};
+}
+
+/** Every family's indexes and signatures, made in memory first so that nothing is replaced until all succeeded. */
+async function indexFiles(packages: RepoPackage[], ctx: IndexContext, o: RepoOptions): Promise<IndexFile[]> {
+  const out: IndexFile[] = [];
+  for (const format of FORMATS)
+    out.push(
+      ...(await FORMAT_TABLE[format].repo.indexes(
+        packages.filter((p) => p.format === format),
+        ctx,
+      )),
+    );
   if (o.signer) out.push({path: PUBLIC_KEY_FILE, data: await o.signer.publicKey()});
   // Data before the files that name them (Release, InRelease, repomd.xml last).
-  const last = (f: IndexFile): number => (/(^|\/)(Release|InRelease|Release\.gpg|repomd\.xml(\.asc)?)$/.test(f.path) ? 1 : 0);
-  return out.sort((a, b) => last(a) - last(b));
+  return out.sort((a, b) => Number(a.last ?? false) - Number(b.last ?? false));
 }
 
-/** Old hashed repodata files, and a whole format's indexes once it has no packages left. */
-async function removeStale(dir: string, written: IndexFile[], o: RepoOptions): Promise<void> {
+/** Index files a family wrote before and not now (old hashed repodata, an architecture with no packages left, signatures of a repo no longer signed). */
+async function removeStale(dir: string, written: IndexFile[], ctx: IndexContext, o: RepoOptions): Promise<void> {
   const keep = new Set(written.map((f) => f.path));
-  // Old metadata (repodata named by digest, an architecture no package has any more) goes; so do
-  // signatures when the repo is no longer signed.
-  const stale = async (rel: string): Promise<void> => {
-    for (const e of await readdir(join(dir, rel), {withFileTypes: true}).catch(() => [])) {
-      const child = `${rel}/${e.name}`;
-      if (e.isDirectory()) {
-        await stale(child);
-        await rmdir(join(dir, child)).catch(() => undefined); // only when empty
-      } else if (!keep.has(child)) await rm(join(dir, child), {force: true});
-    }
-  };
-  await stale('repodata');
-  if (!o.flat) await stale(`dists/${o.suite}`);
-  if (!o.signer) for (const f of [PUBLIC_KEY_FILE, 'InRelease', 'Release.gpg']) if (!keep.has(f)) await rm(join(dir, f), {force: true});
-}
-
-/** Debian's pool layout: `pool/<component>/<l>/<name>/`, with dpkg's and rpm's canonical file names. */
-function poolPath(p: RepoPackage, component: string): string {
-  const letter = p.name.startsWith('lib') ? p.name.slice(0, 4) : p.name[0]!;
-  const version = p.version.replace(/^\d+:/, '');
-  const file = FORMAT_TABLE[p.format].fileName(p.name, version, p.arch);
-  return `pool/${component}/${letter}/${p.name}/${file}`;
+  const gone: string[] = [];
+  for (const format of FORMATS) for (const rel of await FORMAT_TABLE[format].repo.ownIndexes(dir, ctx)) if (!keep.has(rel)) gone.push(rel);
+  if (!o.signer && !keep.has(PUBLIC_KEY_FILE)) gone.push(PUBLIC_KEY_FILE);
+  for (const rel of gone) {
+    await rm(join(dir, rel), {force: true});
+    // Its directories go with it once empty (rmdir refuses one that is not).
+    for (let d = dirname(rel); d !== '.'; d = dirname(d))
+      if (
+        !(await rmdir(join(dir, d)).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
+  }
 }
 
 function matches(p: RepoPackage, spec: string): boolean {
@@ -245,16 +242,13 @@ function beyondKeep(packages: RepoPackage[], keep: number): string[] {
   return out;
 }
 
+/** Every family's package files in the repository, relative to its top. */
 async function poolFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(join(dir, 'pool'), {recursive: true, withFileTypes: true});
-  return entries
-    .filter((e) => e.isFile() && /\.(deb|rpm)$/.test(e.name))
-    .map((e) =>
-      relative(dir, join(e.parentPath ?? (e as unknown as {path: string}).path, e.name))
-        .split(sep)
-        .join('/'),
-    )
-    .sort();
+  const rows = FORMATS.map((f) => FORMAT_TABLE[f].repo);
+  const found = new Set<string>();
+  for (const under of new Set(rows.map((r) => r.dir)))
+    for (const rel of await filesUnder(dir, under)) if (rows.some((r) => r.dir === under && r.packageFile.test(rel))) found.add(rel);
+  return [...found].sort();
 }
 
 async function writeAtomic(path: string, data: Buffer): Promise<void> {

@@ -3,6 +3,7 @@ import {open} from 'node:fs/promises';
 import {parseBtf, type Btf} from '../btf/btf.js';
 import {writeVmlinuxH} from '../btf/c-dump.js';
 import {btfOnlyElf} from '../btf/elf.js';
+import {architecture, type ArchNames} from '../archive/arch.js';
 import {findBtf} from '../btf/image.js';
 import {MAX_IMAGE_BYTES} from '../image/kernel-image.js';
 import {resolve} from 'node:path';
@@ -132,10 +133,17 @@ export function settleBtf(k: KernelBtf | undefined, release: string): {btf?: Ker
 }
 
 /** vmlinux.h at the top of the tree (where Fedora's kernel-devel has it) and the BTF-only vmlinux (Debian's headers' way). */
-export function btfFiles(k: KernelBtf, srcarch: string): {path: string; mode: number; data: Buffer}[] {
+export function btfFiles(k: KernelBtf, arch: ArchNames): {path: string; mode: number; data: Buffer}[] {
+  const elf = architecture(arch.rpmArch);
+  // A BTF of the other byte order is another machine's kernel: no ELF of this one can carry it.
+  if (k.btf.littleEndian !== elf.littleEndian)
+    throw new KhpkgError(
+      'bad-input',
+      `${k.origin} holds ${k.btf.littleEndian ? 'little' : 'big'}-endian BTF, but the headers are ${arch.rpmArch}'s (${elf.littleEndian ? 'little' : 'big'}-endian)`,
+    );
   return [
     {path: 'vmlinux.h', mode: 0o644, data: Buffer.from(writeVmlinuxH(k.btf), 'latin1')},
-    {path: 'vmlinux', mode: 0o644, data: btfOnlyElf(srcarch, k.blob, k.ids)},
+    {path: 'vmlinux', mode: 0o644, data: btfOnlyElf(elf, k.blob, k.ids)},
   ];
 }
 

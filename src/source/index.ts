@@ -12,12 +12,13 @@ import {kernelPaths, readRunningKernelArchive, readRunningKernelConfig} from './
 import type {BtfSource} from './btf.js';
 import {archiveFromModule} from './module.js';
 import {treeFromPackage} from './package.js';
-import {formatOf} from '../formats/table.js';
+import {formatOf, FORMATS, packageHead, type Format} from '../formats/table.js';
 import {bufferSource, fileSource, type ByteSource} from '../archive/byte-source.js';
 import {identifyKernelPackage, readKernelParts, type KernelGroup, type KernelParts} from './kernel-package.js';
 import {findInstalledKernel, installedKernelArchive} from './installed.js';
 
-export type SourceKind = 'file' | 'stdin' | 'running-kernel' | 'module' | 'deb' | 'rpm' | 'kernel-package' | 'kernel-image';
+/** Where an archive came from; a package khpkg built is named by its family (deb, rpm, pacman). */
+export type SourceKind = 'file' | 'stdin' | 'running-kernel' | 'module' | Format | 'kernel-package' | 'kernel-image';
 
 /**
  * Where a kheaders archive came from, and its compressed bytes. They are held in memory (a few MB)
@@ -80,7 +81,7 @@ export function recordedOrigin(source: ArchiveSource): string {
       .split(' + ')
       .map((p) => resolve(p.replace(/: \/.*$/, '')))
       .join(' + ');
-  return ['file', 'module', 'deb', 'rpm', 'kernel-image'].includes(source.kind) ? resolve(source.origin) : source.origin;
+  return ['file', 'module', 'kernel-image', ...FORMATS].includes(source.kind) ? resolve(source.origin) : source.origin;
 }
 
 /**
@@ -101,7 +102,7 @@ export async function openSource(spec: string | undefined, limits: Limits): Prom
   if (spec !== '-') {
     // A package is read as a stream (a distro's kernel package can be 500 MB); anything else is small.
     const head = await readHead(spec);
-    const format = formatOf(head)?.format;
+    const format = (await formatOf(head))?.format as Format | undefined;
     if (format) {
       const kernel = await identifyKernelPackage(spec);
       if (kernel) return openKernelPackages({release: kernel.releases[0]!, packages: [kernel]}, limits, kernel.releases);
@@ -157,7 +158,7 @@ async function isKernelImage(raw: Buffer): Promise<boolean> {
   }
 }
 
-async function packagedSource(bytes: ByteSource, format: 'deb' | 'rpm', origin: string): Promise<ArchiveSource> {
+async function packagedSource(bytes: ByteSource, format: Format, origin: string): Promise<ArchiveSource> {
   try {
     const tree = await treeFromPackage(bytes, format);
     return {kind: format, origin, bytes: tree.tar, sha256: tree.archiveSha256, defaultConfig: tree.config};
@@ -236,7 +237,7 @@ async function readHead(path: string): Promise<Buffer> {
   const source = await fileSource(path);
   try {
     if (source.size === 0) throw new KhpkgError('bad-input', `${path}: the input is empty`);
-    return await source.read(0, Math.min(512, source.size), 'its first bytes');
+    return await packageHead(source);
   } finally {
     await source.close();
   }

@@ -4,7 +4,7 @@ import {fileSource} from '../archive/byte-source.js';
 import type {Limits} from '../archive/limits.js';
 import {KhpkgError} from '../errors.js';
 import type {PayloadItem} from '../formats/payload.js';
-import {formatOf, formatRow} from '../formats/table.js';
+import {formatOf, formatRow, packageHead} from '../formats/table.js';
 import type {Format} from '../formats/writer.js';
 import {MAX_IMAGE_BYTES} from '../image/kernel-image.js';
 import {archiveFromModule} from './module.js';
@@ -79,11 +79,11 @@ export async function identifyKernelPackage(path: string): Promise<KernelPackage
   }
   const source = await fileSource(path);
   try {
-    const row = source.size === 0 ? undefined : formatOf(await source.read(0, Math.min(512, source.size), 'its first bytes'));
+    const row = source.size === 0 ? undefined : await formatOf(await packageHead(source));
     if (!row) return undefined;
     const summary = await row.summary(source);
     if (builtFromArchive(summary.description)) return undefined;
-    return kernelPackage(path, row.format, summary.name ?? path, summary.files);
+    return kernelPackage(path, row.format as Format, summary.name ?? path, summary.files);
   } finally {
     await source.close();
   }

@@ -1,7 +1,7 @@
+import {gunzipBounded} from '../codec/decompress.js';
 import {existsSync, readFileSync} from 'node:fs';
 import {readFile} from 'node:fs/promises';
 import {release as osRelease} from 'node:os';
-import {gunzipSync} from 'node:zlib';
 import {KhpkgError} from '../errors.js';
 import {runTool} from '../tool.js';
 
@@ -63,7 +63,7 @@ export function readRunningKernelConfig(): Buffer | undefined {
 
 /** /proc/config.gz is gzip; a stand-in (a chroot's copy, KHPKG_PROC_CONFIG) may be the plain text. */
 function plainConfig(raw: Buffer): Buffer {
-  return raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw;
+  return raw[0] === 0x1f && raw[1] === 0x8b ? gunzipBounded(raw, 64 << 20) : raw;
 }
 
 function ikheadersSetting(configPath: string): 'y' | 'm' | 'n' | undefined {

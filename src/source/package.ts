@@ -14,7 +14,8 @@ export interface PackagedTree {
   archiveSha256: string;
 }
 
-const TREE = /^usr\/src\/(?:linux-headers-|kernels\/)([^/]+)(?:\/(.*))?$/;
+/** Where each layout puts the tree (content/headers.ts LAYOUTS): `usr/src/linux-headers-<rel>`, `usr/src/kernels/<rel>`, `usr/lib/modules/<rel>/build`. */
+const TREE = /^(?:usr\/src\/(?:linux-headers-|kernels\/)([^/]+)|usr\/lib\/modules\/([^/]+)\/build)(?:\/(.*))?$/;
 const SHA = /Built from the kheaders archive with sha256\s+([0-9a-f]{64})/;
 
 /** The kheaders archive a package khpkg built names in its description; undefined for anyone else's package. */
@@ -47,7 +48,7 @@ async function treeOf(items: AsyncIterable<PayloadItem>, archiveSha256: string):
   for await (const {entry: e, body} of items) {
     const m = TREE.exec(e.path.replace(/\/$/, ''));
     if (!m) continue;
-    const rel = m[2] ?? '';
+    const rel = m[3] ?? '';
     const data = e.type === 'file' ? await body() : undefined;
     if (rel === '.config') {
       config = data;
@@ -65,7 +66,7 @@ async function treeOf(items: AsyncIterable<PayloadItem>, archiveSha256: string):
     parts.push(tarHeader({path: rel, type: e.type, mode: e.mode, mtime: e.mtime, size: data?.length ?? 0, linkTarget: e.linkTarget}));
     if (e.type === 'file' && data) parts.push(data, tarPadding(data.length));
   }
-  if (parts.length === 0) throw new KhpkgError('bad-input', 'the package holds no header tree under /usr/src');
+  if (parts.length === 0) throw new KhpkgError('bad-input', 'the package holds no header tree (under /usr/src or /usr/lib/modules/<release>/build)');
   parts.push(TAR_END);
   return {tar: Buffer.concat(parts), config, archiveSha256};
 }

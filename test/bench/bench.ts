@@ -7,7 +7,7 @@
 import {spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
-import {cpus, homedir, totalmem, tmpdir} from 'node:os';
+import {cpus, totalmem, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {DEFAULT_LIMITS} from '../../src/archive/limits.js';
 import {readTree} from '../../src/archive/reader.js';

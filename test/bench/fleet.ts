@@ -8,7 +8,7 @@ import {existsSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync} fro
 import {basename, join} from 'node:path';
 import {PlanBuilder} from '../../src/content/plan.js';
 import type {PackageMeta} from '../../src/content/package-meta.js';
-import {packagerFor} from '../../src/formats/table.js';
+import {formatRow} from '../../src/formats/table.js';
 import {writePlannedPackage} from '../../src/formats/write-plan.js';
 import type {Format} from '../../src/formats/writer.js';
 
@@ -50,7 +50,12 @@ async function smallPackage(format: Format, i: number, outDir: string): Promise<
   };
   const plan = new PlanBuilder(`usr/src/linux-headers-${release}`, {clamp: time}, new Set(['usr', 'usr/src'])).openTree(time).setTimestamp(time);
   plan.addExtra({path: 'include/generated/utsrelease.h', data: Buffer.from(`#define UTS_RELEASE "${release}"\n`), mode: 0o644});
-  const a = await writePlannedPackage(packagerFor(format), {meta, compression: 'gzip', packagesAtOnce: 1, outDir, time: {clamp: time, tree: time}}, plan, time);
+  const a = await writePlannedPackage(
+    formatRow(format).packager,
+    {meta, compression: 'gzip', packagesAtOnce: 1, outDir, time: {clamp: time, tree: time}},
+    plan,
+    time,
+  );
   return a.path;
 }
 

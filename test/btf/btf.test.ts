@@ -6,12 +6,13 @@ import {btfFacts, parseBtf} from '../../src/btf/btf.js';
 import {findBtf} from '../../src/btf/image.js';
 import {writeVmlinuxH} from '../../src/btf/c-dump.js';
 import {KhpkgError} from '../../src/errors.js';
+import {btfFiles, type KernelBtf} from '../../src/source/btf.js';
 import {CACHE} from '../helpers/debian-root.js';
 import {kbuildTestInputs} from '../helpers/module.js';
 import {mustRun, needInput, scratch} from '../helpers/run.js';
 
 /** A small BTF blob made by hand: int, a struct with a pointer to itself, a typedef, an enum. */
-function smallBtf(patch: (types: number[], strings: string[]) => void = () => {}): Buffer {
+function smallBtf(patch: (types: number[], strings: string[]) => void = () => {}, littleEndian = true): Buffer {
   const strings = ['', 'int', 'node', 'next', 'value', 'node_t', 'color', 'RED'];
   const off = (s: string): number => strings.slice(0, strings.indexOf(s)).reduce((n, x) => n + x.length + 1, 0);
   // [1] int, [2] struct node {struct node *next; int value;}, [3] ptr -> 2, [4] typedef node_t -> 2, [5] enum color {RED}
@@ -24,16 +25,18 @@ function smallBtf(patch: (types: number[], strings: string[]) => void = () => {}
   ];
   patch(types, strings);
   const typeBytes = Buffer.alloc(types.length * 4);
-  types.forEach((v, i) => typeBytes.writeUInt32LE(v >>> 0, i * 4));
+  const u32 = (b: Buffer, v: number, at: number): number => (littleEndian ? b.writeUInt32LE(v >>> 0, at) : b.writeUInt32BE(v >>> 0, at));
+  types.forEach((v, i) => u32(typeBytes, v, i * 4));
   const str = Buffer.from(strings.map((s) => `${s}\0`).join(''), 'latin1');
   const header = Buffer.alloc(24);
-  header.writeUInt16LE(0xeb9f, 0);
+  if (littleEndian) header.writeUInt16LE(0xeb9f, 0);
+  else header.writeUInt16BE(0xeb9f, 0);
   header[2] = 1;
-  header.writeUInt32LE(24, 4);
-  header.writeUInt32LE(0, 8);
-  header.writeUInt32LE(typeBytes.length, 12);
-  header.writeUInt32LE(typeBytes.length, 16);
-  header.writeUInt32LE(str.length, 20);
+  u32(header, 24, 4);
+  u32(header, 0, 8);
+  u32(header, typeBytes.length, 12);
+  u32(header, typeBytes.length, 16);
+  u32(header, str.length, 20);
   return Buffer.concat([header, typeBytes, str]);
 }
 
@@ -127,6 +130,33 @@ describe('BTF: parsed with bounds, found in kernel images (#25)', function () {
     image.write('ARM\x64', 0x38, 'latin1');
     await assert.rejects(findBtf(image, 'Image'), /carries no BTF/);
     await assert.rejects(findBtf(Buffer.from('hello world, not a kernel'), 'notes.txt'), /notes\.txt is not a kernel image, a vmlinux or a BTF file/);
+  });
+
+  it("the BTF-only vmlinux is an ELF of the kernel's own machine, word size and byte order: a big-endian ppc64 BTF gets a big-endian ELF that readelf and bpftool read; an unknown arch or the other byte order is an error (#37)", async () => {
+    const kernelBtf = (blob: Buffer): KernelBtf => {
+      const btf = parseBtf(blob);
+      return {origin: 'made.btf', from: 'raw BTF', btf, blob, sha256: '', types: btf.types.length, given: true};
+    };
+    const vmlinux = (blob: Buffer, rpmArch: string, debArch = rpmArch): Buffer =>
+      btfFiles(kernelBtf(blob), {srcarch: 'x', debArch, rpmArch}).find((f) => f.path === 'vmlinux')!.data;
+    const cases: [string, string, Buffer, RegExp][] = [
+      ['ppc64', 'ppc64', smallBtf(undefined, false), /Data:\s+2's complement, big endian[\s\S]*Machine:\s+PowerPC64/],
+      ['s390x', 's390x', smallBtf(undefined, false), /Class:\s+ELF64[\s\S]*big endian[\s\S]*Machine:\s+IBM S\/390/],
+      ['ppc64le', 'ppc64el', smallBtf(), /Class:\s+ELF64[\s\S]*little endian[\s\S]*Machine:\s+PowerPC64/],
+      ['armv7hl', 'armhf', smallBtf(), /Class:\s+ELF32[\s\S]*little endian[\s\S]*Machine:\s+ARM/],
+      ['aarch64', 'arm64', smallBtf(), /Class:\s+ELF64[\s\S]*little endian[\s\S]*Machine:\s+AArch64/],
+    ];
+    for (const [rpmArch, debArch, blob, header] of cases) {
+      const file = join(s.dir, `vmlinux-${rpmArch}`);
+      writeFileSync(file, vmlinux(blob, rpmArch, debArch));
+      assert.match(mustRun('readelf', ['-h', file]), header, rpmArch);
+      // libbpf reads BTF of either byte order; the types are the same five in every one.
+      assert.deepEqual(bpftoolKinds(file), {int: 1, struct: 1, ptr: 1, typedef: 1, enum: 1}, rpmArch);
+      // khpkg's own reader finds the .BTF in it, byte for byte.
+      assert.deepEqual((await findBtf(readFileSync(file), file)).btf, blob, rpmArch);
+    }
+    assert.throws(() => vmlinux(smallBtf(), 'hexagon'), /^KhpkgError: architecture 'hexagon' is not one khpkg knows/);
+    assert.throws(() => vmlinux(smallBtf(), 'ppc64'), /^KhpkgError: made\.btf holds little-endian BTF, but the headers are ppc64's \(big-endian\)$/);
   });
 
   it('malformed BTF: one line naming the problem, for every way it can lie', () => {

@@ -1,25 +1,42 @@
 import assert from 'node:assert/strict';
 import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
-import {homedir} from 'node:os';
 import {join} from 'node:path';
 import {testSigningKey, TEST_KEY} from '../helpers/gpg.js';
 import {REAL} from '../helpers/kheaders.js';
-import {installedKernelRoot} from '../helpers/roots.js';
+import {installedKernelRoot, pacmanArgs, pacmanRoot} from '../helpers/roots.js';
 import {agentImage, exportImage} from '../helpers/image.js';
 import {buildJson, khpkg, mustRun, scratch, tool} from '../helpers/run.js';
-import {CLEAN_ENV, dist, MINBASE, needDebianRoot, release, releaseDir, TestRoot, VERSION, type Release} from '../helpers/debian-root.js';
+import {CLEAN_ENV, dist, MINBASE, needDebianRoot, release, releaseDir, TestRoot, VERSION} from '../helpers/debian-root.js';
 
 const REL = REAL.release;
 
 describe('khpkg shipped: the release tarball and khpkg’s own .deb and .rpm (#17)', function () {
   this.timeout(15 * 60_000);
 
-  it('npm run dist twice with SOURCE_DATE_EPOCH: identical tarball, deb and rpm', () => {
+  it('npm run dist twice with SOURCE_DATE_EPOCH: identical tarball, deb, rpm and pacman package', () => {
     const a = release();
     const b = dist(join(releaseDir(), 'b'));
-    for (const k of ['tar', 'deb', 'rpm'] as const) {
+    for (const k of ['tar', 'deb', 'rpm', 'pacman'] as const) {
       assert.equal(mustRun('sha256sum', [b[k]]).split(' ')[0], mustRun('sha256sum', [a[k]]).split(' ')[0], `${k} differs between two runs`);
     }
+  });
+
+  it('the pacman package: pacman -Qip reads it, pacman -U --root installs it (-Qkk clean), its khpkg runs, pacman -R takes every file away (#37)', () => {
+    const {pacman: pkg} = release();
+    assert.match(pkg, new RegExp(`/khpkg-${VERSION.replace(/\./g, '\\.')}-1-x86_64\\.pkg\\.tar\\.zst$`));
+    const info = mustRun('pacman', ['-Qip', pkg]);
+    assert.match(info, /^Name +: khpkg$/m);
+    assert.match(info, /^Depends On +: glibc>=2\.\d+ +gcc-libs$/m);
+    const root = join(releaseDir(), 'pacman-root');
+    pacmanRoot(root);
+    // The root has no Arch glibc or gcc-libs package to satisfy its depends: -dd, as for a package put into a sysroot.
+    mustRun('pacman', [...pacmanArgs(root), '--noconfirm', '-Udd', pkg]);
+    assert.match(mustRun('pacman', [...pacmanArgs(root), '-Qkk', 'khpkg']), /, 0 altered files/);
+    assert.match(mustRun(join(root, 'usr/lib/khpkg/khpkg'), ['--version']), new RegExp(`^khpkg/${VERSION.replace(/\./g, '\\.')} `));
+    assert.equal(existsSync(join(root, 'usr/share/zsh/site-functions/_khpkg')), true);
+    assert.equal(existsSync(join(root, 'usr/lib/khpkg/dist/release')), false, 'the release builder is not shipped');
+    mustRun('pacman', [...pacmanArgs(root), '--noconfirm', '-R', 'khpkg']);
+    assert.equal(existsSync(join(root, 'usr/lib/khpkg')), false);
   });
 
   it('the tarball keeps to the size budget the README gives (30 MiB)', () => {

@@ -6,6 +6,7 @@ import {gunzipSync} from 'node:zlib';
 import {testSigningKey, TEST_KEY} from '../helpers/gpg.js';
 import {BUILD_REAL, REAL} from '../helpers/kheaders.js';
 import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
+import {pacmanArgs, pacmanRoot} from '../helpers/roots.js';
 
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -55,7 +56,7 @@ function privateDnf(dir: string, repo: string, opts: {gpg?: string} = {}): (args
 function repoJson(
   args: string[],
   env: Record<string, string> = {},
-): {added: {filename: string}[]; removed: string[]; packages: {deb: number; rpm: number}; read: number} {
+): {added: {filename: string}[]; removed: string[]; packages: {deb: number; rpm: number; pacman: number}; read: number} {
   const r = khpkg(['repo', ...args, '--json'], {env});
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
@@ -78,7 +79,7 @@ describe('repo: one directory that apt and dnf both use', function () {
 
   it('an empty repository is a valid one: apt-get update and dnf makecache succeed, and no lock is published', () => {
     const empty = join(s.dir, 'empty');
-    assert.deepEqual(repoJson([empty]).packages, {deb: 0, rpm: 0});
+    assert.deepEqual(repoJson([empty]).packages, {deb: 0, rpm: 0, pacman: 0});
     for (const flat of [false, true]) {
       const dir = flat ? join(s.dir, 'empty-flat') : empty;
       if (flat) repoJson([dir, '--flat']);
@@ -99,7 +100,7 @@ describe('repo: one directory that apt and dnf both use', function () {
 
     it('indexes what dpkg-scanpackages and createrepo_c would, for the same files', () => {
       const r = repoJson([repo, pkgs.deb1, pkgs.rpm1]);
-      assert.deepEqual(r.packages, {deb: 1, rpm: 1});
+      assert.deepEqual(r.packages, {deb: 1, rpm: 1, pacman: 0});
       assert.equal(r.added.length, 2);
       // APT: the same paragraphs (digests, size, file name) as dpkg-scanpackages writes.
       const ours = readFileSync(join(repo, 'dists/stable/main/binary-amd64/Packages'), 'utf8');
@@ -157,12 +158,12 @@ describe('repo: one directory that apt and dnf both use', function () {
     it('adds a revision reading only the new files, and --keep 1 drops the old one from pool and indexes', () => {
       const r = repoJson([repo, pkgs.deb2, pkgs.rpm2]);
       assert.equal(r.read, 2, 'only the two new packages are read; the others come from the registry');
-      assert.deepEqual(r.packages, {deb: 2, rpm: 2});
+      assert.deepEqual(r.packages, {deb: 2, rpm: 2, pacman: 0});
       assert.match(readFileSync(join(repo, 'dists/stable/main/binary-amd64/Packages'), 'utf8'), /Version: 6\.12\.117-1\n[^]*Version: 6\.12\.117-2\n/);
       const again = repoJson([repo]);
       assert.equal(again.read, 0, 'nothing changed, nothing read');
       const kept = repoJson([repo, '--keep', '1']);
-      assert.deepEqual(kept.packages, {deb: 1, rpm: 1});
+      assert.deepEqual(kept.packages, {deb: 1, rpm: 1, pacman: 0});
       assert.equal(kept.removed.length, 2);
       for (const f of kept.removed) {
         assert.match(f, /-1[._]/);
@@ -182,7 +183,7 @@ describe('repo: one directory that apt and dnf both use', function () {
       assert.match(bad.stderr, /^khpkg: no package in .* matches 'linux-headers-9\.9\.9'\n$/);
       assert.deepEqual(readFileSync(join(repo, 'dists/stable/Release')), before);
       const r = repoJson([repo, '--remove', `linux-headers-${REAL.release}`]);
-      assert.deepEqual(r.packages, {deb: 0, rpm: 1});
+      assert.deepEqual(r.packages, {deb: 0, rpm: 1, pacman: 0});
       // No debs left: an empty APT index, still a repository apt accepts (see the empty-repository test).
       assert.equal(readFileSync(join(repo, 'dists/stable/main/binary-amd64/Packages'), 'utf8'), '');
       assert.equal(existsSync(join(repo, 'repodata/repomd.xml')), true);
@@ -195,7 +196,7 @@ describe('repo: one directory that apt and dnf both use', function () {
       const before = pool();
       const r = khpkg(['repo', repo, junk]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /^khpkg: junk\.deb is neither a \.deb nor an \.rpm\n$/);
+      assert.match(r.stderr, /^khpkg: junk\.deb is none of the packages a repository holds \(deb, rpm, pacman\)\n$/);
       assert.deepEqual(pool(), before);
     });
   });
@@ -278,5 +279,58 @@ describe('repo: one directory that apt and dnf both use', function () {
       assert.deepEqual(readFileSync(join(repo, 'dists/stable/InRelease')), before);
       assert.equal((readdirSync(join(repo, 'pool'), {recursive: true}) as string[]).filter((f) => f.endsWith('.rpm') || f.includes('.adding-')).length, 1);
     });
+  });
+});
+
+describe('repo: pacman sync databases beside the APT and DNF indexes (#37)', function () {
+  this.timeout(300_000);
+  const s = scratch();
+  after(() => s.cleanup());
+
+  it('khpkg.db and khpkg.files hold what repo-add writes for the same package; pacman -Sy, -Ss and -S install from them; signed, gpg verifies every database', () => {
+    const out = join(s.dir, 'out');
+    const built = JSON.parse(khpkg([...BUILD_REAL, '-f', 'pacman', '-o', out, '--json']).stdout) as {packages: {path: string; name: string}[]};
+    const pkg = built.packages[0]!;
+    assert.match(pkg.path, /-x86_64\.pkg\.tar\.zst$/, 'zstd, pacman’s own default');
+    const gpg = testSigningKey(join(s.dir, 'gnupg'));
+    const repo = join(s.dir, 'repo');
+    const r = repoJson([repo, pkg.path, '--sign-key', TEST_KEY], gpg);
+    assert.deepEqual(r.packages, {deb: 0, rpm: 0, pacman: 1});
+    const dir = join(repo, 'pacman/x86_64');
+    // repo-add (Debian's pacman-package-manager) on the very file, in a dir of its own.
+    const ref = join(s.dir, 'repo-add');
+    mkdirSync(ref);
+    mustRun('cp', [pkg.path, ref]);
+    mustRun('repo-add', ['-q', join(ref, 'khpkg.db.tar.gz'), join(ref, pkg.path.split('/').pop()!)]);
+    for (const db of ['db', 'files']) {
+      const [ours, theirs] = [join(s.dir, `ours-${db}`), join(s.dir, `theirs-${db}`)];
+      for (const [to, from] of [
+        [ours, join(dir, `khpkg.${db}`)],
+        [theirs, join(ref, `khpkg.${db}.tar.gz`)],
+      ] as const) {
+        mkdirSync(to);
+        mustRun('tar', ['-xzf', from, '-C', to]);
+      }
+      assert.equal(mustRun('diff', ['-r', theirs, ours]), '', `khpkg.${db} holds what repo-add writes`);
+      for (const f of [`khpkg.${db}`, `khpkg.${db}.tar.gz`]) mustRun('gpg', ['--verify', join(dir, `${f}.sig`), join(dir, f)], {env: gpg});
+    }
+    // A later update that reads only a new .deb takes the pacman package's file list from the registry: the .files database keeps it.
+    const deb = (JSON.parse(khpkg([...BUILD_REAL, '-f', 'deb', '-o', out, '--json']).stdout) as {packages: {path: string}[]}).packages[0]!.path;
+    const again = repoJson([repo, deb, '--sign-key', TEST_KEY], gpg);
+    assert.deepEqual([again.read, again.packages], [1, {deb: 1, rpm: 0, pacman: 1}], 'only the .deb is read');
+    const [later, theirs] = [join(s.dir, 'later-files'), join(s.dir, 'theirs-files')];
+    mkdirSync(later);
+    mustRun('tar', ['-xzf', join(dir, 'khpkg.files'), '-C', later]);
+    assert.equal(mustRun('diff', ['-r', theirs, later]), '', 'khpkg.files after an update that did not read the package');
+    // A pacman reading the repository as a file:// mirror.
+    const root = join(s.dir, 'root');
+    pacmanRoot(root);
+    writeFileSync(join(root, 'etc/pacman.conf'), `[options]\nArchitecture = auto\nSigLevel = Never\n[khpkg]\nServer = file://${repo}/pacman/$arch\n`);
+    const pacman = (args: string[]): string => mustRun('pacman', [...pacmanArgs(root), '--noconfirm', ...args]);
+    pacman(['-Sy']);
+    assert.match(pacman(['-Ss', 'linux-headers']), new RegExp(`^khpkg/${pkg.name.replace(/[.+]/g, '\\$&')} `, 'm'));
+    pacman(['-S', pkg.name]);
+    assert.match(pacman(['-Qkk', pkg.name]), /, 0 altered files/);
+    assert.ok(existsSync(join(root, `usr/lib/modules/${REAL.release}/build/include/linux/sched.h`)));
   });
 });

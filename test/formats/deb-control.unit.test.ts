@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type {PackageEntry} from '../../src/content/plan.js';
 import {controlParagraph, debIdentity, installedSizeKiB, md5sums, wrap} from '../../src/formats/deb/control.js';
-import {debHeadersMeta} from '../../src/content/headers-meta.js';
+import {debHeadersMeta} from '../../src/formats/deb/meta.js';
 import {assertGolden} from '../helpers/golden.js';
 
 const kernel = {release: '6.1.0-Test_WSL2', version: '6.1.42', srcarch: 'x86', debArch: 'amd64', rpmArch: 'x86_64', sha256: 'ab'.repeat(32)};

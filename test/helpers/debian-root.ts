@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import {existsSync, mkdirSync, readdirSync, readFileSync} from 'node:fs';
-import {homedir} from 'node:os';
 import {join} from 'node:path';
 import {mustRun, needInput, scratch, tool, type RunResult} from './run.js';
 import {CACHE} from './cache.js';
@@ -21,6 +20,7 @@ export interface Release {
   tar: string;
   deb: string;
   rpm: string;
+  pacman: string;
 }
 
 /**
@@ -34,7 +34,13 @@ export function dist(dir: string, arch = process.arch): Release {
     env: {SOURCE_DATE_EPOCH: '1700000000', KHPKG_ADDON_CACHE: addonCache(), KHPKG_DIST_PREBUILT: '1'},
   });
   const find = (re: RegExp): string => join(dir, readdirSync(dir).find((f) => re.test(f)) ?? assert.fail(`dist wrote no file like ${re} in ${dir}`));
-  return {dir, tar: find(/^khpkg-.*-linux-.*\.tar\.xz$/), deb: find(/^khpkg_.*\.deb$/), rpm: find(/^khpkg-.*\.rpm$/)};
+  return {
+    dir,
+    tar: find(/^khpkg-.*-linux-.*\.tar\.xz$/),
+    deb: find(/^khpkg_.*\.deb$/),
+    rpm: find(/^khpkg-.*\.rpm$/),
+    pacman: find(/^khpkg-.*\.pkg\.tar\.zst$/),
+  };
 }
 
 /** A copy of the minimal root with /proc and /dev bound, and a way to run things in it. */

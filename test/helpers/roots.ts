@@ -48,3 +48,28 @@ export function kheadersModuleXz(dir: string, release = REAL.release): string {
   }
   return `${ko}.xz`;
 }
+
+/**
+ * A root pacman can install into, as an Arch system has it: its local database, log and cache dirs,
+ * and a pacman.conf with Arch's own LocalFileSigLevel (a package file given to `pacman -U` need not be signed).
+ */
+export function pacmanRoot(root: string): void {
+  for (const d of ['var/lib/pacman/local', 'var/log', 'var/cache/pacman/pkg', 'etc']) mkdirSync(join(root, d), {recursive: true});
+  writeFileSync(join(root, 'etc/pacman.conf'), '[options]\nArchitecture = auto\nSigLevel = Required DatabaseOptional\nLocalFileSigLevel = Optional\n');
+}
+
+/** pacman's own arguments for `root` (pacmanRoot's layout). */
+export function pacmanArgs(root: string): string[] {
+  return [
+    '--root',
+    root,
+    '--dbpath',
+    join(root, 'var/lib/pacman'),
+    '--config',
+    join(root, 'etc/pacman.conf'),
+    '--logfile',
+    join(root, 'var/log/pacman.log'),
+    '--cachedir',
+    join(root, 'var/cache/pacman/pkg'),
+  ];
+}

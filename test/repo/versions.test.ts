@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {compareDebVersions, compareRpmVersions} from '../../src/formats/versions.js';
-import {tool} from '../helpers/run.js';
+import {comparePacmanVersions} from '../../src/formats/pacman/version.js';
+import {mustRun, tool} from '../helpers/run.js';
 
 describe('repo/versions: which revision is newest', () => {
   it('orders Debian versions as dpkg --compare-versions does', () => {
@@ -37,6 +38,40 @@ describe('repo/versions: which revision is newest', () => {
       .split(/\s+/)
       .map(Number);
     const ours = versions.flatMap((a) => versions.map((b) => compareRpmVersions(a, b)));
+    assert.deepEqual(ours, theirs);
+  });
+
+  it("agrees with pacman's vercmp (libalpm) on every pair of a mixed list, pkgrel and epoch included (#37)", () => {
+    const versions = [
+      '1',
+      '1.0',
+      '1.0a',
+      '1.0.0',
+      '01.0',
+      '1.0-1',
+      '1.0-2',
+      '1.0-10',
+      '1.0-1.1',
+      '1:0.1',
+      '1:0.1-1',
+      '0:1.0',
+      '6.12.117_2-1',
+      '1.0rc1',
+      '1.0_1',
+      'a',
+      '1.0+1',
+      '1..0',
+      '1.0..1',
+      '1.0~1',
+      ':1.0',
+      '1.0-',
+      '1.0-a',
+      'r1000.b481c3c',
+      '6.1.0_56_amd64-1',
+      '1.0-1-1',
+    ];
+    const ours = versions.flatMap((a) => versions.map((b) => comparePacmanVersions(a, b)));
+    const theirs = versions.flatMap((a) => versions.map((b) => Math.sign(Number(mustRun('vercmp', [a, b]).trim()))));
     assert.deepEqual(ours, theirs);
   });
 });

@@ -1,8 +1,10 @@
 import {createHash} from 'node:crypto';
+import {hostArchitecture} from '../../archive/arch.js';
 import {gzipSync} from 'node:zlib';
-import {Paragraph, parseParagraphs} from '../formats/deb/deb822.js';
-import type {RepoPackage} from '../registry/types.js';
-import {compareDebVersions} from '../formats/versions.js';
+import {Paragraph, parseParagraphs} from './deb822.js';
+import type {RepoPackage} from '../../registry/types.js';
+import type {IndexFile} from '../family.js';
+import {compareDebVersions} from '../versions.js';
 
 export interface AptOptions {
   /** `dists/<suite>/<component>/binary-<arch>/`, or everything at the top (`deb file:DIR ./`). */
@@ -15,23 +17,6 @@ export interface AptOptions {
   validUntil?: Date;
 }
 
-/** A file of an index, relative to the repository's top. */
-export interface IndexFile {
-  path: string;
-  data: Buffer;
-}
-
-const HOST_DEB_ARCH: Record<string, string> = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  ia32: 'i386',
-  arm: 'armhf',
-  ppc64: 'ppc64el',
-  s390x: 's390x',
-  riscv64: 'riscv64',
-  loong64: 'loong64',
-};
-
 /**
  * An APT repository's indexes for the .debs given: `Packages` and `Packages.gz` per architecture,
  * and the `Release` file that lists them with their sizes and digests (what InRelease signs).
@@ -40,7 +25,7 @@ export async function aptIndexes(debs: RepoPackage[], o: AptOptions): Promise<{i
   const base = o.flat ? '' : `dists/${o.suite}/`;
   const archs = [...new Set(debs.map((d) => d.arch))].sort();
   // An empty repository is still a valid one: an empty index for this machine's architecture.
-  if (archs.length === 0) archs.push(HOST_DEB_ARCH[process.arch] ?? 'all');
+  if (archs.length === 0) archs.push(hostArchitecture()?.deb ?? 'all');
   const indexes: IndexFile[] = [];
   // An `all` package belongs in every architecture's index; a flat repo has only one index.
   const groups = o.flat
@@ -76,12 +61,12 @@ export function packagesText(debs: RepoPackage[]): string {
   const sorted = [...debs].sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : compareDebVersions(a.version, b.version) || (a.arch < b.arch ? -1 : 1),
   );
-  return sorted.map((d) => d.deb!.stanza ?? packagesStanza(d)).join('');
+  return sorted.map((d) => d.index.stanza ?? packagesStanza(d)).join('');
 }
 
 /** A package's paragraph in Packages: its control file (Description last, as apt-ftparchive), where it is and its digests. */
 export function packagesStanza(d: RepoPackage): string {
-  const control = parseParagraphs(d.deb!.control)[0]!;
+  const control = parseParagraphs(d.index.control)[0]!;
   const p = new Paragraph();
   for (const name of control.names()) {
     if (name.toLowerCase() === 'description') continue;
@@ -89,8 +74,8 @@ export function packagesStanza(d: RepoPackage): string {
   }
   p.setParsed('Filename', d.filename)
     .setParsed('Size', String(d.size))
-    .setParsed('MD5sum', d.deb!.md5)
-    .setParsed('SHA1', d.deb!.sha1)
+    .setParsed('MD5sum', d.index.md5)
+    .setParsed('SHA1', d.index.sha1)
     .setParsed('SHA256', d.sha256);
   const description = control.get('Description');
   if (description !== undefined) p.setParsed('Description', description);

@@ -1,10 +1,10 @@
 import {createHash} from 'node:crypto';
 import {gzipSync} from 'node:zlib';
-import type {RepoPackage} from '../registry/types.js';
-import type {IndexFile} from './apt.js';
-import type {ParsedHeader} from '../formats/rpm/header.js';
-import type {RpmReader} from '../formats/rpm/read.js';
-import {SENSE, SIG, TAG} from '../formats/rpm/tags.js';
+import type {RepoPackage} from '../../registry/types.js';
+import type {IndexFile} from '../family.js';
+import type {ParsedHeader} from './header.js';
+import type {RpmReader} from './read.js';
+import {SENSE, SIG, TAG} from './tags.js';
 
 const NS = {
   common: 'http://linux.duke.edu/metadata/common',
@@ -27,7 +27,7 @@ export function rpmmdIndexes(rpms: RepoPackage[], filelists: Iterable<string>, r
     {
       type: 'primary',
       xml: Buffer.from(
-        `${head}<metadata xmlns="${NS.common}" xmlns:rpm="${NS.rpm}" packages="${n}">\n${rpms.map((p) => `${p.rpm!.primary}\n`).join('')}</metadata>\n`,
+        `${head}<metadata xmlns="${NS.common}" xmlns:rpm="${NS.rpm}" packages="${n}">\n${rpms.map((p) => `${p.index.primary}\n`).join('')}</metadata>\n`,
       ),
     },
     {
@@ -38,7 +38,10 @@ export function rpmmdIndexes(rpms: RepoPackage[], filelists: Iterable<string>, r
         Buffer.from('</filelists>\n'),
       ]),
     },
-    {type: 'other', xml: Buffer.from(`${head}<otherdata xmlns="${NS.other}" packages="${n}">\n${rpms.map((p) => `${p.rpm!.other}\n`).join('')}</otherdata>\n`)},
+    {
+      type: 'other',
+      xml: Buffer.from(`${head}<otherdata xmlns="${NS.other}" packages="${n}">\n${rpms.map((p) => `${p.index.other}\n`).join('')}</otherdata>\n`),
+    },
   ];
   const data: IndexFile[] = [];
   let repomd = `${head}<repomd xmlns="${NS.repo}" xmlns:rpm="${NS.rpm}">\n  <revision>${revision}</revision>\n`;
