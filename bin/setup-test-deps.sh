@@ -5,7 +5,7 @@
 # then `npm ci` (native modules build from source, against the local Node's headers) and the build.
 set -euo pipefail
 
-packages=(apt dpkg dpkg-dev lintian gpg gpg-agent dkms kmod flex bison bc libelf-dev libssl-dev rpm rpm2cpio cpio createrepo-c dnf dnf-plugins-core xz-utils zstd gzip bzip2 lz4 lzop pacman-package-manager makepkg libarchive-tools tar util-linux time clang llvm python3-bpfcc bpftrace bpftool pahole libbpf-dev binutils gcc g++ make python3 systemd debianutils debootstrap podman g++-aarch64-linux-gnu qemu-user-static)
+packages=(apt dpkg dpkg-dev lintian gpg gpg-agent dkms kmod flex bison bc libelf-dev libssl-dev rpm rpm2cpio cpio createrepo-c dnf dnf-plugins-core xz-utils zstd gzip bzip2 lz4 lzop pacman-package-manager makepkg libarchive-tools erofs-utils tar util-linux time clang llvm python3-bpfcc bpftrace bpftool pahole libbpf-dev binutils gcc g++ make python3 systemd debianutils debootstrap podman g++-aarch64-linux-gnu qemu-user-static)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -3,13 +3,15 @@ import {KhpkgError} from '../errors.js';
 /**
  * One CPU architecture in every vocabulary khpkg meets: the kernel's (`arch/<srcarch>`), Debian's,
  * RPM's (which pacman shares), Node's (`process.arch`, the machine khpkg runs on), the GNU triplet of
- * Debian's cross toolchain, OCI's image platform, and ELF's (machine number, word size, byte order),
+ * Debian's cross toolchain, OCI's image platform, systemd's, and ELF's (machine number, word size, byte order),
  * which a BTF-only vmlinux and every binary of a release must carry.
  */
 export interface Architecture {
   srcarch: string;
   deb: string;
   rpm: string;
+  /** systemd's (os-release's and extension-release's `ARCHITECTURE=`, `ConditionArchitecture=`). */
+  systemd: string;
   /** Where Node runs on it, the name process.arch gives it. */
   node?: string;
   /** Debian's cross toolchain prefix (`g++-aarch64-linux-gnu`). */
@@ -24,6 +26,7 @@ type Row = [
   srcarch: string,
   deb: string,
   rpm: string,
+  systemd: string,
   elfMachine: number,
   bits: 32 | 64,
   endian: 'le' | 'be',
@@ -32,43 +35,44 @@ type Row = [
 
 /** The one table: Debian's names as mkdebian's set_debarch gives them, RPM's as `make rpm-pkg` and Fedora use. */
 const ROWS: Row[] = [
-  ['x86', 'amd64', 'x86_64', 62, 64, 'le', ['x64', 'x86_64-linux-gnu', 'amd64']],
-  ['x86', 'i386', 'i686', 3, 32, 'le', ['ia32', 'i686-linux-gnu', '386']],
-  ['arm64', 'arm64', 'aarch64', 183, 64, 'le', ['arm64', 'aarch64-linux-gnu', 'arm64']],
-  ['arm64', 'arm64be', 'aarch64_be', 183, 64, 'be'],
-  ['arm', 'armhf', 'armv7hl', 40, 32, 'le', ['arm', 'arm-linux-gnueabihf', 'arm']],
-  ['arm', 'armel', 'armv5tel', 40, 32, 'le'],
-  ['arm', 'arm', 'armv5tl', 40, 32, 'le'],
-  ['riscv', 'riscv64', 'riscv64', 243, 64, 'le', ['riscv64', 'riscv64-linux-gnu', 'riscv64']],
-  ['riscv', 'riscv32', 'riscv32', 243, 32, 'le'],
-  ['powerpc', 'ppc64el', 'ppc64le', 21, 64, 'le', ['ppc64', 'powerpc64le-linux-gnu', 'ppc64le']],
-  ['powerpc', 'ppc64', 'ppc64', 21, 64, 'be'],
-  ['powerpc', 'powerpc', 'ppc', 20, 32, 'be'],
-  ['s390', 's390x', 's390x', 22, 64, 'be', ['s390x', 's390x-linux-gnu', 's390x']],
-  ['s390', 's390', 's390', 22, 32, 'be'],
-  ['loongarch', 'loong64', 'loongarch64', 258, 64, 'le', ['loong64', 'loongarch64-linux-gnu', 'loong64']],
-  ['mips', 'mips64el', 'mips64el', 8, 64, 'le', ['mips64el', 'mips64el-linux-gnuabi64', 'mips64le']],
-  ['mips', 'mips64', 'mips64', 8, 64, 'be'],
-  ['mips', 'mips64r6el', 'mips64r6el', 8, 64, 'le'],
-  ['mips', 'mips64r6', 'mips64r6', 8, 64, 'be'],
-  ['mips', 'mipsel', 'mipsel', 8, 32, 'le', ['mipsel', 'mipsel-linux-gnu']],
-  ['mips', 'mips', 'mips', 8, 32, 'be', ['mips', 'mips-linux-gnu']],
-  ['mips', 'mipsr6el', 'mipsr6el', 8, 32, 'le'],
-  ['mips', 'mipsr6', 'mipsr6', 8, 32, 'be'],
-  ['sparc', 'sparc64', 'sparc64', 43, 64, 'be'],
-  ['sparc', 'sparc', 'sparc', 2, 32, 'be'],
-  ['parisc', 'hppa', 'hppa', 15, 32, 'be'],
-  ['parisc', 'hppa', 'hppa64', 15, 64, 'be'],
-  ['alpha', 'alpha', 'alpha', 0x9026, 64, 'le'],
-  ['m68k', 'm68k', 'm68k', 4, 32, 'be'],
-  ['sh', 'sh4', 'sh4', 42, 32, 'le'],
-  ['ia64', 'ia64', 'ia64', 50, 64, 'le'],
+  ['x86', 'amd64', 'x86_64', 'x86-64', 62, 64, 'le', ['x64', 'x86_64-linux-gnu', 'amd64']],
+  ['x86', 'i386', 'i686', 'x86', 3, 32, 'le', ['ia32', 'i686-linux-gnu', '386']],
+  ['arm64', 'arm64', 'aarch64', 'arm64', 183, 64, 'le', ['arm64', 'aarch64-linux-gnu', 'arm64']],
+  ['arm64', 'arm64be', 'aarch64_be', 'arm64-be', 183, 64, 'be'],
+  ['arm', 'armhf', 'armv7hl', 'arm', 40, 32, 'le', ['arm', 'arm-linux-gnueabihf', 'arm']],
+  ['arm', 'armel', 'armv5tel', 'arm', 40, 32, 'le'],
+  ['arm', 'arm', 'armv5tl', 'arm', 40, 32, 'le'],
+  ['riscv', 'riscv64', 'riscv64', 'riscv64', 243, 64, 'le', ['riscv64', 'riscv64-linux-gnu', 'riscv64']],
+  ['riscv', 'riscv32', 'riscv32', 'riscv32', 243, 32, 'le'],
+  ['powerpc', 'ppc64el', 'ppc64le', 'ppc64-le', 21, 64, 'le', ['ppc64', 'powerpc64le-linux-gnu', 'ppc64le']],
+  ['powerpc', 'ppc64', 'ppc64', 'ppc64', 21, 64, 'be'],
+  ['powerpc', 'powerpc', 'ppc', 'ppc', 20, 32, 'be'],
+  ['s390', 's390x', 's390x', 's390x', 22, 64, 'be', ['s390x', 's390x-linux-gnu', 's390x']],
+  ['s390', 's390', 's390', 's390', 22, 32, 'be'],
+  ['loongarch', 'loong64', 'loongarch64', 'loongarch64', 258, 64, 'le', ['loong64', 'loongarch64-linux-gnu', 'loong64']],
+  ['mips', 'mips64el', 'mips64el', 'mips64-le', 8, 64, 'le', ['mips64el', 'mips64el-linux-gnuabi64', 'mips64le']],
+  ['mips', 'mips64', 'mips64', 'mips64', 8, 64, 'be'],
+  ['mips', 'mips64r6el', 'mips64r6el', 'mips64-le', 8, 64, 'le'],
+  ['mips', 'mips64r6', 'mips64r6', 'mips64', 8, 64, 'be'],
+  ['mips', 'mipsel', 'mipsel', 'mips-le', 8, 32, 'le', ['mipsel', 'mipsel-linux-gnu']],
+  ['mips', 'mips', 'mips', 'mips', 8, 32, 'be', ['mips', 'mips-linux-gnu']],
+  ['mips', 'mipsr6el', 'mipsr6el', 'mips-le', 8, 32, 'le'],
+  ['mips', 'mipsr6', 'mipsr6', 'mips', 8, 32, 'be'],
+  ['sparc', 'sparc64', 'sparc64', 'sparc64', 43, 64, 'be'],
+  ['sparc', 'sparc', 'sparc', 'sparc', 2, 32, 'be'],
+  ['parisc', 'hppa', 'hppa', 'parisc', 15, 32, 'be'],
+  ['parisc', 'hppa', 'hppa64', 'parisc64', 15, 64, 'be'],
+  ['alpha', 'alpha', 'alpha', 'alpha', 0x9026, 64, 'le'],
+  ['m68k', 'm68k', 'm68k', 'm68k', 4, 32, 'be'],
+  ['sh', 'sh4', 'sh4', 'sh', 42, 32, 'le'],
+  ['ia64', 'ia64', 'ia64', 'ia64', 50, 64, 'le'],
 ];
 
-export const ARCHITECTURES: readonly Architecture[] = ROWS.map(([srcarch, deb, rpm, elfMachine, bits, endian, node]) => ({
+export const ARCHITECTURES: readonly Architecture[] = ROWS.map(([srcarch, deb, rpm, systemd, elfMachine, bits, endian, node]) => ({
   srcarch,
   deb,
   rpm,
+  systemd,
   elfMachine,
   bits,
   littleEndian: endian === 'le',

@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core';
 import {KhpkgCommand, kbuildFlags, kbuildFrom, limitFlags, limitsFrom, recordingRoot, recordRootFlags, sourceArg, waitFlag} from '../cli/base.js';
 import {describeRepo, publish, repoFlags, repoOptionsFrom} from '../cli/repo.js';
 import {kernelFlag} from '../cli/source.js';
-import {readConfigFile} from '../cli/files.js';
+import {readConfigFile, readTextFile} from '../cli/files.js';
+import {parseOsRelease, readHostRelease} from '../content/os-release.js';
 import {COMPRESSIONS, type Compression} from '../formats/compression.js';
 import {FORMAT_TABLE, FORMATS, type Format} from '../formats/table.js';
 import {defaultMaintainer, recordArtifacts, type BuildOptions} from '../pipeline/build.js';
@@ -50,6 +51,7 @@ export default class Build extends KhpkgCommand {
       description: `compression of the package payload (default: each format its own: ${FORMATS.map((f) => `${FORMAT_TABLE[f].defaultCompression} for ${f}`).join(', ')})`,
     }),
     config: Flags.string({char: 'c', description: '.config or config.gz to add (default for the running kernel: /proc/config.gz)'}),
+    'os-release': Flags.string({description: "-f sysext: the os-release of the hosts it is for (default: --root's, else this machine's)"}),
     jobs: Flags.integer({char: 'j', min: 1, description: 'kernels built at once from kernel packages (default: the cores)'}),
   };
 
@@ -68,6 +70,8 @@ export default class Build extends KhpkgCommand {
       config,
       limits,
       kbuild: kbuildFrom(flags, flags.root ?? '/'),
+      host: () =>
+        flags['os-release'] === undefined ? readHostRelease(flags.root ?? '/') : parseOsRelease(readTextFile(flags['os-release']), flags['os-release']),
     };
     const {results, kernels} = await buildSources(argv as string[], flags, options);
     const unrecorded = results.filter((r) => r.ok && root !== undefined && !recordArtifacts(root, r.packages, r.release, r.sha256)).length;

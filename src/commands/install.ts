@@ -63,7 +63,8 @@ export default class Install extends KhpkgCommand {
       onProgress: progress.onProgress,
       kbuild,
     };
-    const via = chooseVia(flags.via as ViaChoice, root);
+    const {via, why} = chooseVia(flags.via as ViaChoice, root);
+    if (why && !flags.json && !flags.quiet) this.log(`note: ${why}`);
     const layout = flags.layout as Layout;
     // An installed kernel gets a module-build tree by itself where its series has a source (--kbuild none: never).
     const best = via === 'khpkg' && flags.kernel !== undefined && flags.kbuild === undefined;

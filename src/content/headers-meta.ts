@@ -1,4 +1,5 @@
 import type {KernelIdentity} from '../archive/info.js';
+import type {HostRelease} from './os-release.js';
 import {renderTemplate} from './templates.js';
 
 /** What the user may set about a headers package (`build --revision/--version/--maintainer`). */
@@ -7,6 +8,8 @@ export interface HeadersPackageOptions {
   /** Overrides the upstream part of the version. */
   version?: string;
   maintainer: string;
+  /** The host a system extension is built for (its os-release: `build --os-release`, the root's), read only by a family that needs it. */
+  host?: () => HostRelease;
 }
 
 /** The summary line and the paragraphs (blank-line separated) of a description template. */

@@ -37,4 +37,6 @@ export interface PackageMeta {
   /** deb's /usr/share/doc files: the copyright file and the changelog entry's lines. */
   copyright?: string;
   changes?: string;
+  /** A system extension's `extension-release` fields: the hosts it merges on, and its architecture in systemd's names. */
+  extension?: {id: string; sysextLevel?: string; versionId?: string; architecture: string};
 }

@@ -51,6 +51,8 @@ export interface PackageManager {
   tool: string;
   /** Whether a root has this manager's database (`auto` chooses by it). */
   present(root: string): boolean;
+  /** Why a root can take headers through this manager only (a read-only /usr): then khpkg's own installer and `auto` use it, saying so. */
+  onlyWayIn?(root: string): string | undefined;
   /** `--via` refuses a root without one (dpkg cannot make its own; rpm and pacman make theirs on first use). */
   needsDatabase: boolean;
   /** Where a root keeps its database, as said to a person. */

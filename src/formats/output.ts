@@ -144,6 +144,17 @@ export class DeferredSection {
     }
   }
 
+  /** `length` bytes of the (ended) section from `at`: a format that lays its payload out itself reads it back piece by piece. */
+  async read(at: number, length: number): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(length);
+    for (let got = 0; got < length;) {
+      const {bytesRead} = await this.fh.read(out, got, length - got, at + got);
+      if (bytesRead === 0) throw new Error('the package temp file ended early');
+      got += bytesRead;
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     this.section.destroy();
     await this.fh.close().catch(() => undefined);

@@ -4,13 +4,14 @@ import {debRow} from './deb/row.js';
 import type {FormatRow} from './family.js';
 import {pacmanRow} from './pacman/row.js';
 import {rpmRow} from './rpm/row.js';
+import {sysextRow} from './sysext/row.js';
 
 /**
  * The package families khpkg writes, reads and installs through, one row each, each row in its own
  * folder beside its writer and reader (deb/row.ts, rpm/row.ts, pacman/row.ts). Nothing outside
  * `formats/` decides a layout, a tool or an index kind by a family's name: it asks its row.
  */
-const ROWS = {deb: debRow, rpm: rpmRow, pacman: pacmanRow} as const;
+const ROWS = {deb: debRow, rpm: rpmRow, pacman: pacmanRow, sysext: sysextRow} as const;
 
 /** A family's name (`--format`, the registry's records): the table's keys. */
 export type Format = keyof typeof ROWS;

@@ -14,6 +14,7 @@ import type {InstallOptions, InstallResult} from './install.js';
 import {lockRoot} from '../registry/lock.js';
 import {FORMAT_TABLE, rowForManager, type Format, type Manager, type Via} from '../formats/table.js';
 import {recover} from './recover.js';
+import {readHostRelease} from '../content/os-release.js';
 
 export type {Via};
 export type ViaChoice = Via | 'auto';
@@ -21,11 +22,18 @@ export type ViaChoice = Via | 'auto';
 /**
  * `auto`: a package manager whose database the root has and whose tool is on PATH (dpkg on Debian,
  * rpm on Fedora, pacman on Arch; the table's order), and khpkg's own installer anywhere else (Android, embedded).
+ * A root that takes headers one way only (a read-only /usr: a system extension) gets that way for
+ * `auto` and for khpkg's own installer alike, with the reason; a manager named is used as named.
  */
-export function chooseVia(choice: ViaChoice, root: string): Via {
-  if (choice !== 'auto') return choice;
+export function chooseVia(choice: ViaChoice, root: string): {via: Via; why?: string} {
+  if (choice !== 'auto' && choice !== 'khpkg') return {via: choice};
+  for (const row of Object.values(FORMAT_TABLE)) {
+    const why = row.manager.onlyWayIn?.(root);
+    if (why) return {via: row.manager.via as Via, why};
+  }
+  if (choice === 'khpkg') return {via: 'khpkg'};
   const row = Object.values(FORMAT_TABLE).find((r) => r.manager.present(root) && onPath(r.manager.tool));
-  return (row?.manager.via as Via | undefined) ?? 'khpkg';
+  return {via: (row?.manager.via as Via | undefined) ?? 'khpkg'};
 }
 
 function onPath(cmd: string): boolean {
@@ -54,7 +62,9 @@ export async function installVia(source: ArchiveSource, opts: BridgeOptions): Pr
       outDir: work,
       revision: '1',
       maintainer: defaultMaintainer(),
-      compression: 'gzip',
+      // gzip: what every dpkg and rpm reads; a family that compresses nothing (an erofs image) stays so.
+      compression: row.defaultCompression === 'none' ? 'none' : 'gzip',
+      host: () => readHostRelease(root),
       config: opts.config,
       limits: opts.limits,
       onProgress: opts.onProgress,

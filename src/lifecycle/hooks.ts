@@ -186,7 +186,8 @@ const HOOK_TEXT: Record<HookName, {template: string; vars: Record<string, string
     template: 'hooks/khpkg.service',
     vars: {
       ACTION: 'boot',
-      ORDER: 'Before=dkms.service',
+      // After the host's own extensions are merged (immutable hosts), so the headers' joins them; before DKMS.
+      ORDER: 'After=systemd-sysext.service\nBefore=dkms.service',
       WHAT: "the running kernel's headers at boot when they are missing or stale, a module-build tree where a kernel source allows, before DKMS",
     },
   },

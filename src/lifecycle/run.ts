@@ -1,13 +1,15 @@
 import {existsSync, rmSync, writeFileSync} from 'node:fs';
 import type {Limits} from '../archive/limits.js';
-import {checkedInRoot, ensureDirInRoot} from '../root/paths.js';
+import {checkedInRoot, ensureDirInRoot, inRoot} from '../root/paths.js';
 import {KhpkgError} from '../errors.js';
 import {installHeaders, type InstallOptions, type InstallResult} from '../install/install.js';
 import {removeHeaders} from '../install/remove.js';
+import {chooseVia, installVia} from '../install/bridge.js';
+import {pruneCandidates} from '../install/prune.js';
 import {quickCheck} from '../install/verify.js';
 import {howToGiveSource, seriesOf} from '../kbuild/discover.js';
 import {Registry} from '../registry/registry.js';
-import {rowForManager} from '../formats/table.js';
+import {rowForManager, type Manager} from '../formats/table.js';
 import {openInstalledKernel, openSource, type ArchiveSource} from '../source/index.js';
 import {runningRelease} from '../source/kernel.js';
 import {dkmsInstalled, restoreBuildLink, tryDkms} from './dkms.js';
@@ -63,6 +65,9 @@ export async function runKernelHook(
       repair: true,
     };
     const open = (): Promise<ArchiveSource> => (boot ? openSource(undefined, opts.limits) : openInstalledKernel(root, rel, opts.limits));
+    // A root that takes headers one way only (a read-only /usr: system extensions) is kept current that way.
+    const only = boot && action === 'boot' ? chooseVia('khpkg', root) : undefined;
+    if (only && only.via !== 'khpkg') return await bootThrough(only.via, rel, root, install, open);
     if (action === 'postinst-after-dkms' || action === 'boot-after-dkms') {
       // Only what the first phase left for after DKMS: a kernel it dealt with (or failed, and said so) is not spoken of twice.
       if (!/^[A-Za-z0-9._+~-]+$/.test(rel) || !takePending(root, rel)) return {action, release: rel, ok: true, said: ''};
@@ -93,6 +98,32 @@ export async function runKernelHook(
     const deferred = e instanceof KhpkgError && e.code === 'deferred';
     return {action, release, ok: deferred, said: e instanceof Error ? e.message.split('\n')[0]! : String(e)};
   }
+}
+
+/**
+ * The boot unit where the headers go through a package manager only (an immutable /usr and its
+ * system extensions): after an OS update the old kernel's extension no longer matches the host, so
+ * the running kernel's is made from its own kheaders and the extensions of kernels gone with the old
+ * /usr are removed; a current, merged set is only read. Offline, like the rest of the boot unit.
+ */
+async function bootThrough(
+  via: Manager,
+  rel: string,
+  root: string,
+  install: Omit<InstallOptions, 'kbuild'>,
+  open: () => Promise<ArchiveSource>,
+): Promise<HookOutcome> {
+  const gone = pruneCandidates(root).candidates.filter((r) => r !== rel && installedSet(root, r)?.via === via);
+  for (const r of gone) await removeHeaders(root, r, install.waitSeconds);
+  const pruned = gone.length > 0 ? `; removed the headers of ${gone.join(', ')}, whose kernel is gone` : '';
+  const source = await open();
+  const set = installedSet(root, rel);
+  if (set?.via === via && set.sourceSha256 === source.sha256 && existsSync(inRoot(root, set.path)))
+    return {action: 'boot', release: rel, ok: true, tier: set.tier ?? 'headers', said: `headers for ${rel} are installed already (through ${via})${pruned}`};
+  // A set of this kernel that no longer merges (the host's os-release changed) or is stale is made again.
+  const {layout: _, ...rest} = install;
+  const r = await installVia(source, {...rest, via, force: set !== undefined});
+  return {...outcome('boot', r), said: `${said(r)} through ${via}${pruned}`};
 }
 
 function outcome(action: HookAction, r: InstallResult): HookOutcome {

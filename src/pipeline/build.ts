@@ -18,6 +18,7 @@ import {checkExpectedRelease, configFor, type ArchiveSource} from '../source/ind
 import {buildKbuildKit, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
 import {btfFiles, btfRecord, readKernelBtf, settleBtf, type BtfRecord, type KernelBtf} from '../source/btf.js';
 import {HeldEntries} from './held.js';
+import type {HostRelease} from '../content/os-release.js';
 
 export interface BuildOptions {
   formats: Format[];
@@ -33,6 +34,8 @@ export interface BuildOptions {
   onProgress?: Progress;
   /** Make a module-build tree (`--kbuild`). */
   kbuild?: KbuildInputs;
+  /** The host a system extension is for (HeadersPackageOptions.host). */
+  host?: () => HostRelease;
 }
 
 function outDirError(dir: string, e: NodeJS.ErrnoException): KhpkgError {

@@ -60,7 +60,8 @@ async function treeOf(items: AsyncIterable<PayloadItem>, archiveSha256: string):
     if (rel === HEADERS_ONLY_BUILD || rel.startsWith(`${HEADERS_ONLY_BUILD}/`)) continue;
     if (rel === 'include/linux/version.h' && e.type === 'symlink' && e.linkTarget === '../generated/uapi/linux/version.h') continue;
     if (rel === '') {
-      if (rootSeen) continue;
+      // The tree's own dir; a `build` link to it (an extension's /usr/lib/modules/<rel>/build, read before /usr/src) is not the tree.
+      if (rootSeen || e.type !== 'dir') continue;
       rootSeen = true;
     }
     parts.push(tarHeader({path: rel, type: e.type, mode: e.mode, mtime: e.mtime, size: data?.length ?? 0, linkTarget: e.linkTarget}));

@@ -3,7 +3,7 @@ import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFil
 import {join} from 'node:path';
 import {testSigningKey, TEST_KEY} from '../helpers/gpg.js';
 import {REAL} from '../helpers/kheaders.js';
-import {installedKernelRoot, pacmanArgs, pacmanRoot} from '../helpers/roots.js';
+import {immutableRoot, installedKernelRoot, pacmanArgs, pacmanRoot} from '../helpers/roots.js';
 import {agentImage, exportImage} from '../helpers/image.js';
 import {buildJson, khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 import {CLEAN_ENV, dist, MINBASE, needDebianRoot, release, releaseDir, TestRoot, VERSION} from '../helpers/debian-root.js';
@@ -13,10 +13,10 @@ const REL = REAL.release;
 describe('khpkg shipped: the release tarball and khpkg’s own .deb and .rpm (#17)', function () {
   this.timeout(15 * 60_000);
 
-  it('npm run dist twice with SOURCE_DATE_EPOCH: identical tarball, deb, rpm and pacman package', () => {
+  it('npm run dist twice with SOURCE_DATE_EPOCH: identical tarball, deb, rpm, pacman package and system extension', () => {
     const a = release();
     const b = dist(join(releaseDir(), 'b'));
-    for (const k of ['tar', 'deb', 'rpm', 'pacman'] as const) {
+    for (const k of ['tar', 'deb', 'rpm', 'pacman', 'sysext'] as const) {
       assert.equal(mustRun('sha256sum', [b[k]]).split(' ')[0], mustRun('sha256sum', [a[k]]).split(' ')[0], `${k} differs between two runs`);
     }
   });
@@ -37,6 +37,32 @@ describe('khpkg shipped: the release tarball and khpkg’s own .deb and .rpm (#1
     assert.equal(existsSync(join(root, 'usr/lib/khpkg/dist/release')), false, 'the release builder is not shipped');
     mustRun('pacman', [...pacmanArgs(root), '--noconfirm', '-R', 'khpkg']);
     assert.equal(existsSync(join(root, 'usr/lib/khpkg')), false);
+  });
+
+  it('khpkg.raw: fsck.erofs accepts it; on a Flatcar root systemd-sysext merges it (ID=_any), and the merged khpkg installs headers as an extension of their own (#36)', () => {
+    const {sysext: img} = release();
+    mustRun('fsck.erofs', [img]);
+    const root = join(releaseDir(), 'flatcar-root');
+    const ns = immutableRoot(root);
+    try {
+      mkdirSync(join(root, 'var/lib/extensions'), {recursive: true});
+      copyFileSync(img, join(root, 'var/lib/extensions/khpkg.raw'));
+      const inNs = (cmd: string, args: string[]) => mustRun(ns.wrap[0]!, [...ns.wrap.slice(1), cmd, ...args]);
+      inNs('systemd-sysext', [`--root=${root}`, 'refresh']);
+      assert.match(inNs(join(root, 'usr/bin/khpkg'), ['--version']), new RegExp(`^khpkg/${VERSION.replace(/\./g, '\\.')} `));
+      const out = inNs(join(root, 'usr/bin/khpkg'), ['install', REAL.archive, '--root', root]);
+      assert.match(out, /through sysext$/m);
+      assert.deepEqual(
+        readFileSync(ns.view(join(root, 'usr/.systemd-sysext/extensions')), 'utf8')
+          .trim()
+          .split('\n')
+          .sort(),
+        ['khpkg', `linux-headers-${REL}`],
+      );
+      assert.equal(existsSync(join(root, 'usr/bin/khpkg')), false, 'nothing of khpkg in the real /usr');
+    } finally {
+      ns.close();
+    }
   });
 
   it('the tarball keeps to the size budget the README gives (30 MiB)', () => {

@@ -7,6 +7,7 @@ import {testSigningKey, TEST_KEY} from '../helpers/gpg.js';
 import {BUILD_REAL, REAL} from '../helpers/kheaders.js';
 import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
 import {pacmanArgs, pacmanRoot} from '../helpers/roots.js';
+import {FORMATS} from '../../src/formats/table.js';
 
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -56,7 +57,7 @@ function privateDnf(dir: string, repo: string, opts: {gpg?: string} = {}): (args
 function repoJson(
   args: string[],
   env: Record<string, string> = {},
-): {added: {filename: string}[]; removed: string[]; packages: {deb: number; rpm: number; pacman: number}; read: number} {
+): {added: {filename: string}[]; removed: string[]; packages: {deb: number; rpm: number; pacman: number; sysext: number}; read: number} {
   const r = khpkg(['repo', ...args, '--json'], {env});
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
@@ -79,7 +80,7 @@ describe('repo: one directory that apt and dnf both use', function () {
 
   it('an empty repository is a valid one: apt-get update and dnf makecache succeed, and no lock is published', () => {
     const empty = join(s.dir, 'empty');
-    assert.deepEqual(repoJson([empty]).packages, {deb: 0, rpm: 0, pacman: 0});
+    assert.deepEqual(repoJson([empty]).packages, {deb: 0, rpm: 0, pacman: 0, sysext: 0});
     for (const flat of [false, true]) {
       const dir = flat ? join(s.dir, 'empty-flat') : empty;
       if (flat) repoJson([dir, '--flat']);
@@ -100,7 +101,7 @@ describe('repo: one directory that apt and dnf both use', function () {
 
     it('indexes what dpkg-scanpackages and createrepo_c would, for the same files', () => {
       const r = repoJson([repo, pkgs.deb1, pkgs.rpm1]);
-      assert.deepEqual(r.packages, {deb: 1, rpm: 1, pacman: 0});
+      assert.deepEqual(r.packages, {deb: 1, rpm: 1, pacman: 0, sysext: 0});
       assert.equal(r.added.length, 2);
       // APT: the same paragraphs (digests, size, file name) as dpkg-scanpackages writes.
       const ours = readFileSync(join(repo, 'dists/stable/main/binary-amd64/Packages'), 'utf8');
@@ -158,12 +159,12 @@ describe('repo: one directory that apt and dnf both use', function () {
     it('adds a revision reading only the new files, and --keep 1 drops the old one from pool and indexes', () => {
       const r = repoJson([repo, pkgs.deb2, pkgs.rpm2]);
       assert.equal(r.read, 2, 'only the two new packages are read; the others come from the registry');
-      assert.deepEqual(r.packages, {deb: 2, rpm: 2, pacman: 0});
+      assert.deepEqual(r.packages, {deb: 2, rpm: 2, pacman: 0, sysext: 0});
       assert.match(readFileSync(join(repo, 'dists/stable/main/binary-amd64/Packages'), 'utf8'), /Version: 6\.12\.117-1\n[^]*Version: 6\.12\.117-2\n/);
       const again = repoJson([repo]);
       assert.equal(again.read, 0, 'nothing changed, nothing read');
       const kept = repoJson([repo, '--keep', '1']);
-      assert.deepEqual(kept.packages, {deb: 1, rpm: 1, pacman: 0});
+      assert.deepEqual(kept.packages, {deb: 1, rpm: 1, pacman: 0, sysext: 0});
       assert.equal(kept.removed.length, 2);
       for (const f of kept.removed) {
         assert.match(f, /-1[._]/);
@@ -183,7 +184,7 @@ describe('repo: one directory that apt and dnf both use', function () {
       assert.match(bad.stderr, /^khpkg: no package in .* matches 'linux-headers-9\.9\.9'\n$/);
       assert.deepEqual(readFileSync(join(repo, 'dists/stable/Release')), before);
       const r = repoJson([repo, '--remove', `linux-headers-${REAL.release}`]);
-      assert.deepEqual(r.packages, {deb: 0, rpm: 1, pacman: 0});
+      assert.deepEqual(r.packages, {deb: 0, rpm: 1, pacman: 0, sysext: 0});
       // No debs left: an empty APT index, still a repository apt accepts (see the empty-repository test).
       assert.equal(readFileSync(join(repo, 'dists/stable/main/binary-amd64/Packages'), 'utf8'), '');
       assert.equal(existsSync(join(repo, 'repodata/repomd.xml')), true);
@@ -196,7 +197,7 @@ describe('repo: one directory that apt and dnf both use', function () {
       const before = pool();
       const r = khpkg(['repo', repo, junk]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /^khpkg: junk\.deb is none of the packages a repository holds \(deb, rpm, pacman\)\n$/);
+      assert.equal(r.stderr, `khpkg: junk.deb is none of the packages a repository holds (${FORMATS.join(', ')})\n`);
       assert.deepEqual(pool(), before);
     });
   });
@@ -295,7 +296,7 @@ describe('repo: pacman sync databases beside the APT and DNF indexes (#37)', fun
     const gpg = testSigningKey(join(s.dir, 'gnupg'));
     const repo = join(s.dir, 'repo');
     const r = repoJson([repo, pkg.path, '--sign-key', TEST_KEY], gpg);
-    assert.deepEqual(r.packages, {deb: 0, rpm: 0, pacman: 1});
+    assert.deepEqual(r.packages, {deb: 0, rpm: 0, pacman: 1, sysext: 0});
     const dir = join(repo, 'pacman/x86_64');
     // repo-add (Debian's pacman-package-manager) on the very file, in a dir of its own.
     const ref = join(s.dir, 'repo-add');
@@ -317,7 +318,7 @@ describe('repo: pacman sync databases beside the APT and DNF indexes (#37)', fun
     // A later update that reads only a new .deb takes the pacman package's file list from the registry: the .files database keeps it.
     const deb = (JSON.parse(khpkg([...BUILD_REAL, '-f', 'deb', '-o', out, '--json']).stdout) as {packages: {path: string}[]}).packages[0]!.path;
     const again = repoJson([repo, deb, '--sign-key', TEST_KEY], gpg);
-    assert.deepEqual([again.read, again.packages], [1, {deb: 1, rpm: 0, pacman: 1}], 'only the .deb is read');
+    assert.deepEqual([again.read, again.packages], [1, {deb: 1, rpm: 0, pacman: 1, sysext: 0}], 'only the .deb is read');
     const [later, theirs] = [join(s.dir, 'later-files'), join(s.dir, 'theirs-files')];
     mkdirSync(later);
     mustRun('tar', ['-xzf', join(dir, 'khpkg.files'), '-C', later]);
@@ -332,5 +333,29 @@ describe('repo: pacman sync databases beside the APT and DNF indexes (#37)', fun
     pacman(['-S', pkg.name]);
     assert.match(pacman(['-Qkk', pkg.name]), /, 0 altered files/);
     assert.ok(existsSync(join(root, `usr/lib/modules/${REAL.release}/build/include/linux/sched.h`)));
+  });
+});
+
+describe('repo: system extensions with the SHA256SUMS systemd-sysupdate reads (#36)', function () {
+  this.timeout(300_000);
+  const s = scratch();
+  after(() => s.cleanup());
+
+  it('sysext/<name>.raw beside SHA256SUMS that sha256sum -c accepts; signed, gpg verifies SHA256SUMS.gpg; unsigned again, the signature goes', () => {
+    const os = join(s.dir, 'os-release');
+    writeFileSync(os, 'ID=flatcar\nSYSEXT_LEVEL=1.0\n');
+    const [img] = JSON.parse(khpkg([...BUILD_REAL, '-f', 'sysext', '--os-release', os, '-o', join(s.dir, 'out'), '--json']).stdout).packages as {
+      path: string;
+    }[];
+    const gpg = testSigningKey(join(s.dir, 'gnupg'));
+    const repo = join(s.dir, 'repo');
+    const r = repoJson([repo, img!.path, '--sign-key', TEST_KEY], gpg);
+    assert.deepEqual(r.packages, {deb: 0, rpm: 0, pacman: 0, sysext: 1});
+    const dir = join(repo, 'sysext');
+    assert.deepEqual(readdirSync(dir).sort(), ['SHA256SUMS', 'SHA256SUMS.gpg', `linux-headers-${REAL.release}.raw`]);
+    assert.match(mustRun('sha256sum', ['-c', 'SHA256SUMS'], {cwd: dir}), new RegExp(`^linux-headers-${REAL.release.replace(/[.+]/g, '\\$&')}\\.raw: OK$`, 'm'));
+    mustRun('gpg', ['--verify', join(dir, 'SHA256SUMS.gpg'), join(dir, 'SHA256SUMS')], {env: gpg});
+    repoJson([repo]);
+    assert.deepEqual(readdirSync(dir).sort(), ['SHA256SUMS', `linux-headers-${REAL.release}.raw`]);
   });
 });

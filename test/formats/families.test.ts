@@ -1,23 +1,43 @@
 import assert from 'node:assert/strict';
-import {existsSync, mkdirSync, readdirSync} from 'node:fs';
+import {existsSync, mkdirSync, readdirSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {fileSource} from '../../src/archive/byte-source.js';
 import {FORMAT_TABLE, FORMATS, formatOf, packageHead, type Format} from '../../src/formats/table.js';
 import {treeDirFor} from '../../src/content/headers.js';
 import {treeFromPackage} from '../../src/source/package.js';
 import {REAL} from '../helpers/kheaders.js';
-import {dpkgRoot, pacmanArgs, pacmanRoot, rpmRoot} from '../helpers/roots.js';
+import {dpkgRoot, immutableRoot, pacmanArgs, pacmanRoot, rpmRoot} from '../helpers/roots.js';
 import {khpkg, mustRun, scratch} from '../helpers/run.js';
 import {addedByKhpkg, treeDigest} from '../helpers/tree.js';
 
-/** Each family's real package manager, asked who owns a path of the installed tree (dpkg -S, rpm -qf, pacman -Qo). */
-const OWNER: Record<Format, (root: string, path: string) => string> = {
+/** A root as each family's systems have one, and how a test reaches into it (a namespace, for an extension's merged /usr). */
+interface FamilyRoot {
+  wrap?: string[];
+  view: (path: string) => string;
+  close: () => void;
+}
+const plain =
+  (make: (root: string) => unknown) =>
+  (root: string): FamilyRoot => (make(root), {view: (p) => p, close: () => undefined});
+const ROOT: Record<Format, (root: string) => FamilyRoot> = {
+  deb: plain(dpkgRoot),
+  rpm: plain(rpmRoot),
+  pacman: plain(pacmanRoot),
+  // Flatcar: /usr read-only, extensions merged by the real systemd-sysext in a private mount namespace.
+  sysext: (root) => immutableRoot(root),
+};
+
+/** Each family's real package manager, asked who owns a path of the installed tree (dpkg -S, rpm -qf, pacman -Qo, systemd-sysext status). */
+const OWNER: Record<Format, (root: string, path: string, r: FamilyRoot) => string> = {
   deb: (root, path) => mustRun('dpkg', [`--root=${root}`, '-S', path]).split(':')[0]!,
   rpm: (root, path) => mustRun('rpm', ['--root', root, '-qf', '--qf', '%{NAME}\\n', path]).trim(),
   pacman: (root, path) => /is owned by (\S+) /.exec(mustRun('pacman', [...pacmanArgs(root), '-Qo', join(root, path)]))![1]!,
+  sysext: (root, path, r) => {
+    assert.ok(existsSync(r.view(join(root, path))), `${path} is in the merged /usr`);
+    // systemd-sysext's own record of what it merged on /usr (its `status` reads the host's, not --root's, in 252).
+    return readFileSync(r.view(join(root, 'usr/.systemd-sysext/extensions')), 'utf8').trim();
+  },
 };
-/** A root with each family's database, as its systems have one. */
-const ROOT: Record<Format, (root: string) => void> = {deb: dpkgRoot, rpm: (r) => void rpmRoot(r), pacman: pacmanRoot};
 
 /**
  * The conformance test of the format table: every family (formats/table.ts) is built from the real
@@ -49,8 +69,8 @@ describe('every package family: build, read back, install by its own package man
           REAL.config,
           '-f',
           format,
-          '-z',
-          'gzip',
+          // gzip where the family compresses (what every dpkg and rpm reads); an erofs image is never compressed.
+          ...(row.defaultCompression === 'none' ? [] : ['-z', 'gzip']),
           '-o',
           out,
           '--json',
@@ -86,32 +106,45 @@ describe('every package family: build, read back, install by its own package man
       }
 
       const root = join(s.dir, `root-${format}`);
-      ROOT[format](root);
-      const r = khpkg(['install', REAL.archive, '--config', REAL.config, '--root', root, '--via', row.manager.via, '--json']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(JSON.parse(r.stdout).via, row.manager.via);
-      const treeRel = treeDirFor(row.layout, REAL.release);
-      assert.deepEqual(treeDigest(join(root, treeRel), addedByKhpkg), expected, 'the installed tree is the archive');
-      assert.equal(OWNER[format](root, `/${treeRel}/include/linux/sched.h`), pkg.name, `${row.manager.via} owns the headers`);
-      const owns = JSON.parse(khpkg(['owns', `/${treeRel}/include/linux/sched.h`, '--root', root, '--json']).stdout) as {release: string}[];
-      assert.deepEqual(
-        owns.map((o) => o.release),
-        [REAL.release],
-      );
-      assert.equal(khpkg(['verify', REAL.release, '--root', root]).code, 0);
-      assert.equal(khpkg(['doctor', '--root', root]).code, 0);
-      // khpkg's own installer writes over nothing the package manager owns.
-      const own = khpkg(['install', REAL.archive, '--root', root, '--layout', row.layout, '--force']);
-      assert.equal(own.code, 1);
-      assert.match(own.stderr, new RegExp(`are installed through ${row.manager.via}`));
-      assert.equal(khpkg(['remove', REAL.release, '--root', root]).code, 0);
-      assert.equal(existsSync(join(root, treeRel)), false, `${row.manager.via} took the tree out`);
-      assert.deepEqual(JSON.parse(khpkg(['list', '--root', root, '--json']).stdout), []);
-      if (format === 'pacman')
+      const fr = ROOT[format](root);
+      try {
+        const run = (args: string[]) => khpkg(args, {wrap: fr.wrap});
+        const r = run(['install', REAL.archive, '--config', REAL.config, '--root', root, '--via', row.manager.via, '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(JSON.parse(r.stdout).via, row.manager.via);
+        const treeRel = treeDirFor(row.layout, REAL.release);
+        assert.deepEqual(treeDigest(fr.view(join(root, treeRel)), addedByKhpkg), expected, 'the installed tree is the archive');
+        assert.equal(OWNER[format](root, `/${treeRel}/include/linux/sched.h`, fr), pkg.name, `${row.manager.via} owns the headers`);
+        const owns = JSON.parse(run(['owns', `/${treeRel}/include/linux/sched.h`, '--root', root, '--json']).stdout) as {release: string}[];
         assert.deepEqual(
-          readdirSync(join(root, 'var/lib/pacman/local')).filter((d) => d.startsWith('linux-headers')),
-          [],
+          owns.map((o) => o.release),
+          [REAL.release],
         );
+        assert.equal(run(['verify', REAL.release, '--root', root]).code, 0);
+        assert.equal(run(['doctor', '--root', root]).code, 0);
+        if (row.manager.onlyWayIn === undefined) {
+          // khpkg's own installer writes over nothing the package manager owns.
+          const own = run(['install', REAL.archive, '--root', root, '--layout', row.layout, '--force']);
+          assert.equal(own.code, 1);
+          assert.match(own.stderr, new RegExp(`are installed through ${row.manager.via}`));
+        } else {
+          // Where this family is the only way in (a read-only /usr), khpkg's own installer is it, and says so.
+          const own = run(['install', REAL.archive, '--config', REAL.config, '--root', root]);
+          assert.equal(own.code, 0, own.stderr);
+          assert.match(own.stdout, new RegExp(`^note: .*read-only.*\\n.*already installed, nothing to do`, 'm'));
+        }
+        assert.equal(run(['remove', REAL.release, '--root', root]).code, 0);
+        assert.equal(existsSync(fr.view(join(root, treeRel))), false, `${row.manager.via} took the tree out`);
+        assert.deepEqual(JSON.parse(run(['list', '--root', root, '--json']).stdout), []);
+        if (format === 'pacman')
+          assert.deepEqual(
+            readdirSync(join(root, 'var/lib/pacman/local')).filter((d) => d.startsWith('linux-headers')),
+            [],
+          );
+        if (format === 'sysext') assert.deepEqual(readdirSync(join(root, 'var/lib/extensions')), [], 'no extension is left');
+      } finally {
+        fr.close();
+      }
     });
   }
 });

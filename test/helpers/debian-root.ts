@@ -21,6 +21,7 @@ export interface Release {
   deb: string;
   rpm: string;
   pacman: string;
+  sysext: string;
 }
 
 /**
@@ -40,6 +41,7 @@ export function dist(dir: string, arch = process.arch): Release {
     deb: find(/^khpkg_.*\.deb$/),
     rpm: find(/^khpkg-.*\.rpm$/),
     pacman: find(/^khpkg-.*\.pkg\.tar\.zst$/),
+    sysext: find(/^khpkg\.raw$/),
   };
 }
 

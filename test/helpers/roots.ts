@@ -1,4 +1,5 @@
-import {copyFileSync, existsSync, mkdirSync, writeFileSync} from 'node:fs';
+import {spawn} from 'node:child_process';
+import {copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {mustRun} from './run.js';
 import {REAL} from './kheaders.js';
@@ -72,4 +73,60 @@ export function pacmanArgs(root: string): string[] {
     '--cachedir',
     join(root, 'var/cache/pacman/pkg'),
   ];
+}
+
+/** A root seen from inside a private mount namespace: how to run a command there, and a path as that namespace sees it. */
+export interface NamespacedRoot {
+  /** Prefix of a command line that runs it in the namespace (nsenter). */
+  wrap: string[];
+  /** `path` (absolute) as the namespace sees it, readable from the test (through /proc/<pid>/root). */
+  view(path: string): string;
+  close(): void;
+}
+
+/**
+ * A root shaped like Flatcar Container Linux: its os-release (`ID`, `VERSION_ID`, `SYSEXT_LEVEL`),
+ * merged /usr (`lib`, `bin` and `sbin` links into it), the kernel's modules dir under
+ * /usr/lib/modules/<rel>, /etc and /var writable; and a private mount namespace, held open by a
+ * sleeping process, in which /usr is mounted read-only and systemd-sysext can merge over it
+ * (machine-notes: /run a tmpfs, the root a shared bind mount of itself).
+ */
+export function immutableRoot(root: string, release = REAL.release, os: {id?: string; versionId?: string; sysextLevel?: string} = {}): NamespacedRoot {
+  for (const d of ['usr/lib', 'usr/bin', 'usr/sbin', `usr/lib/modules/${release}/kernel`, 'etc', 'var/lib', 'tmp']) mkdirSync(join(root, d), {recursive: true});
+  for (const l of ['lib', 'bin', 'sbin']) if (!existsSync(join(root, l))) symlinkSync(`usr/${l}`, join(root, l));
+  const {id = 'flatcar', versionId = '4081.2.0', sysextLevel = '1.0'} = os;
+  const fields = [`NAME="Flatcar Container Linux by Kinvolk"`, `ID=${id}`, `VERSION_ID=${versionId}`, ...(sysextLevel ? [`SYSEXT_LEVEL=${sysextLevel}`] : [])];
+  writeFileSync(join(root, 'usr/lib/os-release'), `${fields.join('\n')}\n`);
+  if (!existsSync(join(root, 'etc/os-release'))) symlinkSync('../usr/lib/os-release', join(root, 'etc/os-release'));
+  const ready = join(root, 'tmp/.namespace-ready');
+  const script = [
+    'set -e',
+    'mount -t tmpfs tmpfs /run',
+    `mount --bind '${root}' '${root}'`,
+    `mount --make-rshared '${root}'`,
+    `mount --bind '${root}/usr' '${root}/usr'`,
+    `mount -o remount,ro,bind '${root}/usr'`,
+    `touch '${ready}'`,
+    'exec sleep infinity',
+  ].join('\n');
+  const holder = spawn('unshare', ['-m', '--propagation', 'private', 'bash', '-c', script], {stdio: 'ignore', detached: true});
+  holder.unref();
+  const started = Date.now();
+  while (!existsSync(ready)) {
+    if (holder.exitCode !== null || Date.now() - started > 10_000)
+      throw new Error(`unshare could not make the mount namespace for ${root} (exit ${holder.exitCode})`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+  const pid = holder.pid!;
+  return {
+    wrap: ['nsenter', '-t', String(pid), '-m', '--'],
+    view: (path) => `/proc/${pid}/root${path}`,
+    close: () => {
+      try {
+        process.kill(pid);
+      } catch {
+        // already gone
+      }
+    },
+  };
 }

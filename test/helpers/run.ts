@@ -17,11 +17,16 @@ export const TEST_ROOT = mkdtempSync(join(tmpdir(), 'khpkg-root-'));
 process.on('exit', () => rmSync(TEST_ROOT, {recursive: true, force: true}));
 
 /** Runs the built CLI (`npm run build` first, as `npm test` does), never through a shell. */
-export function khpkg(args: string[], opts: {input?: Buffer; env?: Record<string, string | undefined>; cwd?: string} = {}): RunResult {
+export function khpkg(
+  args: string[],
+  opts: {input?: Buffer; env?: Record<string, string | undefined>; cwd?: string; wrap?: readonly string[]} = {},
+): RunResult {
   // Nor the machine's own kernel BTF: a test that plays a running kernel with KHPKG_KHEADERS names its BTF too, or has none.
   const env: Record<string, string | undefined> = {...process.env, KHPKG_ROOT: TEST_ROOT, KHPKG_SYSFS_BTF: '/nonexistent/sys/kernel/btf/vmlinux', ...opts.env};
   delete env.NODE_ENV; // oclif maps dist/ back to src/ under NODE_ENV=development|test
-  const r = spawnSync(process.execPath, [BIN, ...args], {input: opts.input, env, cwd: opts.cwd ?? ROOT, maxBuffer: 64 * 1024 * 1024});
+  // `wrap`: a command to run it under (nsenter into a test's mount namespace).
+  const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath];
+  const r = spawnSync(cmd!, [...pre, BIN, ...args], {input: opts.input, env, cwd: opts.cwd ?? ROOT, maxBuffer: 64 * 1024 * 1024});
   return {code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString()};
 }
 
