@@ -23,6 +23,20 @@ say() { echo "khpkg-agent: $*" >&2; }
 [ -n "$khpkg" ] || { say "no khpkg in this image"; exit 1; }
 [ -d "$host/usr" ] || { say "the host's root is not mounted at $host (hostPath / at $host)"; exit 1; }
 
+# An immutable node (its /usr read-only: Flatcar, Fedora CoreOS): khpkg installs the headers as a
+# system extension, which systemd-sysext must merge in the host's own mount namespace, PID 1's
+# (hostPID: true, privileged: true; mountPropagation: HostToContainer shows the merge here).
+if [ ! -w "$host/usr" ] && [ -z "${KHPKG_SYSEXT_NAMESPACE:-}" ]; then
+  if [ "$(readlink /proc/1/ns/mnt 2>/dev/null)" != "$(readlink /proc/self/ns/mnt)" ]; then
+    export KHPKG_SYSEXT_NAMESPACE=1
+  else
+    say "the node's /usr is read-only: its headers go in as a system extension, merged in the host's mount namespace, which this pod cannot reach (give it hostPID: true and privileged: true: daemonset-immutable.yaml)"
+    [ "$mode" = oneshot ] && exit 1
+    trap 'exit 0' TERM INT
+    while :; do sleep 3600 & wait $!; done
+  fi
+fi
+
 if [ -n "${KHPKG_ARCHIVE:-}" ]; then
   set -- "$KHPKG_ARCHIVE"
 elif [ -e "${KHPKG_KHEADERS:-/sys/kernel/kheaders.tar.xz}" ]; then

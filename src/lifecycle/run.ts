@@ -1,4 +1,4 @@
-import {existsSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, lstatSync, rmSync, writeFileSync} from 'node:fs';
 import type {Limits} from '../archive/limits.js';
 import {checkedInRoot, ensureDirInRoot, inRoot} from '../root/paths.js';
 import {KhpkgError} from '../errors.js';
@@ -116,8 +116,17 @@ async function bootThrough(
   const gone = pruneCandidates(root).candidates.filter((r) => r !== rel && installedSet(root, r)?.via === via);
   for (const r of gone) await removeHeaders(root, r, install.waitSeconds);
   const pruned = gone.length > 0 ? `; removed the headers of ${gone.join(', ')}, whose kernel is gone` : '';
-  const source = await open();
   const set = installedSet(root, rel);
+  // Headers of this kernel khpkg did not put there (systemd-sysupdate's extension from a khpkg
+  // repository, packaging/sysupdate, or the vendor's): theirs, left as they are.
+  if (!set && lstatSync(inRoot(root, `lib/modules/${rel}/build`), {throwIfNoEntry: false}))
+    return {
+      action: 'boot',
+      release: rel,
+      ok: true,
+      said: `headers for ${rel} are there already, not through khpkg (/lib/modules/${rel}/build): left as they are${pruned}`,
+    };
+  const source = await open();
   if (set?.via === via && set.sourceSha256 === source.sha256 && existsSync(inRoot(root, set.path)))
     return {action: 'boot', release: rel, ok: true, tier: set.tier ?? 'headers', said: `headers for ${rel} are installed already (through ${via})${pruned}`};
   // A set of this kernel that no longer merges (the host's os-release changed) or is stale is made again.

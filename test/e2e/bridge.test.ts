@@ -18,10 +18,10 @@ describe('install --via: bridging to dpkg and rpm', function () {
     dpkgRoot(deb!);
     mkdirSync(join(rpm!, 'var/lib/rpm'), {recursive: true});
     mkdirSync(bare!);
-    assert.equal(chooseVia('auto', deb!), 'dpkg');
-    assert.equal(chooseVia('auto', rpm!), 'rpm');
-    assert.equal(chooseVia('auto', bare!), 'khpkg');
-    assert.equal(chooseVia('rpm', deb!), 'rpm');
+    assert.deepEqual(chooseVia('auto', deb!), {via: 'dpkg'});
+    assert.deepEqual(chooseVia('auto', rpm!), {via: 'rpm'});
+    assert.deepEqual(chooseVia('auto', bare!), {via: 'khpkg'});
+    assert.deepEqual(chooseVia('rpm', deb!), {via: 'rpm'});
   });
 
   it('through dpkg: dpkg -S owns the headers, khpkg tracks them, and khpkg remove purges the package', () => {

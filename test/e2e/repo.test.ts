@@ -341,7 +341,7 @@ describe('repo: system extensions with the SHA256SUMS systemd-sysupdate reads (#
   const s = scratch();
   after(() => s.cleanup());
 
-  it('sysext/<name>.raw beside SHA256SUMS that sha256sum -c accepts; signed, gpg verifies SHA256SUMS.gpg; unsigned again, the signature goes', () => {
+  it("sysext/<name>_<version>.raw (sysupdate's @v) beside SHA256SUMS that sha256sum -c accepts; signed, gpg verifies SHA256SUMS.gpg; unsigned again, the signature goes", () => {
     const os = join(s.dir, 'os-release');
     writeFileSync(os, 'ID=flatcar\nSYSEXT_LEVEL=1.0\n');
     const [img] = JSON.parse(khpkg([...BUILD_REAL, '-f', 'sysext', '--os-release', os, '-o', join(s.dir, 'out'), '--json']).stdout).packages as {
@@ -352,10 +352,13 @@ describe('repo: system extensions with the SHA256SUMS systemd-sysupdate reads (#
     const r = repoJson([repo, img!.path, '--sign-key', TEST_KEY], gpg);
     assert.deepEqual(r.packages, {deb: 0, rpm: 0, pacman: 0, sysext: 1});
     const dir = join(repo, 'sysext');
-    assert.deepEqual(readdirSync(dir).sort(), ['SHA256SUMS', 'SHA256SUMS.gpg', `linux-headers-${REAL.release}.raw`]);
-    assert.match(mustRun('sha256sum', ['-c', 'SHA256SUMS'], {cwd: dir}), new RegExp(`^linux-headers-${REAL.release.replace(/[.+]/g, '\\$&')}\\.raw: OK$`, 'm'));
+    assert.deepEqual(readdirSync(dir).sort(), ['SHA256SUMS', 'SHA256SUMS.gpg', `linux-headers-${REAL.release}_6.12.117-1.raw`]);
+    assert.match(
+      mustRun('sha256sum', ['-c', 'SHA256SUMS'], {cwd: dir}),
+      new RegExp(`^linux-headers-${REAL.release.replace(/[.+]/g, '\\$&')}_6\\.12\\.117-1\\.raw: OK$`, 'm'),
+    );
     mustRun('gpg', ['--verify', join(dir, 'SHA256SUMS.gpg'), join(dir, 'SHA256SUMS')], {env: gpg});
     repoJson([repo]);
-    assert.deepEqual(readdirSync(dir).sort(), ['SHA256SUMS', `linux-headers-${REAL.release}.raw`]);
+    assert.deepEqual(readdirSync(dir).sort(), ['SHA256SUMS', `linux-headers-${REAL.release}_6.12.117-1.raw`]);
   });
 });

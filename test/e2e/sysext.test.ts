@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
-import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {bpfFlags} from '../helpers/bpf.js';
 import {CACHE} from '../helpers/debian-root.js';
 import {BUILD_REAL, REAL, REAL72} from '../helpers/kheaders.js';
 import {kbuildTestInputs, writeHello} from '../helpers/module.js';
 import {immutableRoot, type NamespacedRoot} from '../helpers/roots.js';
-import {buildJson, khpkg, mustRun, needInput, scratch, tool} from '../helpers/run.js';
+import {BIN, buildJson, khpkg, mustRun, needInput, scratch, TEST_ROOT, tool} from '../helpers/run.js';
 import {addedByKhpkg, treeDigest} from '../helpers/tree.js';
 
+const ENTRYPOINT = new URL('../../packaging/kubernetes/entrypoint.sh', import.meta.url).pathname;
+const TRANSFER = new URL('../../packaging/sysupdate/linux-headers.conf', import.meta.url).pathname;
 const REL = REAL.release;
 const NAME = `linux-headers-${REL}`;
 const TREE = `usr/src/${NAME}`;
@@ -233,5 +235,114 @@ describe('system extensions: the headers on an immutable /usr (Flatcar), merged 
       [REAL72.release],
     );
     assert.match(readFileSync(ns.view(join(root, `usr/lib/extension-release.d/extension-release.linux-headers-${REAL72.release}`)), 'utf8'), /^VERSION_ID=2$/m);
+  });
+  it("the Kubernetes agent on an immutable node: from a pod's own mount namespace it merges the extension in the host's, and the host sees the headers; a pod that cannot reach the host's says so", () => {
+    const {root, ns} = flatcar('flatcar-agent');
+    // khpkg as the image has it: one executable (the agent finds /opt/khpkg-*/khpkg there).
+    const khpkgBin = join(s.dir, 'khpkg-wrapper');
+    writeFileSync(khpkgBin, `#!/bin/sh\nexport KHPKG_ROOT='${TEST_ROOT}' KHPKG_SYSFS_BTF=/nonexistent\nexec '${process.execPath}' '${BIN}' "$@"\n`);
+    chmodSync(khpkgBin, 0o755);
+    const env = ['KHPKG_AGENT_MODE=oneshot', `KHPKG_RUNNING_RELEASE=${REL}`, `KHPKG_ARCHIVE=${REAL.archive}`, `KHPKG=${khpkgBin}`, `KHPKG_HOST_ROOT=${root}`];
+    // The pod: a mount namespace of its own whose mounts follow the host's (mountPropagation:
+    // HostToContainer), the host's / at KHPKG_HOST_ROOT. The host's PID 1 is the namespace's holder
+    // here; the real agent finds PID 1 by itself (hostPID), as the next case shows it refusing without.
+    const holder = ns.wrap[2]!;
+    const pod = tool(ns.wrap[0]!, [
+      ...ns.wrap.slice(1),
+      'unshare',
+      '-m',
+      '--propagation',
+      'slave',
+      '--',
+      'env',
+      ...env,
+      `KHPKG_SYSEXT_NAMESPACE=${holder}`,
+      `KHPKG_SYSEXT_ROOT=${root}`,
+      'sh',
+      ENTRYPOINT,
+    ]);
+    assert.equal(pod.code, 0, pod.stderr + pod.stdout);
+    assert.match(pod.stdout, new RegExp(`installed ${REL.replace(/[.+]/g, '\\$&')} at .* through sysext`));
+    // Merged in the host's namespace, not only the pod's: the host's /usr shows the tree and its extension.
+    assert.deepEqual(
+      readFileSync(ns.view(join(root, 'usr/.systemd-sysext/extensions')), 'utf8')
+        .trim()
+        .split('\n'),
+      [NAME],
+    );
+    assert.deepEqual(treeDigest(ns.view(join(root, TREE)), addedByKhpkg), expected);
+    assert.equal(khpkg(['verify', REL, '--root', root], {wrap: ns.wrap}).code, 0);
+    assert.equal(khpkg(['remove', REL, '--root', root], {wrap: ns.wrap}).code, 0);
+    // Without hostPID the pod's PID 1 is in the pod's own mount namespace: one line saying what the
+    // pod needs, exit 1 in oneshot, and nothing written on the host.
+    const alone = tool(ns.wrap[0]!, [
+      ...ns.wrap.slice(1),
+      'unshare',
+      '-m',
+      '-p',
+      '-f',
+      '--mount-proc',
+      '--propagation',
+      'slave',
+      '--',
+      'env',
+      ...env,
+      'sh',
+      ENTRYPOINT,
+    ]);
+    assert.equal(alone.code, 1, alone.stderr + alone.stdout);
+    assert.match(alone.stderr, /^khpkg-agent: the node's \/usr is read-only: .*hostPID: true and privileged: true: daemonset-immutable\.yaml\)$/m);
+    assert.deepEqual(readdirSync(join(root, 'var/lib/extensions')), []);
+  });
+  it("a fleet's repository through systemd-sysupdate's transfer: its Source pattern picks this kernel's image, its Target layout merges, and the boot unit leaves those headers alone", () => {
+    const {root, ns} = flatcar('flatcar-sysupdate');
+    const [img] = buildJson([...BUILD_REAL.slice(1), '-f', 'sysext', '--os-release', join(root, 'usr/lib/os-release'), '-o', join(s.dir, 'fleet-out')]);
+    const repo = join(s.dir, 'fleet-repo');
+    const r = khpkg(['repo', repo, img!.path, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    // The transfer file as systemd-sysupdate reads it (Debian 12 ships no systemd-sysupdate): %v is
+    // the running kernel's release, @v the revision; one image of the repository matches, and SHA256SUMS lists it.
+    const conf = readFileSync(TRANSFER, 'utf8');
+    const section = (name: string) =>
+      new Map(
+        [...(new RegExp(`^\\[${name}\\]\\n((?:(?!\\[).*\\n)*)`, 'm').exec(conf)?.[1] ?? '').matchAll(/^(\w+)=(.*)$/gm)].map((m) => [
+          m[1]!,
+          m[2]!.replaceAll('%v', REL),
+        ]),
+      );
+    const [source, target] = [section('Source'), section('Target')];
+    const pattern = (p: string) => new RegExp(`^${p.replace(/[.+]/g, '\\$&').replace('@v', '([A-Za-z0-9.~^_-]+)')}$`);
+    const offered = readdirSync(join(repo, 'sysext')).filter((f) => pattern(source.get('MatchPattern')!).test(f));
+    assert.deepEqual(offered, [`${NAME}_6.12.117-1.raw`]);
+    assert.match(readFileSync(join(repo, 'sysext/SHA256SUMS'), 'utf8'), new RegExp(`^[0-9a-f]{64}  ${offered[0]!.replace(/[.+]/g, '\\$&')}$`, 'm'));
+    assert.match(offered[0]!, pattern(target.get('MatchPattern')!));
+    // What sysupdate then does: the file into Target's Path, and CurrentSymlink names it in
+    // /var/lib/extensions, the name systemd-sysext merges it by. systemd 252's --root does not
+    // follow such a link (it finds no extension), so the file itself goes under that name here: what
+    // is proved is that the repository's image merges under CurrentSymlink's name, not sysupdate's link.
+    const link = target.get('CurrentSymlink')!;
+    assert.equal(link, `/var/lib/extensions/${NAME}.raw`);
+    mkdirSync(join(root, target.get('Path')!), {recursive: true});
+    writeFileSync(join(root, target.get('Path')!, offered[0]!), readFileSync(join(repo, 'sysext', offered[0]!)));
+    mkdirSync(join(root, 'var/lib/extensions'), {recursive: true});
+    writeFileSync(join(root, link), readFileSync(join(repo, 'sysext', offered[0]!)));
+    mustRun(ns.wrap[0]!, [...ns.wrap.slice(1), 'systemd-sysext', `--root=${root}`, 'refresh']);
+    assert.deepEqual(
+      readFileSync(ns.view(join(root, 'usr/.systemd-sysext/extensions')), 'utf8')
+        .trim()
+        .split('\n'),
+      [NAME],
+    );
+    assert.deepEqual(treeDigest(ns.view(join(root, TREE)), addedByKhpkg), expected);
+    // The boot unit: the kernel's headers are there, not khpkg's: said, and left (no second image, no registry row).
+    const boot = khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {
+      wrap: ns.wrap,
+      env: {KHPKG_KHEADERS: REAL.archive, KHPKG_PROC_CONFIG: REAL.config, KHPKG_RUNNING_RELEASE: REL},
+    });
+    assert.equal(boot.code, 0, boot.stderr);
+    assert.match((JSON.parse(boot.stdout) as {said: string}).said, /are there already, not through khpkg .*: left as they are$/);
+    assert.deepEqual(readdirSync(join(root, 'var/lib/extensions')), [`${NAME}.raw`]);
+    assert.ok(readFileSync(join(root, link)).equals(readFileSync(join(repo, 'sysext', offered[0]!))), 'the image is the repository’s still');
+    assert.deepEqual(JSON.parse(khpkg(['list', '--root', root, '--json'], {wrap: ns.wrap}).stdout), []);
   });
 });

@@ -4,7 +4,8 @@ import {tmpdir} from 'node:os';
 import {dirname, join} from 'node:path';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin', 'run.js');
+/** The built CLI's entry point. */
+export const BIN = join(ROOT, 'bin', 'run.js');
 
 export interface RunResult {
   code: number;

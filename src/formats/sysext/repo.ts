@@ -13,13 +13,22 @@ const REPO_DIR = 'sysext';
 export const sysextFileName = (name: string): string => `${name}.raw`;
 
 /**
- * The system extensions of a repository, `sysext/<name>.raw`, with the `SHA256SUMS` manifest
- * (sha256sum's lines) that systemd-sysupdate reads, and `SHA256SUMS.gpg` beside it when signed.
+ * An image's name in a repository: `<name>_<version>.raw` (SYSEXT_VERSION_ID), since
+ * systemd-sysupdate tells revisions apart only by the `@v` of a file name, and a node picks its own
+ * kernel's with `MatchPattern=linux-headers-%v_@v.raw` (packaging/sysupdate). Installed, it is
+ * `<name>.raw` again (CurrentSymlink), the name its extension-release repeats.
+ */
+export const sysextRepoFileName = (name: string, version: string): string => `${name}_${version}.raw`;
+
+/**
+ * The system extensions of a repository, `sysext/<name>_<version>.raw`, with the `SHA256SUMS`
+ * manifest (sha256sum's lines) that systemd-sysupdate reads, and `SHA256SUMS.gpg` beside it when
+ * signed.
  */
 export const sysextRepo: RepoFamily = {
   dir: REPO_DIR,
   packageFile: /\.raw$/,
-  place: (p) => `${REPO_DIR}/${sysextFileName(p.name)}`,
+  place: (p) => `${REPO_DIR}/${sysextRepoFileName(p.name, p.version)}`,
   async entry(bytes, filename, {mtimeMs, sha256}) {
     const reader = await ErofsReader.open(bufferSource(bytes, filename));
     const found = await extensionReleaseOf(reader);

@@ -25,9 +25,19 @@ export function usrIsReadOnly(root: string): boolean {
   }
 }
 
-/** systemd-sysext merges every extension again; afterwards the image's own extension-release shows in the root's /usr if it matched the host. */
+/**
+ * systemd-sysext merges every extension again; afterwards the image's own extension-release shows
+ * in the root's /usr if it matched the host. In a container whose `--root` is the host's / mounted
+ * (the Kubernetes agent), a merge there would stay in the container's mount namespace: with
+ * KHPKG_SYSEXT_NAMESPACE=<pid> (the host's PID 1, the pod having hostPID) it runs in that process's
+ * mount namespace instead, where the host's root is KHPKG_SYSEXT_ROOT (default `/`).
+ */
 async function refresh(root: string): Promise<void> {
-  await runManager('systemd-sysext', [...sysextRoot(root), 'refresh']);
+  const pid = process.env.KHPKG_SYSEXT_NAMESPACE;
+  if (pid === undefined || pid === '') return runManager('systemd-sysext', [...sysextRoot(root), 'refresh']);
+  if (!/^\d+$/.test(pid)) throw new KhpkgError('usage', `KHPKG_SYSEXT_NAMESPACE='${pid}' is not a process id`);
+  const there = process.env.KHPKG_SYSEXT_ROOT || '/';
+  await runManager('nsenter', ['-t', pid, '-m', '--', 'systemd-sysext', ...sysextRoot(there), 'refresh']);
 }
 
 /**
