@@ -42,7 +42,7 @@ export interface BtfMember {
   bitfieldSize: number;
 }
 
-/** One type. Ids are indexes into `Btf.types`; id 0 is `void`. */
+/** One type, as `Btf.type(id)` spells it out on demand (nothing keeps it). Id 0 is `void`. */
 export interface BtfType {
   id: number;
   kind: BtfKind;
@@ -64,12 +64,179 @@ export interface BtfType {
   extra?: number;
 }
 
-export interface Btf {
-  types: BtfType[];
+const KIND = {
+  int: 1,
+  ptr: 2,
+  array: 3,
+  struct: 4,
+  union: 5,
+  enum: 6,
+  fwd: 7,
+  typedef: 8,
+  func_proto: 13,
+  var: 14,
+  datasec: 15,
+  decl_tag: 17,
+  enum64: 19,
+} as const;
+/** Kinds whose third word is a size (the others' is a type id). */
+const SIZED = new Uint8Array(BTF_KINDS.length);
+for (const k of ['int', 'enum', 'struct', 'union', 'float', 'datasec', 'enum64'] as const) SIZED[BTF_KINDS.indexOf(k)] = 1;
+/** Words each member of a kind's vlen takes after the 3-word header. */
+const MEMBER_WORDS = new Uint8Array(BTF_KINDS.length);
+for (const [k, n] of [
+  ['struct', 3],
+  ['union', 3],
+  ['enum', 2],
+  ['enum64', 3],
+  ['func_proto', 2],
+  ['datasec', 3],
+] as const)
+  MEMBER_WORDS[BTF_KINDS.indexOf(k)] = n;
+/** Words of a kind's single extra record. */
+const EXTRA_WORDS = new Uint8Array(BTF_KINDS.length);
+for (const [k, n] of [
+  ['int', 1],
+  ['array', 3],
+  ['var', 1],
+  ['decl_tag', 1],
+] as const)
+  EXTRA_WORDS[BTF_KINDS.indexOf(k)] = n;
+
+/**
+ * A kernel's BTF, held as its own type section (one Uint32Array, host byte order) with each type's
+ * start and kind: ~5 MB for vmlinux's ~110k types, where one object per type and member took ~80 MB
+ * of heap. Names are decoded when asked for, each string once.
+ */
+export class Btf {
+  /** Types, `void` (id 0) included. */
+  readonly count: number;
   /** Bytes of the whole BTF blob, as found. */
-  bytes: number;
+  readonly bytes: number;
   /** BTF's endianness: little for every kernel khpkg packages today, checked by the magic. */
-  littleEndian: boolean;
+  readonly littleEndian: boolean;
+  /** Type names, decoded once each: the C dumper asks for them again and again. */
+  private readonly names: (string | undefined)[];
+
+  constructor(
+    private readonly words: Uint32Array,
+    private readonly start: Uint32Array,
+    private readonly kinds: Uint8Array,
+    private readonly strings: Buffer,
+    bytes: number,
+    littleEndian: boolean,
+  ) {
+    this.count = kinds.length;
+    this.names = new Array<string | undefined>(kinds.length);
+    this.bytes = bytes;
+    this.littleEndian = littleEndian;
+  }
+
+  kind(id: number): BtfKind {
+    return BTF_KINDS[this.kinds[id]!]!;
+  }
+
+  /** Whether the type has a name, without decoding it. */
+  named(id: number): boolean {
+    return id !== 0 && this.words[this.start[id]!] !== 0;
+  }
+
+  name(id: number): string {
+    if (id === 0) return '';
+    return (this.names[id] ??= this.str(this.words[this.start[id]!]!));
+  }
+
+  vlen(id: number): number {
+    return id === 0 ? 0 : this.words[this.start[id]! + 1]! & 0xffff;
+  }
+
+  kindFlag(id: number): boolean {
+    return id !== 0 && this.words[this.start[id]! + 1]! >>> 31 === 1;
+  }
+
+  /** int, enum, struct, union, float, datasec, enum64: size in bytes; 0 for the others. */
+  size(id: number): number {
+    return id !== 0 && SIZED[this.kinds[id]!] ? this.words[this.start[id]! + 2]! : 0;
+  }
+
+  /** What a ptr, typedef, modifier, func, var, decl_tag, type_tag or func_proto (its return) refers to; 0 for the others. */
+  ref(id: number): number {
+    return id !== 0 && !SIZED[this.kinds[id]!] ? this.words[this.start[id]! + 2]! : 0;
+  }
+
+  /** An array's element type, index type and element count. */
+  arrayType(id: number): number {
+    return this.words[this.start[id]! + 3]!;
+  }
+  arrayIndexType(id: number): number {
+    return this.words[this.start[id]! + 4]!;
+  }
+  arrayElems(id: number): number {
+    return this.words[this.start[id]! + 5]!;
+  }
+
+  /** Member `i`'s type (struct, union, func_proto, datasec). */
+  memberType(id: number, i: number): number {
+    const k = this.kinds[id]!;
+    return k === KIND.enum || k === KIND.enum64 ? 0 : this.words[this.start[id]! + 3 + i * MEMBER_WORDS[k]! + (k === KIND.datasec ? 0 : 1)]!;
+  }
+
+  memberName(id: number, i: number): string {
+    const k = this.kinds[id]!;
+    return k === KIND.datasec ? '' : this.str(this.words[this.start[id]! + 3 + i * MEMBER_WORDS[k]!]!);
+  }
+
+  /** struct/union: the member's offset in bits; enum: its value; datasec: the var's offset. */
+  memberOffset(id: number, i: number): number {
+    const k = this.kinds[id]!;
+    const at = this.start[id]! + 3 + i * MEMBER_WORDS[k]!;
+    if (k === KIND.struct || k === KIND.union) return this.kindFlag(id) ? this.words[at + 2]! & 0xffffff : this.words[at + 2]!;
+    if (k === KIND.enum) return this.kindFlag(id) ? this.words[at + 1]! | 0 : this.words[at + 1]!;
+    if (k === KIND.datasec) return this.words[at + 1]!;
+    return 0;
+  }
+
+  /** struct/union with kind_flag: the bitfield's size in bits (0: not a bitfield); datasec: the var's size. */
+  memberBitfield(id: number, i: number): number {
+    const k = this.kinds[id]!;
+    const at = this.start[id]! + 3 + i * MEMBER_WORDS[k]!;
+    if (k === KIND.struct || k === KIND.union) return this.kindFlag(id) ? this.words[at + 2]! >>> 24 : 0;
+    if (k === KIND.datasec) return this.words[at + 2]!;
+    return 0;
+  }
+
+  /** enum64 value `i`, exact (signed with kind_flag). */
+  enum64Value(id: number, i: number): bigint {
+    const at = this.start[id]! + 3 + i * 3;
+    const v = (BigInt(this.words[at + 2]!) << 32n) | BigInt(this.words[at + 1]!);
+    return this.kindFlag(id) ? BigInt.asIntN(64, v) : v;
+  }
+
+  /** The type spelled out as an object, for whoever wants all of it (tests, one type at a time). */
+  type(id: number): BtfType {
+    const kind = this.kind(id);
+    const t: BtfType = {id, kind, name: this.name(id), vlen: this.vlen(id), kindFlag: this.kindFlag(id), size: this.size(id), type: this.ref(id), members: []};
+    const at = this.start[id]! + 3;
+    if (kind === 'int') {
+      const v = this.words[at]!;
+      t.int = {encoding: (v >>> 24) & 0x0f, offset: (v >>> 16) & 0xff, bits: v & 0xff};
+    } else if (kind === 'array') t.array = {type: this.arrayType(id), indexType: this.arrayIndexType(id), nelems: this.arrayElems(id)};
+    else if (kind === 'var' || kind === 'decl_tag') t.extra = this.words[at]!;
+    if (MEMBER_WORDS[this.kinds[id]!])
+      for (let i = 0; i < t.vlen; i++)
+        t.members.push({
+          name: this.memberName(id, i),
+          type: this.memberType(id, i),
+          offset: this.memberOffset(id, i),
+          bitfieldSize: this.memberBitfield(id, i),
+        });
+    if (kind === 'enum64') t.values = t.members.map((_, i) => this.enum64Value(id, i));
+    return t;
+  }
+
+  private str(off: number): string {
+    return off === 0 ? '' : this.strings.toString('latin1', off, this.strings.indexOf(0, off));
+  }
 }
 
 const HEADER_LEN = 24;
@@ -125,137 +292,99 @@ export function parseBtf(bytes: Buffer): Btf {
   const strings = bytes.subarray(data + strOff, data + strOff + strLen);
   if (strLen > 0 && strings[0] !== 0) throw bad('the string section does not start with the empty string');
   if (strLen > 0 && strings[strLen - 1] !== 0) throw bad('the string section does not end with a NUL');
-  const str = (off: number, what: string): string => {
-    if (off === 0) return '';
-    if (off >= strLen) throw bad(`${what}: string offset ${off} past the string section (${strLen} bytes)`);
-    return strings.toString('latin1', off, strings.indexOf(0, off));
-  };
+  // The string section ends with a NUL, so every offset inside it names a whole string.
 
-  const types: BtfType[] = [{id: 0, kind: 'unkn', name: '', vlen: 0, kindFlag: false, size: 0, type: 0, members: []}];
-  const end = data + typeOff + typeLen;
-  let at = data + typeOff;
-  const need = (n: number, what: string): void => {
-    if (at + n > end) throw bad(`type [${types.length}] (${what}) cut short at the end of the type section`);
-  };
-  while (at < end) {
-    const id = types.length;
+  // The type section as words in this machine's order (every BTF record is a multiple of 4 bytes):
+  // one copy, aligned, swapped for BTF of the other byte order.
+  const section = Buffer.allocUnsafeSlow(typeLen & ~3);
+  bytes.copy(section, 0, data + typeOff, data + typeOff + section.length);
+  if (le !== HOST_LITTLE_ENDIAN) section.swap32();
+  const words = new Uint32Array(section.buffer, section.byteOffset, section.length >>> 2);
+  const starts: number[] = [0];
+  const kindNos: number[] = [0];
+  const n = words.length;
+  // A record cut short: said with what it was (the messages are built only when it fails).
+  const cut = (id: number, what: string): KhpkgError => bad(`type [${id}] (${what}) cut short at the end of the type section`);
+  let at = 0;
+  while (at < n || (at === n && typeLen % 4 !== 0)) {
+    const id = starts.length;
     if (id > 0xfffff) throw bad(`more than ${0xfffff} types`);
-    need(12, 'header');
-    const [nameOff, info, sizeOrType] = [u32(at), u32(at + 4), u32(at + 8)];
-    at += 12;
+    if (at + 3 > n) throw cut(id, 'header');
+    const info = words[at + 1]!;
     const kindNo = (info >>> 24) & 0x1f;
     const kind = BTF_KINDS[kindNo];
     if (!kind || kind === 'unkn')
       throw new KhpkgError('bad-input', `BTF type [${id}] has kind ${kindNo}, which khpkg does not know (known: ${BTF_KINDS.slice(1).join(', ')})`);
+    if (words[at]! >= strLen && words[at] !== 0) throw badString(words[at]!, strLen, `type [${id}] name`);
     const vlen = info & 0xffff;
-    const t: BtfType = {id, kind, name: str(nameOff, `type [${id}] name`), vlen, kindFlag: info >>> 31 === 1, size: 0, type: 0, members: []};
-    const sized = ['int', 'enum', 'struct', 'union', 'float', 'datasec', 'enum64'].includes(kind);
-    if (sized) t.size = sizeOrType;
-    else t.type = sizeOrType;
-    switch (kind) {
-      case 'int': {
-        need(4, kind);
-        const v = u32(at);
-        at += 4;
-        t.int = {encoding: (v >>> 24) & 0x0f, offset: (v >>> 16) & 0xff, bits: v & 0xff};
-        if (t.int.bits > 128 || t.int.offset + t.int.bits > t.size * 8)
-          throw bad(`int [${id}] ${t.name}: ${t.int.bits} bits at ${t.int.offset} in ${t.size} bytes`);
-        break;
-      }
-      case 'array':
-        need(12, kind);
-        t.array = {type: u32(at), indexType: u32(at + 4), nelems: u32(at + 8)};
-        at += 12;
-        break;
-      case 'struct':
-      case 'union':
-        need(12 * vlen, `${kind} of ${vlen} members`);
-        for (let i = 0; i < vlen; i++, at += 12) {
-          const off = u32(at + 8);
-          t.members.push({
-            name: str(u32(at), `${kind} [${id}] member ${i}`),
-            type: u32(at + 4),
-            offset: t.kindFlag ? off & 0xffffff : off,
-            bitfieldSize: t.kindFlag ? off >>> 24 : 0,
-          });
-        }
-        break;
-      case 'enum':
-        need(8 * vlen, `enum of ${vlen} values`);
-        for (let i = 0; i < vlen; i++, at += 8) {
-          const v = le ? bytes.readInt32LE(at + 4) : bytes.readInt32BE(at + 4);
-          t.members.push({name: str(u32(at), `enum [${id}] value ${i}`), type: 0, offset: t.kindFlag ? v : u32(at + 4), bitfieldSize: 0});
-        }
-        break;
-      case 'enum64':
-        need(12 * vlen, `enum64 of ${vlen} values`);
-        t.values = [];
-        for (let i = 0; i < vlen; i++, at += 12) {
-          const v = (BigInt(u32(at + 8)) << 32n) | BigInt(u32(at + 4));
-          t.values.push(t.kindFlag ? BigInt.asIntN(64, v) : v);
-          t.members.push({name: str(u32(at), `enum64 [${id}] value ${i}`), type: 0, offset: 0, bitfieldSize: 0});
-        }
-        break;
-      case 'func_proto':
-        need(8 * vlen, `func_proto of ${vlen} params`);
-        for (let i = 0; i < vlen; i++, at += 8)
-          t.members.push({name: str(u32(at), `func_proto [${id}] param ${i}`), type: u32(at + 4), offset: 0, bitfieldSize: 0});
-        break;
-      case 'var':
-      case 'decl_tag':
-        need(4, kind);
-        t.extra = u32(at);
-        at += 4;
-        break;
-      case 'datasec':
-        need(12 * vlen, `datasec of ${vlen} vars`);
-        for (let i = 0; i < vlen; i++, at += 12) t.members.push({name: '', type: u32(at), offset: u32(at + 4), bitfieldSize: u32(at + 8)});
-        break;
-      default:
-        break;
+    const per = MEMBER_WORDS[kindNo]!;
+    const next = at + 3 + EXTRA_WORDS[kindNo]! + per * vlen;
+    if (next > n) throw cut(id, per ? `${kind} of ${vlen} ${MEMBERS_ARE[kind] ?? 'members'}` : kind);
+    if (kind === 'int') {
+      const v = words[at + 3]!;
+      const [offset, bits, size] = [(v >>> 16) & 0xff, v & 0xff, words[at + 2]!];
+      if (bits > 128 || offset + bits > size * 8)
+        throw bad(`int [${id}] ${strings.toString('latin1', words[at]!, strings.indexOf(0, words[at]!))}: ${bits} bits at ${offset} in ${size} bytes`);
     }
-    types.push(t);
+    if (per && kind !== 'datasec')
+      for (let i = 0, m = at + 3; i < vlen; i++, m += per)
+        if (words[m]! >= strLen && words[m] !== 0) throw badString(words[m]!, strLen, `${kind} [${id}] ${MEMBER_IS[kind] ?? 'member'} ${i}`);
+    starts.push(at);
+    kindNos.push(kindNo);
+    at = next;
   }
-  checkReferences(types);
-  return {types, bytes: bytes.length, littleEndian: le};
+  const btf = new Btf(words, Uint32Array.from(starts), Uint8Array.from(kindNos), strings, bytes.length, le);
+  checkReferences(btf);
+  return btf;
 }
 
+function badString(off: number, strLen: number, what: string): KhpkgError {
+  return bad(`${what}: string offset ${off} past the string section (${strLen} bytes)`);
+}
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** How the records after a type are called in its messages (`enum of 3 values`, `func_proto [7] param 1`). */
+const MEMBERS_ARE: Partial<Record<BtfKind, string>> = {enum: 'values', enum64: 'values', func_proto: 'params', datasec: 'vars'};
+const MEMBER_IS: Partial<Record<BtfKind, string>> = {enum: 'value', enum64: 'value', func_proto: 'param'};
+
 /** Every type id in range, and no chain of typedefs, modifiers or arrays that comes back to itself. */
-function checkReferences(types: BtfType[]): void {
-  const n = types.length;
-  const ref = (t: BtfType, id: number, what: string): void => {
-    if (id >= n) throw bad(`type [${t.id}] (${t.kind} ${t.name}) ${what} refers to type [${id}], past the last type [${n - 1}]`);
+function checkReferences(btf: Btf): void {
+  const n = btf.count;
+  const ref = (id: number, to: number, what: () => string): void => {
+    if (to >= n) throw bad(`type [${id}] (${btf.kind(id)} ${btf.name(id)}) ${what()} refers to type [${to}], past the last type [${n - 1}]`);
   };
-  for (const t of types) {
-    if (t.id === 0) continue;
-    if (!['int', 'enum', 'enum64', 'struct', 'union', 'fwd', 'float', 'datasec'].includes(t.kind)) ref(t, t.type, 'itself');
-    if (t.array) {
-      ref(t, t.array.type, 'element');
-      ref(t, t.array.indexType, 'index');
+  for (let id = 1; id < n; id++) {
+    const kind = btf.kind(id);
+    if (!SIZED[BTF_KINDS.indexOf(kind)] && kind !== 'fwd') ref(id, btf.ref(id), () => 'itself');
+    if (kind === 'array') {
+      ref(id, btf.arrayType(id), () => 'element');
+      ref(id, btf.arrayIndexType(id), () => 'index');
     }
-    for (const m of t.members) if (t.kind !== 'enum' && t.kind !== 'enum64') ref(t, m.type, `member ${m.name || '(anonymous)'}`);
+    if (kind === 'struct' || kind === 'union' || kind === 'func_proto' || kind === 'datasec')
+      for (let i = 0, v = btf.vlen(id); i < v; i++) ref(id, btf.memberType(id, i), () => `member ${btf.memberName(id, i) || '(anonymous)'}`);
   }
   // Following what a type is made of (not through pointers or struct members, which may well come back) must end.
   const state = new Uint8Array(n); // 0 new, 1 on the path, 2 done
+  const path: number[] = [];
   for (let start = 1; start < n; start++) {
-    const path: number[] = [];
+    path.length = 0;
     let id = start;
     while (id !== 0 && state[id] === 0) {
       state[id] = 1;
       path.push(id);
-      const t = types[id]!;
-      const next =
-        t.kind === 'array' ? t.array!.type : ['typedef', 'volatile', 'const', 'restrict', 'type_tag', 'var', 'func', 'decl_tag'].includes(t.kind) ? t.type : 0;
-      id = next;
+      const kind = btf.kind(id);
+      id = kind === 'array' ? btf.arrayType(id) : FOLLOWED.has(kind) ? btf.ref(id) : 0;
     }
-    if (id !== 0 && state[id] === 1) throw bad(`a loop of types through [${id}] (${types[id]!.kind} ${types[id]!.name}): it refers to itself`);
+    if (id !== 0 && state[id] === 1) throw bad(`a loop of types through [${id}] (${btf.kind(id)} ${btf.name(id)}): it refers to itself`);
     for (const p of path) state[p] = 2;
   }
 }
 
+const FOLLOWED = new Set<BtfKind>(['typedef', 'volatile', 'const', 'restrict', 'type_tag', 'var', 'func', 'decl_tag']);
+
 /** What `inspect` and `info` say of a BTF: how many types, of which kinds. */
 export function btfFacts(btf: Btf): {types: number; bytes: number; kinds: Record<string, number>} {
   const kinds: Record<string, number> = {};
-  for (const t of btf.types.slice(1)) kinds[t.kind] = (kinds[t.kind] ?? 0) + 1;
-  return {types: btf.types.length - 1, bytes: btf.bytes, kinds};
+  for (let id = 1; id < btf.count; id++) kinds[btf.kind(id)] = (kinds[btf.kind(id)] ?? 0) + 1;
+  return {types: btf.count - 1, bytes: btf.bytes, kinds};
 }

@@ -1,5 +1,5 @@
 import {KhpkgError} from '../errors.js';
-import type {Btf, BtfType} from './btf.js';
+import type {Btf} from './btf.js';
 
 /**
  * vmlinux.h from BTF, byte for byte what `bpftool btf dump file F format c` (bpftool 7.1, libbpf
@@ -15,15 +15,13 @@ import type {Btf, BtfType} from './btf.js';
  * Kept as libbpf does for output to be the same: the tab indents, `___` suffixes, the GCC quirks
  * (modifiers dropped on arrays and func protos, `__gnuc_va_list`, `__builtin_va_list` skipped).
  */
-export function writeVmlinuxH(btf: Btf): string {
+export function writeVmlinuxH(btf: Btf): Buffer {
   const d = new CDumper(btf);
-  const out = [
-    '#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n',
-    '#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n#endif\n\n',
-  ];
-  for (let id = 1; id < btf.types.length; id++) d.dumpType(id);
-  out.push(d.text(), '#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n#endif /* __VMLINUX_H__ */\n');
-  return out.join('');
+  d.p('#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n');
+  d.p('#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n#endif\n\n');
+  for (let id = 1; id < btf.count; id++) d.dumpType(id);
+  d.p('#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n#endif /* __VMLINUX_H__ */\n');
+  return d.bytes();
 }
 
 const enum Order {
@@ -64,7 +62,9 @@ const LONG_ALIASES = new Set([
 ]);
 
 class CDumper {
-  private readonly types: BtfType[];
+  private readonly b: Btf;
+  /** alignOf's answers: a struct's alignment is asked once per member that embeds it. */
+  private readonly aligns: Int32Array;
   private readonly ptrSize: number;
   private readonly order: Uint8Array;
   private readonly emit: Uint8Array;
@@ -73,12 +73,15 @@ class CDumper {
   private readonly resolved: (string | undefined)[];
   private readonly typeNames = new Map<string, number>();
   private readonly identNames = new Map<string, number>();
-  private readonly parts: string[] = [];
+  /** The output, written as it is made: the pieces are short-lived strings, the bytes one growing buffer. */
+  private out = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
   private queue: number[] = [];
 
   constructor(btf: Btf) {
-    this.types = btf.types;
-    const n = btf.types.length;
+    this.b = btf;
+    const n = btf.count;
+    this.aligns = new Int32Array(n).fill(-2);
     this.order = new Uint8Array(n);
     this.emit = new Uint8Array(n);
     this.fwdEmitted = new Uint8Array(n);
@@ -88,33 +91,43 @@ class CDumper {
     this.order[0] = Order.Ordered;
     this.emit[0] = Emit.Emitted;
     // libbpf's pointer size: the size of an int named like `long`, else the host's (8).
-    const long = btf.types.find((t) => t.kind === 'int' && (t.size === 4 || t.size === 8) && LONG_ALIASES.has(t.name));
-    this.ptrSize = long?.size ?? 8;
+    let ptrSize = 8;
+    for (let id = 1; id < n; id++)
+      if (btf.kind(id) === 'int' && (btf.size(id) === 4 || btf.size(id) === 8) && LONG_ALIASES.has(btf.name(id))) {
+        ptrSize = btf.size(id);
+        break;
+      }
+    this.ptrSize = ptrSize;
     this.markReferenced();
   }
 
-  text(): string {
-    return this.parts.join('');
+  bytes(): Buffer {
+    return this.out.subarray(0, this.used);
   }
 
-  private p(s: string): void {
-    this.parts.push(s);
+  /** Appends C text (latin1: BTF names are bytes, as bpftool prints them). */
+  p(s: string): void {
+    if (this.used + s.length > this.out.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.used + s.length));
+      this.out.copy(grown, 0, 0, this.used);
+      this.out = grown;
+    }
+    // latin1Write: Buffer.write's own, without its argument parsing (this is called ~2 million times).
+    this.used += (this.out as Buffer & {latin1Write(s: string, at: number): number}).latin1Write(s, this.used);
   }
 
   dumpType(id: number): void {
     this.queue = [];
-    if (this.orderType(id, false) < 0) {
-      const t = this.types[id]!;
-      throw new KhpkgError('bad-input', `malformed BTF: type [${id}] (${t.kind} ${t.name}) is part of a loop of types C cannot declare`);
-    }
+    if (this.orderType(id, false) < 0)
+      throw new KhpkgError('bad-input', `malformed BTF: type [${id}] (${this.b.kind(id)} ${this.b.name(id)}) is part of a loop of types C cannot declare`);
     for (const q of this.queue) this.emitType(q, 0);
   }
 
   /** Types referred to by any other: a top-level anonymous enum is one nothing refers to. */
   private markReferenced(): void {
-    for (const t of this.types) {
-      if (t.id === 0) continue;
-      switch (t.kind) {
+    const b = this.b;
+    for (let id = 1; id < b.count; id++) {
+      switch (b.kind(id)) {
         case 'volatile':
         case 'const':
         case 'restrict':
@@ -124,17 +137,17 @@ class CDumper {
         case 'var':
         case 'decl_tag':
         case 'type_tag':
-          this.referenced[t.type] = 1;
+          this.referenced[b.ref(id)] = 1;
           break;
         case 'array':
-          this.referenced[t.array!.indexType] = 1;
-          this.referenced[t.array!.type] = 1;
+          this.referenced[b.arrayIndexType(id)] = 1;
+          this.referenced[b.arrayType(id)] = 1;
           break;
         case 'struct':
         case 'union':
         case 'func_proto':
         case 'datasec':
-          for (const m of t.members) this.referenced[m.type] = 1;
+          for (let i = 0, v = b.vlen(id); i < v; i++) this.referenced[b.memberType(id, i)] = 1;
           break;
         default:
           break;
@@ -145,12 +158,13 @@ class CDumper {
   /** btf_dump_order_type: 1 when `id` is part of a strong link (must be defined first), 0 weak, <0 an unsatisfiable loop. */
   private orderType(id: number, throughPtr: boolean): number {
     if (this.order[id] === Order.Ordered) return 1;
-    const t = this.types[id]!;
+    const b = this.b;
+    const kind = id === 0 ? 'unkn' : b.kind(id);
     if (this.order[id] === Order.Ordering) {
-      if ((t.kind === 'struct' || t.kind === 'union') && throughPtr && t.name !== '') return 0;
+      if ((kind === 'struct' || kind === 'union') && throughPtr && b.named(id)) return 0;
       return -1;
     }
-    switch (t.kind) {
+    switch (kind) {
       case 'unkn':
         return 1;
       case 'int':
@@ -158,32 +172,32 @@ class CDumper {
         this.order[id] = Order.Ordered;
         return 0;
       case 'ptr': {
-        const err = this.orderType(t.type, true);
+        const err = this.orderType(b.ref(id), true);
         this.order[id] = Order.Ordered;
         return err;
       }
       case 'array':
-        return this.orderType(t.array!.type, false);
+        return this.orderType(b.arrayType(id), false);
       case 'struct':
       case 'union': {
-        if (throughPtr && t.name !== '') return 0;
+        if (throughPtr && b.named(id)) return 0;
         this.order[id] = Order.Ordering;
-        for (const m of t.members) {
-          const err = this.orderType(m.type, false);
+        for (let i = 0, v = b.vlen(id); i < v; i++) {
+          const err = this.orderType(b.memberType(id, i), false);
           if (err < 0) return err;
         }
-        if (t.name !== '') this.queue.push(id);
+        if (b.named(id)) this.queue.push(id);
         this.order[id] = Order.Ordered;
         return 1;
       }
       case 'enum':
       case 'enum64':
       case 'fwd':
-        if (t.name !== '' || !this.referenced[id]) this.queue.push(id);
+        if (b.named(id) || !this.referenced[id]) this.queue.push(id);
         this.order[id] = Order.Ordered;
         return 1;
       case 'typedef': {
-        const strong = this.orderType(t.type, throughPtr);
+        const strong = this.orderType(b.ref(id), throughPtr);
         if (strong < 0) return strong;
         if (throughPtr && !strong) return 0;
         this.queue.push(id);
@@ -194,13 +208,13 @@ class CDumper {
       case 'const':
       case 'restrict':
       case 'type_tag':
-        return this.orderType(t.type, throughPtr);
+        return this.orderType(b.ref(id), throughPtr);
       case 'func_proto': {
-        let err = this.orderType(t.type, throughPtr);
+        let err = this.orderType(b.ref(id), throughPtr);
         if (err < 0) return err;
         let strong = err > 0;
-        for (const m of t.members) {
-          err = this.orderType(m.type, throughPtr);
+        for (let i = 0, v = b.vlen(id); i < v; i++) {
+          err = this.orderType(b.memberType(id, i), throughPtr);
           if (err < 0) return err;
           if (err > 0) strong = true;
         }
@@ -216,32 +230,33 @@ class CDumper {
   }
 
   private blacklisted(id: number): boolean {
-    return this.types[id]!.name === '__builtin_va_list';
+    return this.b.name(id) === '__builtin_va_list';
   }
 
   /** btf_dump_emit_type: definitions and the forward declarations they need, `contId` the struct being defined. */
   private emitType(id: number, contId: number): void {
     if (this.emit[id] === Emit.Emitted) return;
-    const t = this.types[id]!;
+    const b = this.b;
+    const kind = b.kind(id);
     const topLevel = contId === 0;
     if (this.emit[id] === Emit.Emitting) {
       if (this.fwdEmitted[id]) return;
-      if (t.kind === 'struct' || t.kind === 'union') {
+      if (kind === 'struct' || kind === 'union') {
         if (id === contId) return;
-        if (t.name === '') return; // an anonymous struct/union loop: libbpf warns and goes on
-        this.emitStructFwd(id, t);
+        if (!b.named(id)) return; // an anonymous struct/union loop: libbpf warns and goes on
+        this.emitStructFwd(id);
         this.p(';\n\n');
         this.fwdEmitted[id] = 1;
-      } else if (t.kind === 'typedef') {
+      } else if (kind === 'typedef') {
         if (!this.blacklisted(id)) {
-          this.emitTypedefDef(id, t, 0);
+          this.emitTypedefDef(id, 0);
           this.p(';\n\n');
         }
         this.fwdEmitted[id] = 1;
       }
       return;
     }
-    switch (t.kind) {
+    switch (kind) {
       case 'int': {
         const alias = MISSING_BASE_TYPES[this.typeName(id)];
         if (alias) this.p(`typedef ${alias} ${this.typeName(id)};\n\n`);
@@ -251,7 +266,7 @@ class CDumper {
       case 'enum':
       case 'enum64':
         if (topLevel) {
-          this.emitEnumDef(id, t, 0);
+          this.emitEnumDef(id, 0);
           this.p(';\n\n');
         }
         this.emit[id] = Emit.Emitted;
@@ -261,21 +276,21 @@ class CDumper {
       case 'const':
       case 'restrict':
       case 'type_tag':
-        this.emitType(t.type, contId);
+        this.emitType(b.ref(id), contId);
         break;
       case 'array':
-        this.emitType(t.array!.type, contId);
+        this.emitType(b.arrayType(id), contId);
         break;
       case 'fwd':
-        this.emitFwdDef(id, t);
+        this.emitFwdDef(id);
         this.p(';\n\n');
         this.emit[id] = Emit.Emitted;
         break;
       case 'typedef':
         this.emit[id] = Emit.Emitting;
-        this.emitType(t.type, id);
+        this.emitType(b.ref(id), id);
         if (!this.fwdEmitted[id] && !this.blacklisted(id)) {
-          this.emitTypedefDef(id, t, 0);
+          this.emitTypedefDef(id, 0);
           this.p(';\n\n');
         }
         this.emit[id] = Emit.Emitted;
@@ -283,16 +298,16 @@ class CDumper {
       case 'struct':
       case 'union':
         this.emit[id] = Emit.Emitting;
-        if (topLevel || t.name === '') {
-          const newCont = t.name === '' ? contId : id;
-          for (const m of t.members) this.emitType(m.type, newCont);
+        if (topLevel || !b.named(id)) {
+          const newCont = b.named(id) ? id : contId;
+          for (let i = 0, v = b.vlen(id); i < v; i++) this.emitType(b.memberType(id, i), newCont);
         } else if (!this.fwdEmitted[id] && id !== contId) {
-          this.emitStructFwd(id, t);
+          this.emitStructFwd(id);
           this.p(';\n\n');
           this.fwdEmitted[id] = 1;
         }
         if (topLevel) {
-          this.emitStructDef(id, t, 0);
+          this.emitStructDef(id, 0);
           this.p(';\n\n');
           this.emit[id] = Emit.Emitted;
         } else {
@@ -300,8 +315,8 @@ class CDumper {
         }
         break;
       case 'func_proto':
-        this.emitType(t.type, contId);
-        for (const m of t.members) this.emitType(m.type, contId);
+        this.emitType(b.ref(id), contId);
+        for (let i = 0, v = b.vlen(id); i < v; i++) this.emitType(b.memberType(id, i), contId);
         break;
       default:
         break;
@@ -310,10 +325,10 @@ class CDumper {
 
   /** btf__resolve_size. */
   private resolveSize(id: number): number {
+    const b = this.b;
     let nelems = 1;
     for (let i = 0; i < 32 && id !== 0; i++) {
-      const t = this.types[id]!;
-      switch (t.kind) {
+      switch (b.kind(id)) {
         case 'int':
         case 'struct':
         case 'union':
@@ -321,7 +336,7 @@ class CDumper {
         case 'enum64':
         case 'datasec':
         case 'float':
-          return nelems * t.size;
+          return nelems * b.size(id);
         case 'ptr':
           return nelems * this.ptrSize;
         case 'typedef':
@@ -331,11 +346,11 @@ class CDumper {
         case 'var':
         case 'decl_tag':
         case 'type_tag':
-          id = t.type;
+          id = b.ref(id);
           break;
         case 'array':
-          nelems *= t.array!.nelems;
-          id = t.array!.type;
+          nelems *= b.arrayElems(id);
+          id = b.arrayType(id);
           break;
         default:
           return -1;
@@ -344,15 +359,21 @@ class CDumper {
     return -1;
   }
 
-  /** btf__align_of. */
+  /** btf__align_of, remembered per type. */
   private alignOf(id: number): number {
-    const t = this.types[id]!;
-    switch (t.kind) {
+    const known = this.aligns[id]!;
+    if (known !== -2) return known;
+    return (this.aligns[id] = this.computeAlign(id));
+  }
+
+  private computeAlign(id: number): number {
+    const b = this.b;
+    switch (id === 0 ? 'unkn' : b.kind(id)) {
       case 'int':
       case 'enum':
       case 'enum64':
       case 'float':
-        return Math.min(this.ptrSize, t.size);
+        return Math.min(this.ptrSize, b.size(id));
       case 'ptr':
         return this.ptrSize;
       case 'typedef':
@@ -360,33 +381,34 @@ class CDumper {
       case 'const':
       case 'restrict':
       case 'type_tag':
-        return this.alignOf(t.type);
+        return this.alignOf(b.ref(id));
       case 'array':
-        return this.alignOf(t.array!.type);
+        return this.alignOf(b.arrayType(id));
       case 'struct':
       case 'union': {
         let max = 1;
-        for (const m of t.members) {
-          const align = this.alignOf(m.type);
+        for (let i = 0, v = b.vlen(id); i < v; i++) {
+          const align = this.alignOf(b.memberType(id, i));
           if (align <= 0) return align;
           max = Math.max(max, align);
-          if (m.bitfieldSize === 0 && m.offset % (8 * align) !== 0) return 1;
+          if (b.memberBitfield(id, i) === 0 && b.memberOffset(id, i) % (8 * align) !== 0) return 1;
         }
-        return t.size % max !== 0 ? 1 : max;
+        return b.size(id) % max !== 0 ? 1 : max;
       }
       default:
         return 0;
     }
   }
 
-  private structPacked(t: BtfType): boolean {
+  private structPacked(id: number): boolean {
+    const b = this.b;
     let max = 1;
-    for (const m of t.members) {
-      const align = this.alignOf(m.type);
-      if (align && m.bitfieldSize === 0 && m.offset % (8 * align) !== 0) return true;
+    for (let i = 0, v = b.vlen(id); i < v; i++) {
+      const align = this.alignOf(b.memberType(id, i));
+      if (align && b.memberBitfield(id, i) === 0 && b.memberOffset(id, i) % (8 * align) !== 0) return true;
       max = Math.max(align, max);
     }
-    return t.size % max !== 0;
+    return b.size(id) % max !== 0;
   }
 
   private emitBitPadding(curOff: number, nextOff: number, nextAlign: number, inBitfield: boolean, lvl: number): void {
@@ -430,79 +452,92 @@ class CDumper {
     }
   }
 
-  private emitStructFwd(id: number, t: BtfType): void {
-    this.p(`${t.kind}${t.name !== '' ? ' ' : ''}${this.typeName(id)}`);
+  private emitStructFwd(id: number): void {
+    this.p(`${this.b.kind(id)}${this.b.named(id) ? ' ' : ''}${this.typeName(id)}`);
   }
 
-  private emitStructDef(id: number, t: BtfType, lvl: number): void {
-    const isStruct = t.kind === 'struct';
+  private emitStructDef(id: number, lvl: number): void {
+    const b = this.b;
+    const kind = b.kind(id);
+    const isStruct = kind === 'struct';
     const align = this.alignOf(id);
-    const packed = isStruct ? this.structPacked(t) : false;
-    this.p(`${t.kind}${t.name !== '' ? ' ' : ''}${this.typeName(id)} {`);
+    const packed = isStruct ? this.structPacked(id) : false;
+    this.p(`${kind}${b.named(id) ? ' ' : ''}${this.typeName(id)} {`);
     let off = 0;
     let prevBitfield = false;
-    for (const m of t.members) {
-      const mAlign = packed ? 1 : this.alignOf(m.type);
-      const inBitfield = prevBitfield && m.bitfieldSize !== 0;
-      this.emitBitPadding(off, m.offset, mAlign, inBitfield, lvl + 1);
+    const vlen = b.vlen(id);
+    for (let i = 0; i < vlen; i++) {
+      const type = b.memberType(id, i);
+      const offset = b.memberOffset(id, i);
+      const bitfield = b.memberBitfield(id, i);
+      const mAlign = packed ? 1 : this.alignOf(type);
+      const inBitfield = prevBitfield && bitfield !== 0;
+      this.emitBitPadding(off, offset, mAlign, inBitfield, lvl + 1);
       this.p(`\n${pfx(lvl + 1)}`);
-      this.emitTypeDecl(m.type, m.name, lvl + 1);
-      if (m.bitfieldSize) {
-        this.p(`: ${m.bitfieldSize}`);
-        off = m.offset + m.bitfieldSize;
+      this.emitTypeDecl(type, b.memberName(id, i), lvl + 1);
+      if (bitfield) {
+        this.p(`: ${bitfield}`);
+        off = offset + bitfield;
         prevBitfield = true;
       } else {
-        off = m.offset + Math.max(0, this.resolveSize(m.type)) * 8;
+        off = offset + Math.max(0, this.resolveSize(type)) * 8;
         prevBitfield = false;
       }
       this.p(';');
     }
-    if (isStruct) this.emitBitPadding(off, t.size * 8, align, false, lvl + 1);
-    if (t.vlen || t.size) this.p(`\n${pfx(lvl)}}`);
+    if (isStruct) this.emitBitPadding(off, b.size(id) * 8, align, false, lvl + 1);
+    if (vlen || b.size(id)) this.p(`\n${pfx(lvl)}}`);
     else this.p('}');
     if (packed) this.p(' __attribute__((packed))');
   }
 
-  private emitEnumDef(id: number, t: BtfType, lvl: number): void {
-    this.p(`enum${t.name !== '' ? ' ' : ''}${this.typeName(id)}`);
-    if (!t.vlen) return;
+  private emitEnumDef(id: number, lvl: number): void {
+    const b = this.b;
+    this.p(`enum${b.named(id) ? ' ' : ''}${this.typeName(id)}`);
+    const vlen = b.vlen(id);
+    if (!vlen) return;
     this.p(' {');
-    t.members.forEach((m, i) => {
+    const is64 = b.kind(id) === 'enum64';
+    const suffix = b.kindFlag(id) ? 'LL' : 'ULL';
+    for (let i = 0; i < vlen; i++) {
       // Enumerators share their namespace with typedefs.
-      const dups = this.nameDups(this.identNames, m.name);
-      const name = dups > 1 ? `${m.name}___${dups}` : m.name;
-      if (t.kind === 'enum') this.p(`\n${pfx(lvl + 1)}${name} = ${m.offset},`);
-      else this.p(`\n${pfx(lvl + 1)}${name} = ${t.values![i]!}${t.kindFlag ? 'LL' : 'ULL'},`);
-    });
+      const name = b.memberName(id, i);
+      const dups = this.nameDups(this.identNames, name);
+      const shown = dups > 1 ? `${name}___${dups}` : name;
+      if (!is64) this.p(`\n${pfx(lvl + 1)}${shown} = ${b.memberOffset(id, i)},`);
+      else this.p(`\n${pfx(lvl + 1)}${shown} = ${b.enum64Value(id, i)}${suffix},`);
+    }
     // Later libbpf marks 1- and 8-byte enums `__attribute__((mode(byte|word)))`; the bpftool this must equal
     // (Debian 12's 7.1, from its kernel's 6.1 tree) does not, and neither does this.
     this.p(`\n${pfx(lvl)}}`);
   }
 
-  private emitFwdDef(id: number, t: BtfType): void {
-    this.p(`${t.kindFlag ? 'union' : 'struct'} ${this.typeName(id)}`);
+  private emitFwdDef(id: number): void {
+    this.p(`${this.b.kindFlag(id) ? 'union' : 'struct'} ${this.typeName(id)}`);
   }
 
-  private emitTypedefDef(id: number, t: BtfType, lvl: number): void {
+  private emitTypedefDef(id: number, lvl: number): void {
     const name = this.identName(id);
+    const type = this.b.ref(id);
     // Old GCCs emit __gnuc_va_list as a typedef of void.
-    if (t.type === 0 && name === '__gnuc_va_list') {
+    if (type === 0 && name === '__gnuc_va_list') {
       this.p('typedef __builtin_va_list __gnuc_va_list');
       return;
     }
     this.p('typedef ');
-    this.emitTypeDecl(t.type, name, lvl);
+    this.emitTypeDecl(type, name, lvl);
   }
 
   /** btf_dump_emit_type_decl: the chain of modifiers, pointers, arrays and protos down to a named type, in C's syntax. */
   private emitTypeDecl(id: number, fname: string, lvl: number): void {
+    const b = this.b;
     const stack: number[] = [];
     for (;;) {
       stack.push(id);
       if (id === 0) break;
-      const t = this.types[id]!;
-      if (t.kind === 'ptr' || MODS.has(t.kind) || t.kind === 'func_proto') id = t.type;
-      else if (t.kind === 'array') id = t.array!.type;
+      const kind = b.kind(id);
+      if (kind === 'ptr' || MODS.has(kind) || kind === 'func_proto') id = b.ref(id);
+      else if (kind === 'array') id = b.arrayType(id);
       else break;
     }
     this.emitTypeChain(stack, fname, lvl);
@@ -510,17 +545,17 @@ class CDumper {
 
   private emitMods(stack: number[]): void {
     while (stack.length) {
-      const t = this.types[stack[stack.length - 1]!]!;
-      if (t.kind === 'volatile') this.p('volatile ');
-      else if (t.kind === 'const') this.p('const ');
-      else if (t.kind === 'restrict') this.p('restrict ');
+      const kind = this.b.kind(stack[stack.length - 1]!);
+      if (kind === 'volatile') this.p('volatile ');
+      else if (kind === 'const') this.p('const ');
+      else if (kind === 'restrict') this.p('restrict ');
       else return;
       stack.pop();
     }
   }
 
   private dropMods(stack: number[]): void {
-    while (stack.length && MODS.has(this.types[stack[stack.length - 1]!]!.kind)) stack.pop();
+    while (stack.length && MODS.has(this.b.kind(stack[stack.length - 1]!))) stack.pop();
   }
 
   private emitName(name: string, lastWasPtr: boolean): void {
@@ -528,6 +563,7 @@ class CDumper {
   }
 
   private emitTypeChain(stack: number[], fname: string, lvl: number): void {
+    const b = this.b;
     let lastWasPtr = true;
     while (stack.length) {
       const id = stack.pop()!;
@@ -537,28 +573,28 @@ class CDumper {
         lastWasPtr = false;
         continue;
       }
-      const t = this.types[id]!;
-      switch (t.kind) {
+      const kind = b.kind(id);
+      switch (kind) {
         case 'int':
         case 'float':
           this.emitMods(stack);
-          this.p(t.name);
+          this.p(b.name(id));
           break;
         case 'struct':
         case 'union':
           this.emitMods(stack);
-          if (t.name === '') this.emitStructDef(id, t, lvl);
-          else this.emitStructFwd(id, t);
+          if (!b.named(id)) this.emitStructDef(id, lvl);
+          else this.emitStructFwd(id);
           break;
         case 'enum':
         case 'enum64':
           this.emitMods(stack);
-          if (t.name === '') this.emitEnumDef(id, t, lvl);
+          if (!b.named(id)) this.emitEnumDef(id, lvl);
           else this.p(`enum ${this.typeName(id)}`);
           break;
         case 'fwd':
           this.emitMods(stack);
-          this.emitFwdDef(id, t);
+          this.emitFwdDef(id);
           break;
         case 'typedef':
           this.emitMods(stack);
@@ -578,22 +614,22 @@ class CDumper {
           break;
         case 'type_tag':
           this.emitMods(stack);
-          this.p(` __attribute__((btf_type_tag("${t.name}")))`);
+          this.p(` __attribute__((btf_type_tag("${b.name(id)}")))`);
           break;
         case 'array': {
           // GCC adds the element's const/volatile to the array itself; meaningless, so dropped.
           this.dropMods(stack);
           if (stack.length === 0) {
             this.emitName(fname, lastWasPtr);
-            this.p(`[${t.array!.nelems}]`);
+            this.p(`[${b.arrayElems(id)}]`);
             return;
           }
-          const multidim = this.types[stack[stack.length - 1]!]!.kind === 'array';
+          const multidim = b.kind(stack[stack.length - 1]!) === 'array';
           if (fname !== '' && !lastWasPtr) this.p(' ');
           if (!multidim) this.p('(');
           this.emitTypeChain(stack, fname, lvl);
           if (!multidim) this.p(')');
-          this.p(`[${t.array!.nelems}]`);
+          this.p(`[${b.arrayElems(id)}]`);
           return;
         }
         case 'func_proto': {
@@ -609,18 +645,18 @@ class CDumper {
           this.p('(');
           // No params, or Clang's single void param for BPF: `(void)` (libbpf's "Fix no-args func prototype BTF
           // dumping syntax", which Debian 12's bpftool has from its kernel's stable tree).
-          const params = t.members;
-          if (params.length === 0 || (params.length === 1 && params[0]!.type === 0)) {
+          const params = b.vlen(id);
+          if (params === 0 || (params === 1 && b.memberType(id, 0) === 0)) {
             this.p('void)');
             return;
           }
-          for (let i = 0; i < params.length; i++) {
+          for (let i = 0; i < params; i++) {
             if (i > 0) this.p(', ');
-            if (i === params.length - 1 && params[i]!.type === 0) {
+            if (i === params - 1 && b.memberType(id, i) === 0) {
               this.p('...');
               break;
             }
-            this.emitTypeDecl(params[i]!.type, params[i]!.name, lvl);
+            this.emitTypeDecl(b.memberType(id, i), b.memberName(id, i), lvl);
           }
           this.p(')');
           return;
@@ -628,7 +664,7 @@ class CDumper {
         default:
           return;
       }
-      lastWasPtr = t.kind === 'ptr';
+      lastWasPtr = kind === 'ptr';
     }
     this.emitName(fname, lastWasPtr);
   }
@@ -640,13 +676,15 @@ class CDumper {
   }
 
   private resolveName(id: number, map: Map<string, number>): string {
-    const t = this.types[id]!;
-    if (t.name === '') return '';
+    const b = this.b;
+    if (!b.named(id)) return '';
     const cached = this.resolved[id];
     if (cached !== undefined) return cached;
-    if (t.kind === 'fwd' || (t.kind === 'enum' && t.vlen === 0)) return (this.resolved[id] = t.name);
-    const dups = this.nameDups(map, t.name);
-    return (this.resolved[id] = dups > 1 ? `${t.name}___${dups}` : t.name);
+    const name = b.name(id);
+    const kind = b.kind(id);
+    if (kind === 'fwd' || (kind === 'enum' && b.vlen(id) === 0)) return (this.resolved[id] = name);
+    const dups = this.nameDups(map, name);
+    return (this.resolved[id] = dups > 1 ? `${name}___${dups}` : name);
   }
 
   private typeName(id: number): string {

@@ -59,7 +59,7 @@ export async function decompressStream(source: Readable, method: Method, opts: {
  * codec/lzo.ts), bound-checked at every step, since no maintained pure-JS decoder of the legacy
  * frame or of lzop exists and an addon would be one more thing to cross-compile.
  */
-export async function decompressBuffer(data: Buffer, method: Method, limit: number): Promise<Buffer> {
+export async function decompressBuffer(data: Buffer, method: Method, limit: number, expected?: number): Promise<Buffer> {
   switch (method) {
     case 'gzip':
       return gunzipBounded(data, limit);
@@ -67,8 +67,30 @@ export async function decompressBuffer(data: Buffer, method: Method, limit: numb
       return unlz4Legacy(data, limit);
     case 'lzo':
       return unlzop(data, limit);
+    case 'zstd':
+      if (expected !== undefined && expected > 0 && expected <= limit) {
+        const whole = await zstdInto(data, expected);
+        if (whole) return whole;
+      }
+      return collect(await decompressStream(Readable.from(slices(data)), method), limit, method, expected);
     default:
-      return collect(await decompressStream(Readable.from(slices(data)), method), limit, method);
+      return collect(await decompressStream(Readable.from(slices(data)), method), limit, method, expected);
+  }
+}
+
+/**
+ * zstd straight into one buffer of the size the data says it has (libzstd's one-shot
+ * ZSTD_decompressDCtx, which needs no window of its own when the whole frame is at hand, where a
+ * stream keeps one as large as the kernel): a kernel image then costs its own size, once.
+ * Undefined when the size was not the truth (the caller then reads it the general way).
+ */
+async function zstdInto(data: Buffer, expected: number): Promise<Buffer | undefined> {
+  const {decompress} = (await import('zstd-napi/binding.js')).default;
+  const whole = Buffer.allocUnsafe(expected);
+  try {
+    return decompress(whole, data) === expected ? whole : undefined;
+  } catch {
+    return undefined; // too small for it, or corrupt: the general path says which
   }
 }
 
@@ -88,21 +110,33 @@ function* slices(bytes: Buffer, size = 1 << 20): Generator<Buffer> {
   for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
 }
 
-async function collect(stream: Readable, limit: number, method: Method): Promise<Buffer> {
+/**
+ * The stream's bytes in one buffer. With the size the data says it has (a kernel image's trailer),
+ * they are written straight into one buffer of that size: a 60-150 MB kernel is then held once,
+ * not as chunks and again as their concatenation. A size that lies only costs that saving.
+ */
+async function collect(stream: Readable, limit: number, method: Method, expected?: number): Promise<Buffer> {
+  let whole = expected !== undefined && expected > 0 && expected <= limit ? Buffer.allocUnsafe(expected) : undefined;
   const parts: Buffer[] = [];
   let total = 0;
   try {
     for await (const chunk of stream) {
-      total += (chunk as Buffer).length;
-      if (total > limit) throw new KhpkgError('corrupt-input', `${method} data decompresses past ${limit} bytes`);
-      parts.push(chunk as Buffer);
+      const c = chunk as Buffer;
+      if (total + c.length > limit) throw new KhpkgError('corrupt-input', `${method} data decompresses past ${limit} bytes`);
+      if (whole && total + c.length > whole.length) {
+        parts.push(whole.subarray(0, total));
+        whole = undefined;
+      }
+      if (whole) c.copy(whole, total);
+      else parts.push(c);
+      total += c.length;
     }
   } catch (e) {
     stream.destroy();
     if (e instanceof KhpkgError) throw e;
     throw new KhpkgError('corrupt-input', `${method} data is corrupt (${(e as Error).message.split('\n')[0]})`);
   }
-  return Buffer.concat(parts, total);
+  return whole ? whole.subarray(0, total) : Buffer.concat(parts, total);
 }
 
 /** `a.pipe(b)` but an error of `a` reaches whoever reads `b`. */

@@ -70,7 +70,7 @@ async function fromBzImage(bytes: Buffer, name: string): Promise<KernelImage> {
   const payload = bytes.subarray(pm + offset, pm + offset + length);
   const method = methodOf(payload);
   if (!method) throw new KhpkgError('bad-input', `${name}: a bzImage whose payload is compressed in a way khpkg does not know`);
-  const kernel = await unpack(method === 'gzip' ? payload : payload.subarray(0, payload.length - 4), method, name);
+  const kernel = await unpack(method === 'gzip' ? payload : payload.subarray(0, payload.length - 4), method, name, sizeTrailer(payload));
   // The setup header names the release too (kernel_version): the banner, when there is one, says it first.
   const kv = bytes.readUInt16LE(0x20e);
   const headerRelease = kv > 0 && kv + 0x200 < bytes.length ? /^([A-Za-z0-9._+~-]+)/.exec(bytes.toString('latin1', kv + 0x200, kv + 0x300))?.[1] : undefined;
@@ -88,14 +88,19 @@ async function fromZboot(bytes: Buffer, name: string): Promise<KernelImage> {
     methodOf(bytes.subarray(offset));
   if (!method) throw new KhpkgError('bad-input', `${name}: an EFI zboot image compressed with '${methodName}', which khpkg does not know`);
   const payload = bytes.subarray(offset, offset + size);
-  const kernel = await unpack(method === 'gzip' ? payload : payload.subarray(0, payload.length - 4), method, name);
+  const kernel = await unpack(method === 'gzip' ? payload : payload.subarray(0, payload.length - 4), method, name, sizeTrailer(payload));
   return {kernel, elf: false, from: `arm64 EFI zboot (${method})`, release: bannerRelease(kernel)};
 }
 
+/** The uncompressed size the kernel's build appends to a payload (gzip's own trailer says it too). */
+function sizeTrailer(payload: Buffer): number | undefined {
+  return payload.length >= 4 ? payload.readUInt32LE(payload.length - 4) : undefined;
+}
+
 /** A payload decompressed, bounded by MAX_PAYLOAD_BYTES; one line naming the image when it does not decompress. */
-async function unpack(data: Buffer, method: Method, name: string): Promise<Buffer> {
+async function unpack(data: Buffer, method: Method, name: string, expected?: number): Promise<Buffer> {
   try {
-    return await decompressBuffer(data, method, MAX_PAYLOAD_BYTES);
+    return await decompressBuffer(data, method, MAX_PAYLOAD_BYTES, expected);
   } catch (e) {
     const why = e instanceof KhpkgError ? e.message.replace(/^\w+ data /, '') : (e as Error).message.split('\n')[0];
     throw new KhpkgError('corrupt-input', `${name}: its ${method} payload does not decompress (${why})`);

@@ -1,6 +1,8 @@
 import {createHash} from 'node:crypto';
-import {open} from 'node:fs/promises';
-import {parseBtf, type Btf} from '../btf/btf.js';
+import {open, readFile} from 'node:fs/promises';
+import {setFlagsFromString} from 'node:v8';
+import {runInNewContext} from 'node:vm';
+import {isBtfHeader, parseBtf, type Btf} from '../btf/btf.js';
 import {writeVmlinuxH} from '../btf/c-dump.js';
 import {btfOnlyElf} from '../btf/elf.js';
 import {architecture, type ArchNames} from '../archive/arch.js';
@@ -56,11 +58,24 @@ export interface BtfRecord {
 export async function readKernelBtf(src: BtfSource | undefined): Promise<{btf?: KernelBtf; note?: string}> {
   if (!src) return {};
   try {
-    return {btf: await readBtf(src)};
+    const btf = await readBtf(src);
+    // Out of readBtf, nothing holds the image or the kernel decompressed from it any more.
+    if (btf && btf.from !== 'raw BTF') collectGarbage();
+    return {btf};
   } catch (e) {
     if (src.given || !(e instanceof KhpkgError)) throw e;
     return e.code === 'no-btf' ? {} : {note: `${e.message.replace(/^--btf /, '')}: the set is made without BTF`};
   }
+}
+
+/**
+ * The digest a set records of raw BTF (the running kernel's /sys/kernel/btf/vmlinux), from the
+ * file's bytes alone: nothing parsed. Undefined for anything else (an image must be opened to find
+ * its BTF), and for a file that is gone.
+ */
+export async function rawBtfDigest(src: BtfSource): Promise<string | undefined> {
+  const bytes = src.bytes ?? (await readFile(src.path).catch(() => undefined));
+  return bytes && isBtfHeader(bytes) ? createHash('sha256').update(bytes).digest('hex') : undefined;
 }
 
 /** The running kernel's own BTF file (sysfs, or KHPKG_SYSFS_BTF): by definition that kernel's, and no other's. */
@@ -102,13 +117,23 @@ async function readBtf(src: BtfSource): Promise<KernelBtf | undefined> {
       blob: found.btf,
       ids: found.btfIds,
       sha256: createHash('sha256').update(found.btf).digest('hex'),
-      types: btf.types.length - 1,
+      types: btf.count - 1,
       given: src.given,
     };
   } catch (e) {
     if (!src.given && e instanceof KhpkgError && e.code === 'no-btf') return undefined;
     throw e;
   }
+}
+
+/**
+ * A full garbage collection, now: the decompressed kernel just dropped is one allocation of 60-150
+ * MB that V8 would free only at its next major GC, after the build has begun streaming beside it
+ * (peak RSS of a build with --btf 209 -> 159 MB). `gc` is V8's own, reached from a fresh context.
+ */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 /**
@@ -142,7 +167,7 @@ export function btfFiles(k: KernelBtf, arch: ArchNames): {path: string; mode: nu
       `${k.origin} holds ${k.btf.littleEndian ? 'little' : 'big'}-endian BTF, but the headers are ${arch.rpmArch}'s (${elf.littleEndian ? 'little' : 'big'}-endian)`,
     );
   return [
-    {path: 'vmlinux.h', mode: 0o644, data: Buffer.from(writeVmlinuxH(k.btf), 'latin1')},
+    {path: 'vmlinux.h', mode: 0o644, data: writeVmlinuxH(k.btf)},
     {path: 'vmlinux', mode: 0o644, data: btfOnlyElf(elf, k.blob, k.ids)},
   ];
 }
