@@ -11,6 +11,7 @@ _khpkg_autocomplete()
   COMPREPLY=()
 
   local commands="
+btf:dump --json --quiet --verbose --debug --max-file-size --max-total-size --out
 build --json --quiet --verbose --debug --max-file-size --max-total-size --kernel --btf --root --wait --sign-key --keep --flat --suite --component --origin --label --valid-for --kbuild --symvers-from --system-map --repo --format --out --revision --version --maintainer --compression --config --os-release --jobs
 doctor --json --quiet --verbose --debug --root --wait --rebuild
 files --json --quiet --verbose --debug --root

@@ -17,6 +17,7 @@ const READ_COMMANDS: Record<string, {args: [number, number]; flags?: string[]}> 
 
 export async function fastPath(argv: string[]): Promise<boolean> {
   if (argv.length === 1 && argv[0] === '--version') return version();
+  if (argv[0] === 'btf' && argv[1] === 'dump') return btfDump(argv.slice(2));
   const command = READ_COMMANDS[argv[0] ?? ''];
   if (!command) return false;
   const opts = {json: false, built: false, root: process.env.KHPKG_ROOT ?? '/'};
@@ -57,6 +58,31 @@ export async function fastPath(argv: string[]): Promise<boolean> {
     return true;
   } catch {
     return false; // let oclif run it again and report the error its usual way
+  }
+}
+
+/**
+ * `btf dump [SOURCE] [-o FILE]`: what people would otherwise run bpftool for, often in a loop of
+ * images; oclif's start-up would be a third of its time. Anything else, errors included, is oclif's.
+ */
+async function btfDump(argv: string[]): Promise<boolean> {
+  let out: string | undefined;
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if ((a === '-o' || a === '--out') && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) out = argv[++i]!;
+    else if (a.startsWith('--out=')) out = a.slice(6);
+    else if (a.startsWith('-')) return false;
+    else args.push(a);
+  }
+  if (args.length > 1) return false;
+  try {
+    const [{runBtfDump}, {DEFAULT_LIMITS}] = await Promise.all([import('./btf-dump.js'), import('../archive/limits.js')]);
+    const r = await runBtfDump(args[0], out, DEFAULT_LIMITS);
+    if (out !== undefined) process.stdout.write(`${r.said}\n`);
+    return true;
+  } catch {
+    return false; // oclif runs it again and reports the error its usual way
   }
 }
 
