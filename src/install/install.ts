@@ -22,7 +22,7 @@ import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkLeadsInto, 
 import {recover, scanDirName} from './recover.js';
 import {ScanStage, StageSink} from './stage.js';
 import {buildKbuildKit, kitRecord, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
-import {btfFiles, btfRecord, readKernelBtf, settleBtf, type BtfRecord, type KernelBtf} from '../source/btf.js';
+import {btfFiles, btfRecord, rawBtfDigest, readKernelBtf, settleBtf, type BtfRecord, type KernelBtf} from '../source/btf.js';
 
 export interface InstallOptions {
   /** Absolute, resolved root (see resolveRoot). */
@@ -152,6 +152,39 @@ interface Wanted {
   scanStage?: ScanStage;
   /** This very archive is installed with this config and tier: reading alone decides (no kbuild kit is built: 45 s at every boot). */
   installedAlready?: boolean;
+}
+
+/**
+ * The set of `source`'s release when it is installed exactly as installing `source` would make it
+ * now, told from digests alone: the archive's bytes, its config's text and its raw BTF's bytes
+ * against what the set recorded, its tier at least `tier`, and a look (lstat, no reading) at each
+ * of its files and links. Nothing is decompressed and no BTF parsed: the boot unit's whole work on
+ * every boot where nothing changed. Undefined when anything differs or cannot be told so cheaply
+ * (BTF in an image): then the install decides, as always.
+ */
+export async function installedAsIs(
+  root: string,
+  release: string,
+  source: ArchiveSource,
+  layout: Layout,
+  tier: 'headers' | 'kbuild',
+): Promise<HeaderSet | undefined> {
+  const registry = Registry.open(root);
+  if (!registry) return undefined;
+  try {
+    const set = registry.get(release);
+    if (!set || set.state !== 'installed' || (set.via ?? 'khpkg') !== 'khpkg' || set.layout !== layout) return undefined;
+    if (set.sourceSha256 !== source.sha256 || (tier === 'kbuild' && set.tier !== 'kbuild')) return undefined;
+    const config = settleConfig(source, undefined);
+    if (config && createHash('sha256').update(config.parsed.text).digest('hex') !== set.configSha256) return undefined;
+    if (source.btf && (await rawBtfDigest(source.btf)) !== set.btf?.sha256) return undefined;
+    const files = registry.files(release);
+    if (quickCheck(root, files) > 0) return undefined;
+    if (linksOutdated(root, set.path, kernelLinks(layout, release, set.tier ?? 'headers'), files)) return undefined;
+    return set;
+  } finally {
+    registry.close();
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import {existsSync, lstatSync, rmSync, writeFileSync} from 'node:fs';
 import type {Limits} from '../archive/limits.js';
 import {checkedInRoot, ensureDirInRoot, inRoot} from '../root/paths.js';
 import {KhpkgError} from '../errors.js';
-import {installHeaders, type InstallOptions, type InstallResult} from '../install/install.js';
+import {installedAsIs, installHeaders, type InstallOptions, type InstallResult} from '../install/install.js';
 import {removeHeaders} from '../install/remove.js';
 import {chooseVia, installVia} from '../install/bridge.js';
 import {pruneCandidates} from '../install/prune.js';
@@ -13,7 +13,7 @@ import {rowForManager, type Manager} from '../formats/table.js';
 import {openInstalledKernel, openSource, type ArchiveSource} from '../source/index.js';
 import {runningRelease} from '../source/kernel.js';
 import {dkmsInstalled, restoreBuildLink, tryDkms} from './dkms.js';
-import {installModuleBuildTree} from './tier.js';
+import {installModuleBuildTree, tierFor} from './tier.js';
 
 /**
  * postinst/boot run before DKMS: a module-build tree where the series has a source, so DKMS builds;
@@ -77,14 +77,23 @@ export async function runKernelHook(
     // A build link an earlier run moved aside for DKMS, and whose phase after DKMS never came (a crash, a unit not run), is put back first.
     if (/^[A-Za-z0-9._+~-]+$/.test(rel)) restoreBuildLink(root, rel);
     const source = await open();
+    // Every boot where nothing changed: the digests of what it reads say so, and nothing is parsed.
+    const current = boot ? await installedAsIs(root, rel, source, 'debian', tierFor(root, rel)) : undefined;
+    if (current) {
+      const tier = current.tier ?? 'headers';
+      const done: HookOutcome = {
+        action,
+        release: rel,
+        ok: true,
+        tier,
+        said: `headers for ${rel} are installed already (${tier === 'kbuild' ? 'module-build tree' : 'headers-only'})`,
+      };
+      return tier === 'kbuild' ? await beforeDkms(done, root, rel) : done;
+    }
     const tried = await installModuleBuildTree(source, install, rel);
     if ('result' in tried) {
       const done = outcome(action, tried.result);
-      const failed = tried.result.tier === 'kbuild' ? await tryDkms(root, rel) : [];
-      if (failed.length === 0) return done;
-      leavePending(root, rel);
-      const why = `DKMS could not build ${failed.join(', ')} for ${rel} (make.log under /var/lib/dkms): its own hook skips ${rel}, so the kernel's install goes on; the modules that built are installed`;
-      return {...done, said: `${done.said}; ${why}`};
+      return tried.result.tier === 'kbuild' ? await beforeDkms(done, root, rel) : done;
     }
     // No module-build tree: a headers-only one, which DKMS skips (it has no build/include), as it would a kernel without headers.
     const set = installedSet(root, rel);
@@ -133,6 +142,18 @@ async function bootThrough(
   const {layout: _, ...rest} = install;
   const r = await installVia(source, {...rest, via, force: set !== undefined});
   return {...outcome('boot', r), said: `${said(r)} through ${via}${pruned}`};
+}
+
+/**
+ * A module-build tree in place, before DKMS's own hook: DKMS builds for the kernel now (tryDkms);
+ * a module that fails leaves the kernel for the phase after DKMS, and is said.
+ */
+async function beforeDkms(done: HookOutcome, root: string, rel: string): Promise<HookOutcome> {
+  const failed = await tryDkms(root, rel);
+  if (failed.length === 0) return done;
+  leavePending(root, rel);
+  const why = `DKMS could not build ${failed.join(', ')} for ${rel} (make.log under /var/lib/dkms): its own hook skips ${rel}, so the kernel's install goes on; the modules that built are installed`;
+  return {...done, said: `${done.said}; ${why}`};
 }
 
 function outcome(action: HookAction, r: InstallResult): HookOutcome {

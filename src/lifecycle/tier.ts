@@ -33,6 +33,11 @@ export async function installModuleBuildTree(source: ArchiveSource, opts: Omit<I
   }
 }
 
+/** The tier a set of `release` gets now: a module-build tree where its series has a kit or a source, else headers-only. */
+export function tierFor(root: string, release: string): 'headers' | 'kbuild' {
+  return /^\d+\.\d+/.test(release) && hasKitFor(root, seriesOf(release)) ? 'kbuild' : 'headers';
+}
+
 /** `install --kernel REL`: a module-build tree where the series has a source, else headers-only, and why. */
 export async function installBestTier(
   source: ArchiveSource,

@@ -5,7 +5,9 @@ import type BetterSqlite3 from 'better-sqlite3';
 import {join} from 'node:path';
 import {lockRoot} from '../../src/registry/lock.js';
 import {REAL, withExtraHeader} from '../helpers/kheaders.js';
-import {khpkg, mustRun, scratch, tool} from '../helpers/run.js';
+import {khpkg, mustRun, needInput, scratch, tool} from '../helpers/run.js';
+import {findBtf} from '../../src/btf/image.js';
+import {CACHE} from '../helpers/cache.js';
 import {installedKernelRoot} from '../helpers/roots.js';
 import {treeDigest} from '../helpers/tree.js';
 
@@ -210,6 +212,47 @@ describe('khpkg.service at boot (hooks run boot)', function () {
     const none = khpkg(['hooks', 'run', 'boot', '--root', root], {env: {...env, KHPKG_KHEADERS: join(s.dir, 'absent')}});
     assert.equal(none.code, 0, 'a kernel without kheaders does not fail the boot unit');
     assert.match(none.stderr, /^khpkg: .*\(the kernel is not affected\)\n$/);
+  });
+
+  it('a current set is told from digests alone: the boot reads the archive, config and BTF but decompresses nothing (#38); other BTF or another config is not current', async () => {
+    const root = join(s.dir, 'current');
+    mkdirSync(root);
+    const image = join(CACHE, `vmlinuz-${REL}`);
+    needInput(existsSync(image) ? image : undefined, `no ${image}: 'npm run setup' keeps Debian's vmlinuz of ${REL}`);
+    const sysfs = join(s.dir, 'sysfs-vmlinux');
+    writeFileSync(sysfs, (await findBtf(readFileSync(image), image)).btf);
+    // What the process had mapped when it ended: liblzma (lzma-native's addon) only if xz was decompressed.
+    const maps = join(s.dir, 'maps');
+    const probe = join(s.dir, 'maps-probe.mjs');
+    writeFileSync(
+      probe,
+      `import {readFileSync, writeFileSync} from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(maps)}, /lzma/.test(readFileSync('/proc/self/maps', 'utf8')) ? 'xz decompressed' : 'nothing decompressed'));\n`,
+    );
+    const env = {
+      KHPKG_KHEADERS: REAL.archive,
+      KHPKG_PROC_CONFIG: REAL.config,
+      KHPKG_RUNNING_RELEASE: REL,
+      KHPKG_SYSFS_BTF: sysfs,
+      NODE_OPTIONS: `--import=${probe}`,
+    };
+    const boot = (extra: Record<string, string> = {}): string => {
+      const r = khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {env: {...env, ...extra}});
+      assert.equal(r.code, 0, r.stderr);
+      return `${(JSON.parse(r.stdout) as {said: string}).said} | ${readFileSync(maps, 'utf8')}`;
+    };
+    assert.match(boot(), /^installed headers for .* \| xz decompressed$/);
+    assert.match(boot(), /are installed already \(headers-only\) \| nothing decompressed$/);
+    // The kernel's BTF changed (a rebuilt image of the same release): read again, replaced.
+    const other = join(s.dir, 'sysfs-other');
+    const arm = readdirSync(CACHE).find((f) => /^vmlinuz-.*-arm64$/.test(f));
+    needInput(arm, `no arm64 vmlinuz in ${CACHE}: 'npm run setup' fetches one`);
+    writeFileSync(other, (await findBtf(readFileSync(join(CACHE, arm!)), arm!)).btf);
+    assert.match(boot({KHPKG_SYSFS_BTF: other}), /^replaced headers for .* \| xz decompressed$/);
+    assert.match(boot({KHPKG_SYSFS_BTF: other}), /are installed already .* \| nothing decompressed$/);
+    // Another config: not current either.
+    const config = join(s.dir, 'config');
+    writeFileSync(config, `${readFileSync(REAL.config, 'utf8')}CONFIG_KHPKG_TEST_EXTRA=y\n`);
+    assert.doesNotMatch(boot({KHPKG_SYSFS_BTF: other, KHPKG_PROC_CONFIG: config}), /installed already/);
   });
 
   it('a set with half its tree deleted: doctor exits 1 naming it and the fix; the boot unit mends it offline, keeping a user file', () => {
