@@ -1,5 +1,4 @@
-import {readdir} from 'node:fs/promises';
-import {join, relative, sep} from 'node:path';
+import {join} from 'node:path';
 import type {ByteSource} from '../archive/byte-source.js';
 import type {Architecture} from '../archive/arch.js';
 import type {KernelIdentity} from '../archive/info.js';
@@ -12,6 +11,7 @@ import {relevantLines, runTool} from '../tool.js';
 import type {PayloadItem} from './payload.js';
 import type {Compression} from './compression.js';
 import type {Artifact, Packager} from './writer.js';
+import {filesBelow} from '../root/walk.js';
 
 /** What a package of a family says about itself without its payload: for telling sources apart. */
 export interface PackageSummary {
@@ -176,15 +176,8 @@ export async function runManager(cmd: string, args: string[], env?: NodeJS.Proce
 
 /** Every file under `rel` of a repository's top, relative to the top (none when `rel` is not there). */
 export async function filesUnder(top: string, rel: string): Promise<string[]> {
-  const entries = await readdir(join(top, rel), {recursive: true, withFileTypes: true}).catch(() => []);
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) =>
-      relative(top, join(e.parentPath ?? (e as unknown as {path: string}).path, e.name))
-        .split(sep)
-        .join('/'),
-    )
-    .sort();
+  const below = await filesBelow(join(top, rel)).catch(() => []);
+  return below.map((p) => `${rel}/${p}`);
 }
 
 /** Debian's pool layout, `pool/<component>/<l>/<name>/<file>` (`lib*` packages by four letters), which rpm-md shares. */

@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs';
 import {lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile} from 'node:fs/promises';
 import {availableParallelism, tmpdir} from 'node:os';
-import {dirname, join, resolve} from 'node:path';
+import {basename, dirname, join, resolve} from 'node:path';
 import {hostArchitecture} from '../archive/arch.js';
 import type {ArchiveScan} from '../archive/scan.js';
 import type {Limits} from '../archive/limits.js';
@@ -17,6 +17,7 @@ import {runningRelease} from '../source/kernel.js';
 import {howToGiveSource, seriesOf} from './discover.js';
 import {kernelSourceFor} from './kit-cache.js';
 import {reconstructSymvers, type SymversResult} from './symvers.js';
+import {filesBelow} from '../root/walk.js';
 
 /** What `--kbuild` was given. */
 export interface KbuildInputs {
@@ -211,12 +212,10 @@ async function collectKit(tree: string, srcarch: string): Promise<KitFile[]> {
   ])
     await add(f);
   for (const f of await readdir(join(tree, 'arch', srcarch))) if (/^(Makefile|Kbuild\.platforms|Platform)/.test(f)) await add(`arch/${srcarch}/${f}`);
-  const entries = await readdir(join(tree, 'scripts'), {recursive: true, withFileTypes: true});
-  for (const e of entries) {
-    if (!e.isFile()) continue;
-    const rel = `${join(e.parentPath ?? (e as unknown as {path: string}).path, e.name).slice(tree.length + 1)}`;
-    if (/(\.o|\.a|\.mod|\.mod\.c|\.order|\.symvers|\.tmp)$/.test(e.name) || e.name.startsWith('.')) continue;
-    await add(rel);
+  for (const rel of await filesBelow(join(tree, 'scripts'))) {
+    const name = basename(rel);
+    if (/(\.o|\.a|\.mod|\.mod\.c|\.order|\.symvers|\.tmp)$/.test(name) || name.startsWith('.')) continue;
+    await add(`scripts/${rel}`);
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : 1));
 }

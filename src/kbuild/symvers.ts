@@ -1,8 +1,9 @@
-import {readdir, readFile} from 'node:fs/promises';
-import {join, relative, sep} from 'node:path';
+import {readFile} from 'node:fs/promises';
+import {basename, join} from 'node:path';
 import {decompressAll} from '../archive/compression.js';
 import {KhpkgError} from '../errors.js';
 import {parseElf, type Elf} from '../elf/elf.js';
+import {filesBelow} from '../root/walk.js';
 
 /** One line of Module.symvers: `0xCRC<TAB>symbol<TAB>module<TAB>EXPORT_SYMBOL[_GPL]<TAB>namespace`. */
 export interface SymversEntry {
@@ -122,20 +123,13 @@ export function parseSymvers(text: string): Map<string, SymversEntry> {
 }
 
 async function moduleFiles(dir: string): Promise<string[]> {
-  let entries;
+  let files: string[];
   try {
-    entries = await readdir(dir, {recursive: true, withFileTypes: true});
+    files = await filesBelow(dir);
   } catch (e) {
     throw new KhpkgError('not-found', `${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`);
   }
-  return entries
-    .filter((e) => e.isFile() && MODULE.test(e.name))
-    .map((e) =>
-      relative(dir, join(e.parentPath ?? (e as unknown as {path: string}).path, e.name))
-        .split(sep)
-        .join('/'),
-    )
-    .sort();
+  return files.filter((f) => MODULE.test(basename(f)));
 }
 
 async function moduleBytes(path: string): Promise<Buffer> {

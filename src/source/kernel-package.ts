@@ -1,4 +1,4 @@
-import {lstat, readdir, readFile} from 'node:fs/promises';
+import {lstat, readFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {fileSource} from '../archive/byte-source.js';
 import type {Limits} from '../archive/limits.js';
@@ -9,6 +9,7 @@ import type {Format} from '../formats/writer.js';
 import {MAX_IMAGE_BYTES} from '../image/kernel-image.js';
 import {archiveFromModule} from './module.js';
 import {builtFromArchive} from './package.js';
+import {filesBelow} from '../root/walk.js';
 
 /**
  * A distribution's kernel package (Debian's and Ubuntu's linux-image / linux-modules, Fedora's
@@ -208,12 +209,7 @@ async function kernelDirPaths(dir: string): Promise<string[]> {
   for (const top of ['boot', 'lib/modules', 'usr/lib/modules']) {
     const st = await lstat(join(dir, top)).catch(() => undefined);
     if (!st?.isDirectory()) continue;
-    const entries = await readdir(join(dir, top), {recursive: true, withFileTypes: true});
-    for (const e of entries) {
-      if (!e.isFile()) continue;
-      const parent = e.parentPath ?? (e as unknown as {path: string}).path;
-      out.push(join(parent, e.name).slice(dir.replace(/\/+$/, '').length + 1));
-    }
+    for (const rel of await filesBelow(join(dir, top))) out.push(`${top}/${rel}`);
   }
   return out.sort();
 }

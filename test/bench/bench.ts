@@ -556,12 +556,12 @@ if (wants('kpkg') && !flag('--only-4x')) {
 // khpkg repo at fleet size: adding one package to repositories of 100, 1,000 and 5,000 packages.
 if (wants('repo') && !flag('--only-4x')) {
   log('\nrepository at fleet size (half .deb, half .rpm; native: dpkg-scanpackages + createrepo_c --update)');
-  const {rows, aptDnf} = await repoTable(WORK, [100, 1000, 5000], khpkgCmd);
+  const {rows, aptDnf} = await repoTable(WORK, [100, 1000, 10000], khpkgCmd);
   log('| packages | first index (khpkg) | add one (khpkg) | add one (native) | packages read | peak RSS (add one) |');
   log('|---:|---:|---:|---:|---:|---:|');
   for (const r of rows)
     log(`| ${r.packages} | ${r.first.wall.toFixed(2)} s | ${r.addOne.wall.toFixed(2)} s | ${r.native.wall.toFixed(2)} s | ${r.read} | ${mb(r.addOne.rss)} |`);
-  log(`5,000: ${aptDnf}`);
+  log(`10,000: ${aptDnf}`);
   for (const r of rows)
     results.push({
       archive: '',

@@ -60,7 +60,7 @@ async function smallPackage(format: Format, i: number, outDir: string): Promise<
 }
 
 /** `n` packages, half .deb and half .rpm, made once in `dir` (kept for the larger sizes). */
-async function fleetPackages(dir: string, n: number): Promise<string[]> {
+export async function fleetPackages(dir: string, n: number): Promise<string[]> {
   mkdirSync(dir, {recursive: true});
   const have = new Set(readdirSync(dir));
   const out: string[] = [];
