@@ -1,4 +1,6 @@
+import {open} from 'node:fs/promises';
 import type {Limits} from '../archive/limits.js';
+import {isBtfHeader} from '../btf/btf.js';
 import {writeVmlinuxH} from '../btf/c-dump.js';
 import {KhpkgError} from '../errors.js';
 import {writePackageFile} from '../formats/output.js';
@@ -38,6 +40,10 @@ async function kernelBtfOf(spec: string | undefined, limits: Limits): Promise<Ke
     });
     return btf!;
   }
+  // Raw BTF and ELF files go straight to the BTF reader: sysfs's /sys/kernel/btf/vmlinux says it
+  // has 4096 bytes (or none) whatever it holds, which a package reader would take for cut short.
+  const head = await readHead(spec);
+  if (isBtfHeader(head) || head.readUInt32BE(0) === 0x7f454c46) return (await readKernelBtf({path: spec, origin: spec, given: true})).btf!;
   const pkg = await identifyKernelPackage(spec);
   if (pkg) {
     if (pkg.releases.length > 1)
@@ -49,6 +55,20 @@ async function kernelBtfOf(spec: string | undefined, limits: Limits): Promise<Ke
   }
   const {btf} = await readKernelBtf({path: spec, origin: spec, given: true});
   return btf!;
+}
+
+/** The first bytes of a file (fewer when it is shorter), or the one line saying why it cannot be read. */
+async function readHead(path: string): Promise<Buffer> {
+  const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+    throw new KhpkgError('not-found', `${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  });
+  try {
+    const buf = Buffer.alloc(64);
+    const {bytesRead} = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, Math.max(bytesRead, 4));
+  } finally {
+    await fh.close();
+  }
 }
 
 /** vmlinux.h to `path`, whole or not at all (a temp file beside it, then a rename). */

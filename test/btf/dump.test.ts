@@ -67,9 +67,12 @@ describe('btf dump: vmlinux.h without bpftool, the same bytes as bpftool 7.1 wri
     assert.equal(r.stdout, bpftoolC(raw));
     // No SOURCE: /sys/kernel/btf/vmlinux (KHPKG_SYSFS_BTF stands in for it), raw BTF as the kernel serves it.
     assert.equal(dump([], {KHPKG_SYSFS_BTF: raw}).stdout, bpftoolC(raw));
-    if (existsSync('/sys/kernel/btf/vmlinux'))
-      assert.equal(dump([], {KHPKG_SYSFS_BTF: '/sys/kernel/btf/vmlinux'}).stdout, bpftoolC('/sys/kernel/btf/vmlinux'), "this machine's own kernel");
-    else process.stdout.write("      (this machine's kernel has no /sys/kernel/btf/vmlinux: its own BTF is not compared)\n");
+    if (existsSync('/sys/kernel/btf/vmlinux')) {
+      const own = bpftoolC('/sys/kernel/btf/vmlinux');
+      assert.equal(dump([], {KHPKG_SYSFS_BTF: '/sys/kernel/btf/vmlinux'}).stdout, own, "this machine's own kernel");
+      // Named as SOURCE too: sysfs says the file has 4096 bytes, whatever it holds.
+      assert.equal(dump(['/sys/kernel/btf/vmlinux']).stdout, own, '/sys/kernel/btf/vmlinux as SOURCE');
+    } else process.stdout.write("      (this machine's kernel has no /sys/kernel/btf/vmlinux: its own BTF is not compared)\n");
   });
 
   it('malformed BTF, a file without BTF, no running BTF, a bad -o: one line each, exit 1, no file written; --json without -o is a usage error', () => {
