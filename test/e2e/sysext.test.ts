@@ -206,10 +206,7 @@ describe('system extensions: the headers on an immutable /usr (Flatcar), merged 
       assert.equal(r.code, 0, r.stderr);
       return (JSON.parse(r.stdout) as {said: string}).said;
     };
-    const merged = () =>
-      readFileSync(ns.view(join(root, 'usr/.systemd-sysext/extensions')), 'utf8')
-        .trim()
-        .split('\n');
+    const merged = () => ns.merged(root);
     assert.match(boot(REAL), new RegExp(`^installed headers for ${REL.replace(/[.+]/g, '\\$&')} at .* through sysext$`));
     assert.deepEqual(merged(), [NAME]);
     assert.match(boot(REAL), /are installed already \(through sysext\)$/);
@@ -264,12 +261,7 @@ describe('system extensions: the headers on an immutable /usr (Flatcar), merged 
     assert.equal(pod.code, 0, pod.stderr + pod.stdout);
     assert.match(pod.stdout, new RegExp(`installed ${REL.replace(/[.+]/g, '\\$&')} at .* through sysext`));
     // Merged in the host's namespace, not only the pod's: the host's /usr shows the tree and its extension.
-    assert.deepEqual(
-      readFileSync(ns.view(join(root, 'usr/.systemd-sysext/extensions')), 'utf8')
-        .trim()
-        .split('\n'),
-      [NAME],
-    );
+    assert.deepEqual(ns.merged(root), [NAME]);
     assert.deepEqual(treeDigest(ns.view(join(root, TREE)), addedByKhpkg), expected);
     assert.equal(khpkg(['verify', REL, '--root', root], {wrap: ns.wrap}).code, 0);
     assert.equal(khpkg(['remove', REL, '--root', root], {wrap: ns.wrap}).code, 0);
@@ -327,12 +319,7 @@ describe('system extensions: the headers on an immutable /usr (Flatcar), merged 
     mkdirSync(join(root, 'var/lib/extensions'), {recursive: true});
     writeFileSync(join(root, link), readFileSync(join(repo, 'sysext', offered[0]!)));
     mustRun(ns.wrap[0]!, [...ns.wrap.slice(1), 'systemd-sysext', `--root=${root}`, 'refresh']);
-    assert.deepEqual(
-      readFileSync(ns.view(join(root, 'usr/.systemd-sysext/extensions')), 'utf8')
-        .trim()
-        .split('\n'),
-      [NAME],
-    );
+    assert.deepEqual(ns.merged(root), [NAME]);
     assert.deepEqual(treeDigest(ns.view(join(root, TREE)), addedByKhpkg), expected);
     // The boot unit: the kernel's headers are there, not khpkg's: said, and left (no second image, no registry row).
     const boot = khpkg(['hooks', 'run', 'boot', '--root', root, '--json'], {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import {existsSync, mkdirSync, readdirSync, readFileSync} from 'node:fs';
+import {existsSync, mkdirSync, readdirSync} from 'node:fs';
 import {join} from 'node:path';
 import {fileSource} from '../../src/archive/byte-source.js';
 import {FORMAT_TABLE, FORMATS, formatOf, packageHead, type Format} from '../../src/formats/table.js';
@@ -14,6 +14,8 @@ import {addedByKhpkg, treeDigest} from '../helpers/tree.js';
 interface FamilyRoot {
   wrap?: string[];
   view: (path: string) => string;
+  /** What systemd-sysext merged on the root's /usr (an extension's root only). */
+  merged?: (root: string) => string[];
   close: () => void;
 }
 const plain =
@@ -34,8 +36,7 @@ const OWNER: Record<Format, (root: string, path: string, r: FamilyRoot) => strin
   pacman: (root, path) => /is owned by (\S+) /.exec(mustRun('pacman', [...pacmanArgs(root), '-Qo', join(root, path)]))![1]!,
   sysext: (root, path, r) => {
     assert.ok(existsSync(r.view(join(root, path))), `${path} is in the merged /usr`);
-    // systemd-sysext's own record of what it merged on /usr (its `status` reads the host's, not --root's, in 252).
-    return readFileSync(r.view(join(root, 'usr/.systemd-sysext/extensions')), 'utf8').trim();
+    return r.merged!(root).join('\n');
   },
 };
 

@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process';
-import {copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync} from 'node:fs';
+import {copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {mustRun} from './run.js';
 import {REAL} from './kheaders.js';
@@ -81,6 +81,11 @@ export interface NamespacedRoot {
   wrap: string[];
   /** `path` (absolute) as the namespace sees it, readable from the test (through /proc/<pid>/root). */
   view(path: string): string;
+  /**
+   * The extensions systemd-sysext merged on `root`'s /usr, in its own record of them (its `status`
+   * reads the host's, not --root's, in 252); [] when nothing is merged.
+   */
+  merged(root: string): string[];
   close(): void;
 }
 
@@ -121,6 +126,10 @@ export function immutableRoot(root: string, release = REAL.release, os: {id?: st
   return {
     wrap: ['nsenter', '-t', String(pid), '-m', '--'],
     view: (path) => `/proc/${pid}/root${path}`,
+    merged: (root) => {
+      const file = `/proc/${pid}/root${join(root, 'usr/.systemd-sysext/extensions')}`;
+      return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : [];
+    },
     close: () => {
       try {
         process.kill(pid);
