@@ -54,6 +54,8 @@ export const ERROR_CODES = {
   kbuild: 1,
   /** No kernel source of the series for a module-build tree (`--kbuild auto`, the hooks): the message says how to give one. */
   'no-kbuild-source': 1,
+  /** `--btf headers`: the compiler or pahole is missing, or could not make BTF of the headers. */
+  'header-btf': 1,
   /** gpg could not sign. */
   sign: 1,
   /** `--via`: dpkg or rpm is missing, or failed. */

@@ -1,3 +1,4 @@
+import {HEADER_BTF_LIMITS, HEADERS_ORIGIN} from '../btf/headers/index.js';
 import type {KbuildKit} from '../kbuild/kit.js';
 import type {HeaderSet} from '../registry/types.js';
 
@@ -19,5 +20,7 @@ export function describeKbuild(tree: HeaderSet['kbuild'] | KbuildKit | undefined
 
 /** One line on a set's BTF: what it gave the tree, and from where. */
 export function describeBtf(btf: {source: string; types: number}): string {
+  if (btf.source === HEADERS_ORIGIN)
+    return `vmlinux.h and a BTF-only vmlinux made from the headers (${btf.types} BTF types; ${HEADER_BTF_LIMITS.replace(/^made from the headers: /, '')})`;
   return `vmlinux.h and a BTF-only vmlinux from ${btf.source} (${btf.types} BTF types)`;
 }

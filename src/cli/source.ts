@@ -11,7 +11,8 @@ export const kernelFlag = {
       "an installed kernel's release: its kheaders.ko under /lib/modules/<release> (read, never loaded), its /boot/config-<release> and its image's BTF",
   }),
   btf: Flags.string({
-    description: "the kernel's BTF, for vmlinux.h and a BTF-only vmlinux in the set: a vmlinuz, Image, vmlinux or raw BTF file, told by content",
+    description:
+      "the kernel's BTF, for vmlinux.h and a BTF-only vmlinux in the set: a vmlinuz, Image, vmlinux or raw BTF file, told by content; 'headers' makes it from the set's own headers (a compiler and pahole, for kernels without BTF; './headers' is a file)",
   }),
 };
 
@@ -41,5 +42,7 @@ export async function archiveSource(
       : specs.length > 1
         ? await oneKernel(specs, limits)
         : await openSource(specs[0], limits);
-  return flags.btf === undefined ? source : {...source, btf: {path: flags.btf, origin: flags.btf, given: true}};
+  if (flags.btf === undefined) return source;
+  if (flags.btf === 'headers') return {...source, btf: undefined, headerBtf: 'asked'};
+  return {...source, btf: {path: flags.btf, origin: flags.btf, given: true}};
 }

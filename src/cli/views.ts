@@ -1,3 +1,4 @@
+import {HEADER_BTF_LIMITS, HEADERS_ORIGIN} from '../btf/headers/index.js';
 import {readFileSync} from 'node:fs';
 import {consumerCflags} from '../archive/info.js';
 import {notInstalled} from '../errors.js';
@@ -29,14 +30,20 @@ const lines = (ls: string[]): View => ({out: ls.map((l) => `${l}\n`).join(''), c
  * `info --json`: the registry's record, `path` where the tree is and `rel` relative to the root, and
  * `consumerCflags`: what BCC or clang need beyond include paths to compile against the tree.
  */
-export type InfoJson = Omit<HeaderSet, 'path'> & {path: string; rel: string; consumerCflags: string[]};
+export type InfoJson = Omit<HeaderSet, 'path'> & {path: string; rel: string; consumerCflags: string[]; btfLimits?: string};
 
 export function infoView(root: string, release: string, asJson: boolean): View {
   const set = readRegistry(root, (r) => r.get(release), undefined);
   if (!set) throw notInstalled(release);
-  const shown: InfoJson = {...set, path: inRoot(root, set.path), rel: set.path, consumerCflags: treeConsumerCflags(root, set.path)};
+  const shown: InfoJson = {
+    ...set,
+    path: inRoot(root, set.path),
+    rel: set.path,
+    consumerCflags: treeConsumerCflags(root, set.path),
+    ...(set.btf?.source === HEADERS_ORIGIN ? {btfLimits: HEADER_BTF_LIMITS} : {}),
+  };
   if (asJson) return json(shown);
-  const {kbuild, btf, consumerCflags: cflags, ...plain} = shown;
+  const {kbuild, btf, consumerCflags: cflags, btfLimits, ...plain} = shown;
   // What a set does not have (a config, a content digest from before they were recorded) is said, not printed as 'undefined'.
   const entries: [string, unknown][] = Object.entries(plain);
   if (!('configSha256' in plain)) entries.splice(entries.findIndex(([k]) => k === 'sourceSha256') + 1, 0, ['configSha256', undefined]);
@@ -44,8 +51,9 @@ export function infoView(root: string, release: string, asJson: boolean): View {
   out.push(`${'cflags'.padEnd(13)} ${cflags.length > 0 ? `${cflags.join(' ')} (what BCC and clang need beyond include paths)` : 'none beyond include paths'}`);
   if (kbuild) out.push(`${'kbuild'.padEnd(13)} ${describeKbuild(kbuild).replace(/^module-build tree: /, '')} (source ${kbuild.source})`);
   out.push(
-    `${'btf'.padEnd(13)} ${btf ? `${btf.types} types from ${btf.source}, sha256 ${btf.sha256}: vmlinux.h and vmlinux in the tree` : "none: the kernel's BTF was not found or given (--btf), or the kernel has none (CONFIG_DEBUG_INFO_BTF)"}`,
+    `${'btf'.padEnd(13)} ${btf ? `${btf.types} types from ${btf.source}, sha256 ${btf.sha256}: vmlinux.h and vmlinux in the tree` : "none: the kernel's BTF was not found or given (--btf), or the kernel has none (CONFIG_DEBUG_INFO_BTF: --btf headers makes it from the headers)"}`,
   );
+  if (btfLimits) out.push(`${'btf-limits'.padEnd(13)} ${btfLimits}`);
   return lines(out);
 }
 

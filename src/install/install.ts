@@ -22,6 +22,8 @@ import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkLeadsInto, 
 import {recover, scanDirName} from './recover.js';
 import {ScanStage, StageSink} from './stage.js';
 import {buildKbuildKit, kitRecord, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
+import {HEADERS_ORIGIN, headerMadeBtf, headerProgress} from '../btf/headers/index.js';
+import {readKhpkgConf} from '../root/conf.js';
 import {btfFiles, btfRecord, rawBtfDigest, readKernelBtf, settleBtf, type BtfRecord, type KernelBtf} from '../source/btf.js';
 
 export interface InstallOptions {
@@ -85,9 +87,11 @@ export async function installHeaders(source: ArchiveSource, opts: InstallOptions
     configSha256: config && createHash('sha256').update(config.parsed.text).digest('hex'),
     tier: opts.kbuild ? 'kbuild' : 'headers',
   };
-  const read = await readKernelBtf(source.btf);
+  const headerBtf = headerBtfWish(source, root);
+  const read = headerBtf === 'asked' ? {} : await readKernelBtf(source.btf);
   wanted.btf = read.btf;
   wanted.notes = read.note ? [read.note] : [];
+  if (headerBtf === 'asked' || (headerBtf === 'fallback' && !wanted.btf)) wanted.headerBtf = headerBtf;
   const previousUmask = process.umask(0o022);
   // The tree is written while the archive is read, beside where it will go, unless this very archive
   // is installed already (the usual case when run on every boot): then reading alone decides.
@@ -152,6 +156,13 @@ interface Wanted {
   scanStage?: ScanStage;
   /** This very archive is installed with this config and tier: reading alone decides (no kbuild kit is built: 45 s at every boot). */
   installedAlready?: boolean;
+  /** BTF is to be made from the headers (ArchiveSource.headerBtf), there being none read. */
+  headerBtf?: 'asked' | 'fallback';
+}
+
+/** Whether a set is to get BTF made from its headers: asked with --btf headers, or the root's khpkg.conf says so. */
+function headerBtfWish(source: ArchiveSource, root: string): ArchiveSource['headerBtf'] {
+  return source.headerBtf ?? (readKhpkgConf(root).btfFromHeaders ? 'fallback' : undefined);
 }
 
 /**
@@ -178,6 +189,8 @@ export async function installedAsIs(
     const config = settleConfig(source, undefined);
     if (config && createHash('sha256').update(config.parsed.text).digest('hex') !== set.configSha256) return undefined;
     if (source.btf && (await rawBtfDigest(source.btf)) !== set.btf?.sha256) return undefined;
+    // A kernel without BTF whose set should have it from its headers, and has not.
+    if (!source.btf && headerBtfWish(source, root) && set.btf?.source !== HEADERS_ORIGIN) return undefined;
     const files = registry.files(release);
     if (quickCheck(root, files) > 0) return undefined;
     if (linksOutdated(root, set.path, kernelLinks(layout, release, set.tier ?? 'headers'), files)) return undefined;
@@ -204,6 +217,7 @@ function alreadyInstalled(root: string, sha256: string, layout: Layout, wanted: 
           set.layout === layout &&
           (wanted.configSha256 === undefined || set.configSha256 === wanted.configSha256) &&
           (wanted.btf === undefined || set.btf?.sha256 === wanted.btf.sha256) &&
+          (wanted.headerBtf === undefined || set.btf?.source === HEADERS_ORIGIN) &&
           (set.tier ?? 'headers') === wanted.tier &&
           (set.via ?? 'khpkg') === 'khpkg',
       );
@@ -348,6 +362,18 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
   const makeKit = (): Promise<KbuildKit | undefined> =>
     opts.kbuild ? buildKbuildKit(scan, archive, config, {...opts.kbuild, moduleBtf: wanted.btf !== undefined}, opts.limits) : Promise.resolve(undefined);
   let kit = wanted.installedAlready ? undefined : await makeKit();
+  // Also before the lock, in the tree the first read wrote: compiling the headers takes minutes.
+  const makeHeaderBtf = async (): Promise<void> => {
+    if (!wanted.headerBtf || wanted.btf) return;
+    const made = await headerMadeBtf(scan, archive, opts.limits, {
+      asked: wanted.headerBtf === 'asked',
+      tree: wanted.scanStage?.dirAbs,
+      onProgress: headerProgress(opts.onProgress),
+    });
+    wanted.btf = made.btf;
+    if (made.note) notes.push(made.note);
+  };
+  if (!wanted.installedAlready) await makeHeaderBtf();
 
   const lock = lockRoot(root, opts.waitSeconds);
   let registry: Registry | undefined;
@@ -390,6 +416,7 @@ async function installScanned(scan: ArchiveScan, source: ArchiveSource, opts: In
       };
     // Installed already, and yet not unchanged (another khpkg changed it meanwhile): the kit is made now after all.
     kit ??= await makeKit();
+    if (wanted.installedAlready) await makeHeaderBtf();
     const kbuild = kit && kitRecord(kit);
     // A reinstall of the same headers without --config keeps the config they were installed with.
     const settled = config ?? (decision.action === 'reinstall' && existing?.configSha256 ? installedConfig(root, existing) : undefined);

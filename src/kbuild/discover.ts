@@ -1,14 +1,8 @@
 import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs';
-import {KhpkgError} from '../errors.js';
 import {checkedInRoot} from '../root/paths.js';
+import {KHPKG_CONF, readKhpkgConf} from '../root/conf.js';
 
-/**
- * khpkg's own configuration, inside the root (so `--root` and the hooks under `dpkg --root` read the
- * image's, not the host's). Lines are `key = value`; `#` starts a comment. Today one key:
- *   kbuild-source = PATH   a kernel source (unpacked tree or linux-*.tar.{xz,gz,zst,bz2}) to make
- *                          module-build trees from; one line per series, paths as seen in the root.
- */
-export const KHPKG_CONF = 'etc/khpkg/khpkg.conf';
+export {KHPKG_CONF};
 
 /** A kernel source found for a series, and how it was found (said to the user, kept in the registry). */
 export interface FoundSource {
@@ -26,23 +20,7 @@ export function seriesOf(version: string): string {
 
 /** The `kbuild-source` lines of the root's khpkg.conf, in order. */
 export function configuredSources(root: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(checkedInRoot(root, KHPKG_CONF), 'utf8');
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const [n, raw] of text.split('\n').entries()) {
-    const line = raw.replace(/#.*$/, '').trim();
-    if (line === '') continue;
-    const m = /^([A-Za-z][\w-]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) throw new KhpkgError('usage', `/${KHPKG_CONF}:${n + 1}: not a 'key = value' line: ${line}`);
-    if (m[1] !== 'kbuild-source') throw new KhpkgError('usage', `/${KHPKG_CONF}:${n + 1}: unknown key '${m[1]}' (known: kbuild-source)`);
-    if (!m[2]!.startsWith('/')) throw new KhpkgError('usage', `/${KHPKG_CONF}:${n + 1}: kbuild-source must be an absolute path, not '${m[2]}'`);
-    out.push(m[2]!);
-  }
-  return out;
+  return readKhpkgConf(root).kbuildSources;
 }
 
 /** The series a source is of, cheaply: an unpacked tree's Makefile, else the version in the file's name. */

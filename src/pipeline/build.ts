@@ -18,6 +18,7 @@ import {checkExpectedRelease, configFor, type ArchiveSource} from '../source/ind
 import {buildKbuildKit, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
 import {btfFiles, btfRecord, readKernelBtf, settleBtf, type BtfRecord, type KernelBtf} from '../source/btf.js';
 import {HeldEntries} from './held.js';
+import {headerMadeBtf, headerProgress} from '../btf/headers/index.js';
 import type {HostRelease} from '../content/os-release.js';
 
 export interface BuildOptions {
@@ -66,21 +67,29 @@ export async function buildPackages(
   const given = configFor(source, opts.config);
   const config = given && {parsed: parseConfig(given.bytes, given.origin), origin: given.origin};
   // Read before the archive: a bad --btf is said before any package is begun.
-  const read = await readKernelBtf(source.btf);
-  const btf = read.btf;
+  const read = source.headerBtf === 'asked' ? {} : await readKernelBtf(source.btf);
+  let btf = read.btf;
   const settled = {notes: read.note ? [read.note] : []};
   const withBtf = <T extends object>(r: T & {btf?: KernelBtf}): T & {btf?: BtfRecord; notes: string[]} => ({
     ...r,
     btf: r.btf && btfRecord(r.btf),
     notes: settled.notes,
   });
-  if (!opts.kbuild) return withBtf(await streamBuild(source.bytes, source, opts, config, undefined, btf, settled.notes));
+  const fromHeaders = source.headerBtf === 'asked' || (source.headerBtf === 'fallback' && btf === undefined);
+  if (!opts.kbuild && !fromHeaders) return withBtf(await streamBuild(source.bytes, source, opts, config, undefined, btf, settled.notes));
+  // The module-build tier and BTF from headers need the whole tree before the packages begin.
   const scan = await scanArchive(source.bytes, opts.limits, opts.onProgress, source.sha256, {keepTar: true});
   try {
     const archive = scan.tar ?? source.bytes;
     if (config) checkConfigMatches(config.parsed, scan.captured.get(INFO_FILES.autoconf), config.origin);
-    const kit = await buildKbuildKit(scan, archive, config?.parsed, {...opts.kbuild, moduleBtf: btf !== undefined}, opts.limits);
-    return withBtf({...(await streamBuild(archive, source, opts, config, kit.files, btf, settled.notes)), kbuild: kit});
+    if (fromHeaders) {
+      checkExpectedRelease(source, scan.info.release);
+      const made = await headerMadeBtf(scan, archive, opts.limits, {asked: source.headerBtf === 'asked', onProgress: headerProgress(opts.onProgress)});
+      btf = made.btf;
+      if (made.note) settled.notes.push(made.note);
+    }
+    const kit = opts.kbuild && (await buildKbuildKit(scan, archive, config?.parsed, {...opts.kbuild, moduleBtf: btf !== undefined}, opts.limits));
+    return withBtf({...(await streamBuild(archive, source, opts, config, kit ? kit.files : undefined, btf, settled.notes)), ...(kit ? {kbuild: kit} : {})});
   } finally {
     scan.tar?.close();
   }

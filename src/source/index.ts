@@ -40,6 +40,11 @@ export interface ArchiveSource {
   expectedRelease?: string;
   /** Where the kernel's BTF is (read when a set is made): the running kernel's sysfs file, an installed kernel's image, `--btf FILE`. */
   btf?: BtfSource;
+  /**
+   * BTF made from the headers themselves: `asked` with `--btf headers` (instead of any file),
+   * `fallback` where the kernel has no BTF of its own (khpkg.conf's `btf-from-headers = yes`).
+   */
+  headerBtf?: 'asked' | 'fallback';
 }
 
 /** `--kernel <release>`: that kernel's kheaders, read offline from its module under `root`, with its config. */

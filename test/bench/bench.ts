@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- ARCHIVE...] [--rounds N] [--json] [--no-4x | --only-4x] [--only build,btf,install,list,4x,kpkg,repo]`: khpkg side by side with the native
+ * `npm run bench [-- ARCHIVE...] [--rounds N] [--json] [--no-4x | --only-4x] [--only build,btf,headers-btf,install,list,4x,kpkg,repo]`: khpkg side by side with the native
  * tools doing the same work, alternately, after a warm-up; medians of wall time, CPU (user+sys),
  * peak RSS and output size, and the ratio khpkg/native against the targets of issue 7.
  * Not a test: timings depend on the machine. Needs GNU time, tar, xz, dpkg-deb, rpmbuild.
@@ -329,6 +329,45 @@ for (const archive of flag('--only-4x') ? [] : archives) {
     results.push(boot);
     log(row(boot));
   } else if (wants('btf')) log(`  (no BTF case: no ${image}; npm run setup keeps Debian's vmlinuz of ${release}, or set KHPKG_BENCH_BTF)`);
+
+  // BTF made from the headers (#39): one run each (a run is minutes), beside the same build with
+  // the kernel's own BTF; then how much of that real BTF the header-made one has, and how exactly.
+  if (wants('headers-btf')) {
+    const out = join(WORK, 'headers-btf');
+    const run = (btf: string): Sample => {
+      rmSync(out, {recursive: true, force: true});
+      return measure([khpkgCmd('build', archive, '--btf', btf, '-f', 'deb', '-o', out, '-q')], {KHPKG_ROOT: join(WORK, 'registry-root')});
+    };
+    const made = run('headers');
+    const deb = readdirSync(out).find((f) => f.endsWith('.deb'))!;
+    const x = join(WORK, 'headers-btf-x');
+    rmSync(x, {recursive: true, force: true});
+    spawnSync('dpkg-deb', ['-x', join(out, deb), x]);
+    const vmlinux = join(x, 'usr/src', readdirSync(join(x, 'usr/src'))[0]!, 'vmlinux');
+    const {findBtf} = await import('../../src/btf/image.js');
+    const {parseBtf} = await import('../../src/btf/btf.js');
+    const {scoreLayouts, percent} = await import('../../src/btf/score.js');
+    const headerBtf = parseBtf((await findBtf(readFileSync(vmlinux), vmlinux)).btf);
+    if (existsSync(image)) {
+      const real = run(image);
+      const r: Result = {
+        archive,
+        case: "build .deb --btf headers, vs --btf with the kernel's own BTF",
+        khpkg: made,
+        native: real,
+        ratio: made.wall / real.wall,
+        rssRatio: made.rss / real.rss,
+        target: 'one run each; compiling every header of the set',
+        met: true,
+      };
+      results.push(r);
+      log(row(r));
+      const score = scoreLayouts(parseBtf((await findBtf(readFileSync(image), image)).btf), headerBtf);
+      log(
+        `  header-made BTF of ${release}: ${score.present} of ${score.real} named structs/unions present (${percent(score.present, score.real)}, target 60%), ${score.exact} with the kernel's layout (${percent(score.exact, score.present)}, target 99%)`,
+      );
+    } else log(`  build --btf headers: ${made.wall.toFixed(1)} s, peak RSS ${mb(made.rss)} (no ${image} to score it against)`);
+  }
 
   if (wants('install')) {
     // install: into a fresh root each time, vs tar -xJf into the same file system, vs dpkg --root -i.
