@@ -1,4 +1,4 @@
-import {HEADER_BTF_LIMITS, HEADERS_ORIGIN} from '../btf/headers/index.js';
+import {HEADER_BTF_LIMITS, HEADERS_ORIGIN} from '../source/header-btf.js';
 import type {KbuildKit} from '../kbuild/kit.js';
 import type {HeaderSet} from '../registry/types.js';
 

@@ -1,4 +1,4 @@
-import {HEADER_BTF_LIMITS, HEADERS_ORIGIN} from '../btf/headers/index.js';
+import {HEADER_BTF_LIMITS, HEADERS_ORIGIN} from '../source/header-btf.js';
 import {readFileSync} from 'node:fs';
 import {consumerCflags} from '../archive/info.js';
 import {notInstalled} from '../errors.js';

@@ -22,7 +22,7 @@ import {buildLinkTarget, checkWritable, ensureDirInRoot, inRoot, linkLeadsInto, 
 import {recover, scanDirName} from './recover.js';
 import {ScanStage, StageSink} from './stage.js';
 import {buildKbuildKit, kitRecord, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
-import {HEADERS_ORIGIN, headerMadeBtf, headerProgress} from '../btf/headers/index.js';
+import {HEADERS_ORIGIN, headerMadeBtf, headerProgress} from '../source/header-btf.js';
 import {readKhpkgConf} from '../root/conf.js';
 import {btfFiles, btfRecord, rawBtfDigest, readKernelBtf, settleBtf, type BtfRecord, type KernelBtf} from '../source/btf.js';
 

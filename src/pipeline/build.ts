@@ -18,7 +18,7 @@ import {checkExpectedRelease, configFor, type ArchiveSource} from '../source/ind
 import {buildKbuildKit, type KbuildInputs, type KbuildKit} from '../kbuild/kit.js';
 import {btfFiles, btfRecord, readKernelBtf, settleBtf, type BtfRecord, type KernelBtf} from '../source/btf.js';
 import {HeldEntries} from './held.js';
-import {headerMadeBtf, headerProgress} from '../btf/headers/index.js';
+import {headerMadeBtf, headerProgress} from '../source/header-btf.js';
 import type {HostRelease} from '../content/os-release.js';
 
 export interface BuildOptions {

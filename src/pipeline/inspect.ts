@@ -3,7 +3,7 @@ import type {Limits} from '../archive/limits.js';
 import {scanArchive, type Progress} from '../archive/scan.js';
 import {btfFacts} from '../btf/btf.js';
 import {readKernelBtf, settleBtf} from '../source/btf.js';
-import {HEADER_BTF_LIMITS, HEADERS_ORIGIN, headerMadeBtf, headerProgress} from '../btf/headers/index.js';
+import {HEADER_BTF_LIMITS, HEADERS_ORIGIN, headerMadeBtf, headerProgress} from '../source/header-btf.js';
 import type {ArchiveSource} from '../source/index.js';
 
 /** What `inspect` says of the kernel's BTF, when it has some to read (the running kernel's, `--btf FILE`). */

@@ -2,17 +2,17 @@ import {createHash} from 'node:crypto';
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {INFO_FILES} from '../../archive/info.js';
-import type {Limits} from '../../archive/limits.js';
-import type {ArchiveInput} from '../../archive/reader.js';
-import type {ArchiveScan, Progress} from '../../archive/scan.js';
-import {feedPlans} from '../../content/feed.js';
-import {headersPlan, treeDirFor} from '../../content/headers.js';
-import {TreeSink} from '../../content/tree-writer.js';
-import {KhpkgError} from '../../errors.js';
-import type {KernelBtf} from '../../source/btf.js';
-import {parseBtf} from '../btf.js';
-import {makeHeaderBtf, type HeaderBtfProgress} from './make.js';
+import {INFO_FILES} from '../archive/info.js';
+import type {Limits} from '../archive/limits.js';
+import type {ArchiveInput} from '../archive/reader.js';
+import type {ArchiveScan, Progress} from '../archive/scan.js';
+import {feedPlans} from '../content/feed.js';
+import {headersPlan, treeDirFor} from '../content/headers.js';
+import {TreeSink} from '../content/tree-writer.js';
+import {KhpkgError} from '../errors.js';
+import type {KernelBtf} from './btf.js';
+import {parseBtf} from '../btf/btf.js';
+import {makeHeaderBtf, type HeaderBtfProgress} from '../btf/headers/make.js';
 
 /** What the registry and `info` call BTF made from a set's own headers. */
 export const HEADERS_ORIGIN = 'headers';
