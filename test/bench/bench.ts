@@ -109,6 +109,11 @@ function compare(
   return {archive, case: name, khpkg: {...km, size: ksize}, native: {...nm, size: nsize}, ratio, rssRatio: km.rss / nm.rss, target: target.note, met};
 }
 
+/** A case measured once on each side (too long to repeat, or one input against another), as a Result. */
+function singleRun(archive: string, name: string, k: Sample, n: Sample, target: string, met: boolean): Result {
+  return {archive, case: name, khpkg: k, native: n, ratio: k.wall / n.wall, rssRatio: k.rss / n.rss, target, met};
+}
+
 function khpkgCmd(...a: string[]): string[] {
   return [process.execPath, BIN, ...a];
 }
@@ -350,16 +355,14 @@ for (const archive of flag('--only-4x') ? [] : archives) {
     const headerBtf = parseBtf((await findBtf(readFileSync(vmlinux), vmlinux)).btf);
     if (existsSync(image)) {
       const real = run(image);
-      const r: Result = {
+      const r = singleRun(
         archive,
-        case: "build .deb --btf headers, vs --btf with the kernel's own BTF",
-        khpkg: made,
-        native: real,
-        ratio: made.wall / real.wall,
-        rssRatio: made.rss / real.rss,
-        target: 'one run each; compiling every header of the set',
-        met: true,
-      };
+        "build .deb --btf headers, vs --btf with the kernel's own BTF",
+        made,
+        real,
+        'one run each; compiling every header of the set',
+        true,
+      );
       results.push(r);
       log(row(r));
       const score = scoreLayouts(parseBtf((await findBtf(readFileSync(image), image)).btf), headerBtf);
@@ -511,16 +514,7 @@ if (!flag('--no-4x') && wants('4x')) {
   log(
     `\npeak RSS on a 4x archive (${statSync(big).size} bytes): build .deb zstd ${mb(one.rss)} -> ${mb(four.rss)}; install ${mb(inst1.rss)} -> ${mb(inst4.rss)}`,
   );
-  results.push({
-    archive: big,
-    case: 'build .deb zstd, 1x -> 4x archive',
-    khpkg: four,
-    native: one,
-    ratio: four.wall / one.wall,
-    rssRatio: four.rss / one.rss,
-    target: 'RSS flat',
-    met: four.rss < one.rss * 1.5,
-  });
+  results.push(singleRun(big, 'build .deb zstd, 1x -> 4x archive', four, one, 'RSS flat', four.rss < one.rss * 1.5));
 }
 
 // Headers from distro kernel packages: Debian's real linux-image .deb (kheaders.ko.xz put in, as
