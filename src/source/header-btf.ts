@@ -1,4 +1,5 @@
 import {createHash} from 'node:crypto';
+import {rmSync} from 'node:fs';
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -10,6 +11,7 @@ import {feedPlans} from '../content/feed.js';
 import {headersPlan, treeDirFor} from '../content/headers.js';
 import {TreeSink} from '../content/tree-writer.js';
 import {KhpkgError} from '../errors.js';
+import {onInterrupt} from '../interrupt.js';
 import type {KernelBtf} from './btf.js';
 import {parseBtf} from '../btf/btf.js';
 import {makeHeaderBtf, type HeaderBtfProgress} from '../btf/headers/make.js';
@@ -41,10 +43,13 @@ export async function headerMadeBtf(
 ): Promise<{btf?: KernelBtf; note?: string}> {
   const autoconf = scan.captured.get(INFO_FILES.autoconf)?.toString('utf8') ?? '';
   let work: string | undefined;
+  let forget = (): void => {};
   try {
     let tree = opts.tree;
     if (tree === undefined) {
       work = await mkdtemp(join(tmpdir(), 'khpkg-headers-'));
+      const dir = work;
+      forget = onInterrupt(() => rmSync(dir, {recursive: true, force: true}));
       tree = join(work, 'tree');
       const plan = headersPlan(scan, 'debian', undefined, {timestamp: 0}).build();
       await feedPlans([{plan, sink: new TreeSink(treeDirFor('debian', scan.info.release), tree)}], archive, limits);
@@ -67,6 +72,7 @@ export async function headerMadeBtf(
     if (!(e instanceof KhpkgError) || !(e.code === 'header-btf' || (e.code === 'bad-input' && !opts.asked) || e.code === 'unsupported-arch')) throw e;
     return {note: `${e.message.replace(/^--btf headers: /, '')}: the set is made without BTF`};
   } finally {
+    forget();
     if (work) await rm(work, {recursive: true, force: true});
   }
 }

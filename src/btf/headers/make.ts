@@ -1,4 +1,4 @@
-import {existsSync} from 'node:fs';
+import {existsSync, rmSync} from 'node:fs';
 import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {availableParallelism, tmpdir} from 'node:os';
 import {dirname, join} from 'node:path';
@@ -7,6 +7,7 @@ import {parseAutoconf} from '../../archive/info.js';
 import {filesBelow} from '../../root/walk.js';
 import {KhpkgError} from '../../errors.js';
 import {runTool} from '../../tool.js';
+import {onInterrupt} from '../../interrupt.js';
 import {compilerIncludeDir, kernelCompiler, toolVersion, type KernelCompiler} from './compiler.js';
 
 /**
@@ -68,6 +69,8 @@ export async function makeHeaderBtf(tree: string, info: KernelIdentity, autoconf
   const traces = await traceHeaders(tree);
 
   const work = await mkdtemp(join(tmpdir(), 'khpkg-btf-'));
+  // Minutes of compiling: a Ctrl-C in them leaves no units behind.
+  const forget = onInterrupt(() => rmSync(work, {recursive: true, force: true}));
   try {
     const c: Compile = {cc, args, tree, work, made: 0};
     const prelude = (await compileUnit(c, {prefix: PRELUDE, lines: []}, 'syntax')) ? PRELUDE : [];
@@ -100,6 +103,7 @@ export async function makeHeaderBtf(tree: string, info: KernelIdentity, autoconf
       tried: total,
     };
   } finally {
+    forget();
     await rm(work, {recursive: true, force: true});
   }
 }
