@@ -6,6 +6,7 @@ import {findBtf} from '../../src/btf/image.js';
 import {makeHeaderBtf} from '../../src/btf/headers/make.js';
 import {percent, scoreLayouts} from '../../src/btf/score.js';
 import {KhpkgError} from '../../src/errors.js';
+import {coreProgram} from '../helpers/bpf.js';
 import {CACHE} from '../helpers/debian-root.js';
 import {REAL} from '../helpers/kheaders.js';
 import {buildJson, khpkg, mustRun, needInput, scratch, tool} from '../helpers/run.js';
@@ -27,20 +28,10 @@ const KEY_STRUCTS = [
 ];
 
 /** The issue's program: BPF_CORE_READ of task->tgid and task->mm->flags, against vmlinux.h alone. */
-const CORE_PROG = `#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
-char LICENSE[] SEC("license") = "GPL";
-SEC("kprobe/do_nanosleep")
-int probe(void *ctx)
-{
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	int tgid = BPF_CORE_READ(t, tgid);
-	unsigned long flags = BPF_CORE_READ(t, mm, flags);
-	return tgid + (int)(flags & 1);
-}
-`;
-
+const CORE_PROG = coreProgram(`\tint tgid = BPF_CORE_READ(t, tgid);
+\tunsigned long flags = BPF_CORE_READ(t, mm, flags);
+\treturn tgid + (int)(flags & 1);
+`);
 /** The kernel's own BTF, from Debian's vmlinuz of the same build. */
 async function realBtf(image: string): Promise<Btf> {
   return parseBtf((await findBtf(readFileSync(image), image)).btf);

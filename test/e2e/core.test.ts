@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
+import {coreProgram} from '../helpers/bpf.js';
 import {CACHE} from '../helpers/debian-root.js';
 import {REAL} from '../helpers/kheaders.js';
 import {kbuildTestInputs, writeHello} from '../helpers/module.js';
@@ -11,22 +12,12 @@ const REL = REAL.release;
 /** Debian's own image of the bundled archive's kernel (bin/fetch-kbuild-test-debs.sh keeps its vmlinuz). */
 const VMLINUZ = join(CACHE, `vmlinuz-${REL}`);
 
-/** A CO-RE program as libbpf-tools write them: vmlinux.h alone for the kernel's types, libbpf's headers for the rest. */
-const CORE_PROG = `#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
-char LICENSE[] SEC("license") = "GPL";
-SEC("kprobe/do_nanosleep")
-int probe(void *ctx)
-{
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	int tgid = BPF_CORE_READ(t, tgid);
-	if (bpf_core_field_exists(t->start_time))
-		tgid += 1;
-	return tgid;
-}
-`;
-
+/** A CO-RE program reading a field and asking whether another exists. */
+const CORE_PROG = coreProgram(`\tint tgid = BPF_CORE_READ(t, tgid);
+\tif (bpf_core_field_exists(t->start_time))
+\t\ttgid += 1;
+\treturn tgid;
+`);
 describe('CO-RE: vmlinux.h and the BTF-only vmlinux in every header set (#25)', function () {
   this.timeout(300_000);
   const s = scratch();

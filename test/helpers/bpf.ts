@@ -29,3 +29,20 @@ export function bpfFlags(kdir: string, arch = 'x86'): string[] {
     '-Wno-unknown-warning-option',
   ];
 }
+
+/**
+ * A CO-RE kprobe as libbpf-tools write them: vmlinux.h alone for the kernel's types, libbpf's
+ * headers for the rest; `body` is the probe's, given the current task as `t`.
+ */
+export function coreProgram(body: string): string {
+  return `#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+char LICENSE[] SEC("license") = "GPL";
+SEC("kprobe/do_nanosleep")
+int probe(void *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+${body}}
+`;
+}
